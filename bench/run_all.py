@@ -1,0 +1,77 @@
+"""Run every benchmark in turn and print a summary (``make bench``).
+
+    .venv/bin/python bench/run_all.py [--scale 1] [--only earn_api,expiry] [--database-url URL]
+                                      [--json PATH]
+
+Each benchmark also runs alone (``bench/<name>.py --help``). Results go to docs/benchmarks.md by
+hand, with the machine and the load they were measured under.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _common as common
+from bench import earn_api, expiry, tiers
+
+BENCHMARKS = {"earn_api": earn_api, "expiry": expiry, "tiers": tiers}
+
+
+def summary_rows(name: str, result: dict) -> list[tuple]:
+    if name == "earn_api":
+        t = result["targets"]
+        return [
+            (
+                "earn API / raw throughput",
+                f"{result['ratio']:.2f}",
+                f"≥ {t['ratio_min']}",
+                "met" if t["ratio_met"] else "MISSED",
+            ),
+            (
+                "earn API p99",
+                f"{result['api']['p99_ms']:.1f} ms",
+                f"< {t['p99_ms_max']:g} ms",
+                "met" if t["p99_met"] else "MISSED",
+            ),
+        ]
+    label = {"expiry": "expiry job", "tiers": "tier evaluation"}[name]
+    return [
+        (
+            label,
+            f"{result['timings']['job_s']:.1f} s",
+            f"< {result['target']['seconds_max']:g} s",
+            "met" if result["target"]["met"] else "MISSED",
+        )
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common.add_common_arguments(parser)
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS)
+    )
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    passed = ["--database-url", args.database_url, "--scale", str(args.scale)]
+    results, rows = {}, []
+    for name in names:
+        print(f"\n=== {name} ===", flush=True)
+        results[name] = BENCHMARKS[name].main(passed)
+        rows += summary_rows(name, results[name])
+    print()
+    print(common.format_table("summary", ["", "measured", "target", ""], rows))
+    common.write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Segments, broadcasts, coupon pushes, surveys, auto-replies and rich menus (a later issue)."""

@@ -1,0 +1,133 @@
+"""Idempotency for every Open API POST: ``Idempotency-Key`` required, replays answered from the
+stored first response, a reused key with another body refused, a key still in flight answered 409.
+
+Runs as middleware around the API views so each endpoint gets it without repeating it. The record is
+committed before the view runs (its own transaction), so a second process sees it in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from loyalty.models import IdempotencyRecord
+
+API_PREFIX = "/api/v1/"
+MAX_KEY_LENGTH = 200
+# An in-flight record older than this is a crashed request: the next replay runs it again (the
+# ledger's own idempotency key makes that safe).
+STALE_AFTER = dt.timedelta(minutes=5)
+
+
+def api_error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    body = {"error": {"code": code, "message": str(message), **extra}}
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def request_api_key(request: HttpRequest):
+    """The API key of the request's bearer token (cached on the request), or None."""
+    if not hasattr(request, "_api_key"):
+        from shops.apikeys import api_key_authenticate
+
+        header = request.headers.get("Authorization", "")
+        scheme, _sep, token = header.partition(" ")
+        request._api_key = api_key_authenticate(token) if scheme.lower() == "bearer" else None
+    return request._api_key
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        # Integrators get English unless they ask for Thai.
+        if "HTTP_ACCEPT_LANGUAGE" not in request.META:
+            translation.activate("en")
+            request.LANGUAGE_CODE = "en"
+        if request.method != "POST":
+            return self.get_response(request)
+        api_key = request_api_key(request)
+        if api_key is None:
+            return self.get_response(request)  # the view answers 401
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return api_error(
+                400,
+                "idempotency_key_required",
+                _("Send an Idempotency-Key header with every POST (e.g. a UUID)."),
+            )
+        if len(key) > MAX_KEY_LENGTH:
+            return api_error(
+                400,
+                "invalid_idempotency_key",
+                _("The Idempotency-Key is too long (at most %(max)s characters).")
+                % {"max": MAX_KEY_LENGTH},
+            )
+        digest = hashlib.sha256(
+            request.method.encode() + b" " + request.path.encode() + b"\n" + request.body
+        ).hexdigest()
+        record, replay = self._claim(api_key.shop_id, key, request, digest)
+        if replay is not None:
+            return replay
+        try:
+            response = self.get_response(request)
+        except Exception:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if response.status_code >= 500:
+            # Not a result: let the client retry with the same key.
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            state=IdempotencyRecord.State.DONE,
+            response_status=response.status_code,
+            response_body=bytes(response.content),
+            completed_at=timezone.now(),
+        )
+        return response
+
+    def _claim(self, shop_id, key, request, digest):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    shop_id=shop_id,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:300],
+                    request_hash=digest,
+                )
+            return record, None
+        except IntegrityError:
+            pass
+        existing = IdempotencyRecord.objects.filter(shop_id=shop_id, key=key).first()
+        if existing is None:  # deleted meanwhile (a failed first attempt): try once more
+            return self._claim(shop_id, key, request, digest)
+        if existing.request_hash != digest:
+            return None, api_error(
+                422,
+                "idempotency_key_reused",
+                _("This Idempotency-Key was already used for a different request."),
+            )
+        if existing.state == IdempotencyRecord.State.IN_FLIGHT:
+            if timezone.now() - existing.created_at > STALE_AFTER:
+                IdempotencyRecord.objects.filter(pk=existing.pk).update(created_at=timezone.now())
+                return existing, None
+            return None, api_error(
+                409,
+                "request_in_flight",
+                _("A request with this Idempotency-Key is still being processed; retry shortly."),
+            )
+        response = HttpResponse(
+            bytes(existing.response_body or b""),
+            status=existing.response_status,
+            content_type="application/json",
+        )
+        response["Idempotent-Replayed"] = "true"
+        return None, response

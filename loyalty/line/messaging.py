@@ -1,0 +1,193 @@
+"""The Messaging API through LINE's official SDK (line-bot-sdk v3).
+
+Every client is built here from settings, so the base URL is a setting and not the SDK's
+hard-coded ``https://api.line.me``: tests and the demo point it at the fake LINE server, and the
+real SDK code path is what runs there too.
+
+The helpers are thin on purpose. They add what every caller would otherwise repeat: the timeout
+from settings, network failures as ``LineUnavailable`` (so jobs retry), and a retry-key replay
+(LINE's 409) read as "already sent" rather than as a failure, which is what makes a push safe to
+retry from an outbox. Every other LINE refusal stays the SDK's ``ApiException``, with LINE's
+status and body, for the caller to decide on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import urllib3
+from django.conf import settings
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MessagingApi,
+    MessagingApiBlob,
+    MulticastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    TextMessage,
+)
+
+from loyalty.line import LineProfile, LineUnavailable
+
+logger = logging.getLogger(__name__)
+
+HTTP_CONFLICT = 409
+HTTP_NOT_FOUND = 404
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What LINE said to a push.
+
+    ``already_accepted`` is true when LINE had accepted this retry key before (HTTP 409): the
+    message went out on an earlier attempt, and ``message_ids`` are that attempt's.
+    """
+
+    message_ids: tuple[str, ...]
+    already_accepted: bool = False
+    accepted_request_id: str | None = None
+
+
+def _configuration(host: str, channel_access_token: str) -> Configuration:
+    return Configuration(host=host, access_token=channel_access_token)
+
+
+def messaging_api(*, channel_access_token: str) -> MessagingApi:
+    """A Messaging API client for one channel (one shop's LINE OA), aimed at ``LINE_API_BASE_URL``."""
+    configuration = _configuration(settings.LINE_API_BASE_URL, channel_access_token)
+    return MessagingApi(ApiClient(configuration))
+
+
+def messaging_api_blob(*, channel_access_token: str) -> MessagingApiBlob:
+    """The binary half of the Messaging API (rich menu images, message content).
+
+    LINE serves it from a different host (``api-data.line.me``), hence its own setting.
+    """
+    configuration = _configuration(settings.LINE_API_DATA_BASE_URL, channel_access_token)
+    return MessagingApiBlob(ApiClient(configuration))
+
+
+def push_text(
+    *, channel_access_token: str, to: str, text: str, retry_key: str | None = None
+) -> PushResult:
+    """Push one text message to a user.
+
+    Pass a ``retry_key`` (a UUID kept with the outgoing message) whenever the push may be
+    retried: a retry after a timeout then cannot send the message twice.
+    """
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = PushMessageRequest(to=to, messages=[TextMessage(text=text)])
+    try:
+        response = api.push_message(
+            request, x_line_retry_key=retry_key, _request_timeout=settings.LINE_HTTP_TIMEOUT
+        )
+    except ApiException as exc:
+        if exc.status == HTTP_CONFLICT and retry_key:
+            return _already_accepted(exc)
+        raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("push", exc) from exc
+    return PushResult(message_ids=tuple(m.id for m in response.sent_messages))
+
+
+def reply_text(*, channel_access_token: str, reply_token: str, text: str) -> PushResult:
+    """Answer a webhook event with one text message (free of charge, unlike a push)."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = ReplyMessageRequest(reply_token=reply_token, messages=[TextMessage(text=text)])
+    try:
+        response = api.reply_message(request, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("reply", exc) from exc
+    return PushResult(message_ids=tuple(m.id for m in response.sent_messages))
+
+
+def multicast_text(
+    *, channel_access_token: str, to: list[str], text: str, retry_key: str | None = None
+) -> bool:
+    """Send one text message to up to 500 users. Returns False when the retry key was replayed."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = MulticastRequest(to=to, messages=[TextMessage(text=text)])
+    try:
+        api.multicast(
+            request, x_line_retry_key=retry_key, _request_timeout=settings.LINE_HTTP_TIMEOUT
+        )
+    except ApiException as exc:
+        if exc.status == HTTP_CONFLICT and retry_key:
+            return False
+        raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("multicast", exc) from exc
+    return True
+
+
+def get_user_profile(*, channel_access_token: str, user_id: str) -> LineProfile | None:
+    """A user's profile as the OA sees it, or None when LINE does not know them as a friend."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        profile = api.get_profile(user_id, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except ApiException as exc:
+        if exc.status == HTTP_NOT_FOUND:
+            return None
+        raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("get profile", exc) from exc
+    return LineProfile(
+        user_id=profile.user_id,
+        display_name=profile.display_name,
+        picture_url=profile.picture_url,
+        status_message=profile.status_message,
+        language=profile.language,
+    )
+
+
+def issue_link_token(*, channel_access_token: str, user_id: str) -> str:
+    """A one-time token (10 minutes) that starts LINE's account-link flow for this user."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        response = api.issue_link_token(user_id, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("issue link token", exc) from exc
+    return response.link_token
+
+
+def link_rich_menu(*, channel_access_token: str, user_id: str, rich_menu_id: str) -> None:
+    """Show this rich menu to this user (per-user menus beat the OA's default menu)."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        api.link_rich_menu_id_to_user(
+            user_id, rich_menu_id, _request_timeout=settings.LINE_HTTP_TIMEOUT
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("link rich menu", exc) from exc
+
+
+def unlink_rich_menu(*, channel_access_token: str, user_id: str) -> None:
+    """Take the user's own rich menu away, so they see the OA's default menu again."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        api.unlink_rich_menu_id_from_user(user_id, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("unlink rich menu", exc) from exc
+
+
+def _already_accepted(exc: ApiException) -> PushResult:
+    try:
+        body = json.loads(exc.body or b"{}")
+    except ValueError:
+        body = {}
+    sent = (body.get("sentMessages") or []) if isinstance(body, dict) else []
+    headers = exc.headers or {}
+    return PushResult(
+        message_ids=tuple(str(m.get("id")) for m in sent if isinstance(m, dict)),
+        already_accepted=True,
+        accepted_request_id=headers.get("x-line-accepted-request-id"),
+    )
+
+
+def _unavailable(what: str, exc: Exception) -> LineUnavailable:
+    logger.warning("LINE %s failed: %s", what, exc)
+    return LineUnavailable(line_error=type(exc).__name__)

@@ -1,0 +1,115 @@
+"""Phone numbers: one stored form (E.164, +66...), shown in Thai local form (081-234-5678).
+
+People type numbers every way: 0812345678, 081-234-5678, +66 81 234 5678, 66812345678, Thai digits
+(๐๘๑...), or a spreadsheet that dropped the leading zero (812345678, 812345678.0, 8.12345678E+08).
+All of them normalise here.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_SEPARATORS = re.compile(r"[\s\-().\u00a0/]")
+_SPREADSHEET_NUMBER = re.compile(r"\d{1,15}(\.\d{1,15})?([eE]\+?\d{1,2})?")
+
+
+class InvalidPhone(ValidationError):
+    pass
+
+
+def _spreadsheet_integer(text: str) -> str:
+    """A number a spreadsheet wrote as a decimal ("812345678.0", "8.12345678E+08") as its digits.
+
+    Anything else (including "081.234.5678", dots as separators) is returned unchanged.
+    """
+    if not _SPREADSHEET_NUMBER.fullmatch(text) or not re.search(r"[.eE]", text):
+        return text
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    if value != value.to_integral_value():
+        return text
+    return str(int(value))
+
+
+def normalise_phone(raw: object) -> str:
+    """Return ``raw`` as E.164 (``+66812345678``) or raise ``InvalidPhone`` with a clear message.
+
+    Numbers without a country code are read as Thai. A 9-digit Thai mobile or landline without
+    its leading zero (what Excel does to 0812345678 stored as a number) is accepted.
+    """
+    if raw is None:
+        raise InvalidPhone(_("Enter a phone number."), code="required")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = _spreadsheet_integer(str(raw).translate(THAI_DIGITS).strip())
+    text = _SEPARATORS.sub("", text)
+    if not text:
+        raise InvalidPhone(_("Enter a phone number."), code="required")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not re.fullmatch(r"\+?\d{6,15}", text):
+        raise InvalidPhone(
+            _("“%(value)s” is not a phone number."), code="invalid", params={"value": raw}
+        )
+    if not text.startswith("+"):
+        if text.startswith("66") and len(text) == 11:
+            text = "+" + text
+        elif len(text) == 9 and text[0] in "2345689":
+            text = "0" + text
+    try:
+        number = phonenumbers.parse(text, "TH")
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(
+            _("“%(value)s” is not a phone number."), code="invalid", params={"value": raw}
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        if number.country_code == 66:
+            message = _("“%(value)s” is not a valid Thai phone number (e.g. 081-234-5678).")
+        else:
+            message = _("“%(value)s” is not a valid phone number.")
+        raise InvalidPhone(message, code="invalid", params={"value": raw})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone_local(e164: str | None) -> str:
+    """Show a stored number the way Thai users write it: 081-234-5678, 02-123-4567.
+
+    Foreign numbers are shown in international form.
+    """
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code != 66:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    # phonenumbers knows the Thai groupings: 081 234 5678, 02 123 4567 (Bangkok), 053 123 456
+    # (provinces), 1800 123 456 (toll-free). Thai users write them with hyphens.
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "-".join(national.split())
+
+
+def mask_phone(e164: str | None) -> str:
+    """A number safe to show on a cashier's screen: 081-xxx-5678."""
+    local = format_phone_local(e164)
+    if not local:
+        return ""
+    digits = [c for c in local if c.isdigit()]
+    keep_head, keep_tail = 3, 4
+    out, seen = [], 0
+    for c in local:
+        if c.isdigit():
+            out.append(c if seen < keep_head or seen >= len(digits) - keep_tail else "x")
+            seen += 1
+        else:
+            out.append(c)
+    return "".join(out)

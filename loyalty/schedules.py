@@ -1,0 +1,54 @@
+"""Scheduled jobs, declared in code. ``manage.py setup_schedules`` (run by ``make run`` and by
+deploys) creates or updates the matching django-q2 ``Schedule`` rows; running it twice changes
+nothing. Every job must itself be safe to run twice (see HOUSE_STYLE.md, "Tasks").
+
+Times are Asia/Bangkok. Later issues append to ``SCHEDULES`` (expiry just after midnight, tier
+evaluation at month end, coupon expiry, PDPA retention purges).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: str
+    at: dt.time  # local (Asia/Bangkok) time of day; the job runs daily
+    description: str = ""
+
+
+SCHEDULES: list[Job] = [
+    Job(
+        name="expire-points",
+        func="members.tasks.expire_points",
+        at=dt.time(0, 5),
+        description="Expire points whose last day has passed (catches up missed days).",
+    ),
+    Job(
+        name="expire-coupons",
+        func="rewards.tasks.expire_coupons",
+        at=dt.time(0, 10),
+        description="Mark coupons past their last day as expired.",
+    ),
+    Job(
+        name="evaluate-tiers",
+        func="members.tasks.evaluate_tiers",
+        at=dt.time(0, 20),
+        description="Re-evaluate tiers after a month, quarter or year end (downgrades).",
+    ),
+    Job(
+        name="purge-stale-imports",
+        func="members.imports.tasks.purge_stale_imports",
+        at=dt.time(3, 40),
+        description="Delete uploaded member lists never confirmed within 7 days (personal data).",
+    ),
+    Job(
+        name="clear-expired-sessions",
+        func="loyalty.tasks.clear_expired_sessions",
+        at=dt.time(3, 30),
+        description="Delete expired sign-in sessions.",
+    ),
+]

@@ -1,0 +1,24 @@
+"""Project-wide pages: the landing page that links the faces, and a health check."""
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from shops.models import Shop
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    """Links to each face of the product that exists: the back office now, the staff app and the
+    member pages as they arrive."""
+    shops = list(Shop.objects.filter(is_active=True).order_by("name")[:20])
+    # The member pages of the demo shop (or of the first shop, on a server without the demo).
+    member_shop = next((s for s in shops if s.slug == "cafe-aroi"), shops[0] if shops else None)
+    return render(request, "loyalty/landing.html", {"shops": shops, "member_shop": member_shop})
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

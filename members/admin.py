@@ -1,0 +1,125 @@
+"""Members in the back office: list, search (a phone in any form), filters, profile."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+from loyalty.phones import InvalidPhone, normalise_phone
+from members import services
+from members.imports.admin import MemberImportExportMixin
+from members.ledger.admin import MemberPointsAdminMixin
+from members.models import Member
+from shops.tenancy import ShopScopedAdmin, is_platform_operator
+
+
+class BoundFilter(admin.SimpleListFilter):
+    title = _("account binding")
+    parameter_name = "bound"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Bound (has Customer ID)")), ("no", _("Not bound")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(customer_id__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(customer_id__isnull=True)
+        return queryset
+
+
+@admin.register(Member)
+class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdmin, ModelAdmin):
+    list_display = (
+        "display_name",
+        "phone_display",
+        "status_badge",
+        "balance",
+        "tier",
+        "bound",
+        "signup_branch",
+        "created_at",
+    )
+    list_select_related = ("tier", "signup_branch")
+    list_filter = ("status", "tier", "tags", BoundFilter, "signup_branch", "gender")
+    search_fields = (
+        "first_name",
+        "last_name",
+        "phone",
+        "customer_id",
+        "line_display_name",
+        "email",
+    )
+    search_help_text = _("Name, phone (any form), Customer ID, LINE name or e-mail")
+    autocomplete_fields = ()
+    filter_horizontal = ("tags",)
+    readonly_fields = ("public_id", "line_user_id", "registered_at", "created_at", "updated_at")
+    fieldsets = (
+        (
+            _("Profile"),
+            {
+                "fields": (
+                    "shop",
+                    "public_id",
+                    "status",
+                    "first_name",
+                    "last_name",
+                    "phone",
+                    "gender",
+                    "birthday",
+                    "email",
+                    "signup_branch",
+                )
+            },
+        ),
+        (_("Tier and tags"), {"fields": ("tier", "manual_tier", "tags")}),
+        (
+            _("LINE and account binding"),
+            {"fields": ("line_user_id", "line_display_name", "customer_id")},
+        ),
+        (_("Notes"), {"fields": ("note", "registered_at", "created_at", "updated_at")}),
+    )
+    date_hierarchy = "created_at"
+    list_per_page = 50
+
+    @display(description=_("phone"), ordering="phone")
+    def phone_display(self, obj: Member) -> str:
+        return obj.phone_local or "—"
+
+    @display(
+        description=_("status"),
+        ordering="status",
+        label={
+            Member.Status.REGISTERED: "success",
+            Member.Status.PENDING: "warning",
+            Member.Status.BLOCKED: "danger",
+            Member.Status.ERASED: "info",
+        },
+    )
+    def status_badge(self, obj: Member):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("bound"), boolean=True)
+    def bound(self, obj: Member) -> bool:
+        return obj.is_bound
+
+    def get_search_results(self, request, queryset, search_term):
+        # "081-234-5678", "0812345678" and "+66 81 234 5678" all find the stored +66812345678.
+        try:
+            e164 = normalise_phone(search_term)
+        except InvalidPhone:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(phone=e164), False
+
+    def save_model(self, request, obj, form, change):
+        if not is_platform_operator(request):
+            obj.shop = request.user.shop
+        services.member_save(member=obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+
+
+from members.signup import admin as signup_admin  # noqa: E402, F401 - sign-up questions, consents

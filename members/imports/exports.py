@@ -1,0 +1,249 @@
+"""xlsx exports: members (as filtered in the back office), the points ledger, and any list a later
+issue registers (redemptions and deliveries once the rewards app has its back office).
+
+Each export is an ``Export``: a sheet title, a file name, its columns (header + how to read the
+value from a row) and how to prepare the queryset (``select_related``, ``prefetch_related``).
+``register`` adds one; ``xlsx_response`` writes it with openpyxl's write-only workbook, a chunk of
+rows at a time (memory stays flat), to a temporary file that is streamed to the browser.
+
+Cells are safe to open: text that starts with = + - − @ a tab or a carriage return (or their
+full-width forms) is written as text with Excel's "quote prefix", never as a formula; Thai text is
+written as is (xlsx is UTF-8).
+
+The members export's first columns have the import template's headers, so an export can be
+imported again (into another shop, or after edits) and gives the same members and balances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from loyalty.phones import format_phone_local
+from members.imports.headers import template_header
+
+FORMULA_STARTS = ("=", "+", "-", "\u2212", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+CHUNK = 2000
+DATE_FORMAT = "dd/mm/yyyy"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="E7F8EE")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: Any  # str or lazy translation
+    value: Callable[[Any], Any]
+    width: int = 16
+
+
+@dataclass(frozen=True)
+class Export:
+    key: str
+    title: Any
+    filename: str
+    columns: Callable[[], list[Column]]
+    prepare: Callable[[QuerySet], QuerySet] = lambda qs: qs
+
+
+EXPORTS: dict[str, Export] = {}
+
+
+def register(export: Export) -> Export:
+    """Make an export available by key (``admin`` actions look it up)."""
+    EXPORTS[export.key] = export
+    return export
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def safe_cell(sheet, value: Any) -> WriteOnlyCell:
+    """One cell whose content can never run as a formula."""
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
+        cell.number_format = DATETIME_FORMAT
+        return cell
+    if isinstance(value, dt.date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    if value is None or isinstance(value, (int, float, bool)):
+        return WriteOnlyCell(sheet, value=value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # openpyxl makes "=..." a formula; a string it stays
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
+
+
+def write_rows(target: IO[bytes], *, title: Any, columns: list[Column], rows: Iterable[Any]) -> int:
+    """Write one sheet to ``target`` (a binary file); returns the number of data rows."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=str(title)[:31])
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.freeze_panes = "A2"
+    header = []
+    for column in columns:
+        cell = safe_cell(sheet, str(column.header))
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for row in rows:
+        sheet.append([safe_cell(sheet, column.value(row)) for column in columns])
+        count += 1
+    workbook.save(target)
+    return count
+
+
+def iterate(queryset: QuerySet) -> Iterable[Any]:
+    """Rows in chunks (prefetches run per chunk)."""
+    return queryset.iterator(chunk_size=CHUNK)
+
+
+def export_file(export: Export, queryset: QuerySet, target: IO[bytes]) -> int:
+    return write_rows(
+        target,
+        title=export.title,
+        columns=export.columns(),
+        rows=iterate(export.prepare(queryset)),
+    )
+
+
+def xlsx_file_response(write: Callable[[IO[bytes]], Any], filename: str) -> FileResponse:
+    """Write with ``write(file)`` into a temporary file and stream it as a download."""
+    target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
+    write(target)
+    target.seek(0)
+    return FileResponse(
+        target,
+        as_attachment=True,
+        filename=filename,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def xlsx_response(export: Export, queryset: QuerySet) -> FileResponse:
+    """The export of ``queryset`` (already scoped to the user's shop and filters) as a download."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return xlsx_file_response(
+        lambda target: export_file(export, queryset, target), f"{export.filename}-{stamp}.xlsx"
+    )
+
+
+# --- members --------------------------------------------------------------------------------------
+
+_GENDER_WORDS_TH = {"male": "ชาย", "female": "หญิง", "other": "อื่นๆ"}
+
+
+def gender_word(code: str) -> str:
+    """The gender as the template's drop-down writes it (Thai words in Thai, else English)."""
+    if not code:
+        return ""
+    if (get_language() or "th").startswith("th"):
+        return _GENDER_WORDS_TH.get(code, code)
+    return code
+
+
+def _member_columns() -> list[Column]:
+    return [
+        Column(template_header("phone"), lambda m: format_phone_local(m.phone), 16),
+        Column(template_header("first_name"), lambda m: m.first_name, 18),
+        Column(template_header("last_name"), lambda m: m.last_name, 18),
+        Column(template_header("points"), lambda m: m.balance, 10),
+        Column(template_header("gender"), lambda m: gender_word(m.gender), 10),
+        Column(template_header("birthday"), lambda m: m.birthday, 12),
+        Column(template_header("email"), lambda m: m.email, 24),
+        Column(template_header("tags"), lambda m: ", ".join(t.name for t in m.tags.all()), 18),
+        Column(template_header("tier"), lambda m: m.tier.name if m.tier_id else "", 12),
+        Column(template_header("customer_id"), lambda m: m.customer_id or "", 14),
+        Column(template_header("note"), lambda m: m.note, 24),
+        # Informational columns (the import ignores them).
+        Column(_("status"), lambda m: m.get_status_display(), 14),
+        Column(_("LINE name"), lambda m: m.line_display_name, 16),
+        Column(
+            _("sign-up branch"), lambda m: m.signup_branch.code if m.signup_branch_id else "", 12
+        ),
+        Column(_("registered"), lambda m: m.registered_at, 16),
+        Column(_("joined"), lambda m: m.created_at, 16),
+        Column(_("points debt"), lambda m: m.debt, 10),
+        Column(_("system ID"), lambda m: str(m.public_id), 38),
+    ]
+
+
+def _prepare_members(queryset: QuerySet) -> QuerySet:
+    from shops.models import Tag
+
+    return queryset.select_related("tier", "signup_branch").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "name").order_by("name"))
+    )
+
+
+MEMBERS = register(
+    Export(
+        key="members",
+        title=_("Members"),
+        filename="members",
+        columns=_member_columns,
+        prepare=_prepare_members,
+    )
+)
+
+
+# --- points ledger --------------------------------------------------------------------------------
+
+
+def _entry_by(entry) -> str:
+    if entry.created_by_id:
+        return entry.created_by.get_username()
+    if entry.api_key_id:
+        return str(entry.api_key)
+    return str(entry.get_actor_kind_display())
+
+
+def _ledger_columns() -> list[Column]:
+    return [
+        Column(_("time"), lambda e: e.created_at, 16),
+        Column(_("phone"), lambda e: format_phone_local(e.member.phone), 14),
+        Column(_("member"), lambda e: e.member.display_name, 20),
+        Column(_("kind"), lambda e: e.get_kind_display(), 18),
+        Column(_("points"), lambda e: e.points, 10),
+        Column(_("balance after"), lambda e: e.balance_after, 10),
+        Column(_("channel"), lambda e: e.get_channel_display(), 12),
+        Column(_("branch"), lambda e: e.branch.code if e.branch_id else "", 10),
+        Column(_("by"), _entry_by, 14),
+        Column(_("note"), lambda e: e.note, 30),
+        Column(_("reference"), lambda e: e.reference, 20),
+        Column(_("entry ID"), lambda e: str(e.public_id), 38),
+    ]
+
+
+LEDGER = register(
+    Export(
+        key="ledger",
+        title=_("Points ledger"),
+        filename="points-ledger",
+        columns=_ledger_columns,
+        prepare=lambda qs: qs.select_related("member", "branch", "created_by", "api_key"),
+    )
+)

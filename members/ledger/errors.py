@@ -1,0 +1,47 @@
+"""Refusals of the ledger services, each with its own code and a message a member, cashier or
+integrator understands."""
+
+from loyalty.errors import ApplicationError, Conflict, InvalidInput
+
+
+class InvalidAmount(InvalidInput):
+    code = "invalid_amount"
+
+
+class NoPointsForSpend(ApplicationError):
+    code = "no_points"
+
+
+class NotEnoughPoints(ApplicationError):
+    code = "not_enough_points"
+
+
+class MemberHasDebt(ApplicationError):
+    code = "member_has_debt"
+
+
+class MemberNotActive(ApplicationError):
+    code = "member_not_active"
+
+
+class CannotReverse(ApplicationError):
+    code = "cannot_reverse"
+
+
+class DuplicateOrder(ApplicationError):
+    code = "duplicate_order"
+
+
+class IdempotencyMismatch(Conflict):
+    """The key was used before for a different request."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+class InvalidPhoneNumber(InvalidInput):
+    code = "invalid_phone"
+
+
+class InvalidBranch(InvalidInput):
+    code = "invalid_branch"

@@ -1,0 +1,131 @@
+"""Pure rules of earning, expiry and tiers. No database access here: each function is a rule with a
+name that says which, tested on its own (tests/members/test_rules.py)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from decimal import ROUND_DOWN, Decimal
+
+from shops.models import ExpiryMode, TierCycle, TierWindow
+
+# Amounts above this are refused as typing mistakes (10 million baht in one purchase).
+MAX_SPEND = Decimal("9999999.99")
+MAX_POINTS_PER_ENTRY = 100_000_000
+
+
+def points_for_spend(
+    amount: Decimal,
+    *,
+    thb_per_point: Decimal,
+    min_spend: Decimal = Decimal("0"),
+    multiplier: Decimal = Decimal("1"),
+) -> int:
+    """Points for a spend: ``floor(amount / thb_per_point × multiplier)``, 0 below the minimum.
+
+    The one place where baht become points; rounding is always down, on the final product, so
+    149 THB at 25 THB/point with ×1.5 gives floor(8.94) = 8, not floor(5) × 1.5.
+    """
+    if amount <= 0 or amount < min_spend:
+        return 0
+    raw = (Decimal(amount) / Decimal(thb_per_point)) * Decimal(multiplier)
+    return int(raw.to_integral_value(rounding=ROUND_DOWN))
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def expiry_date_for(earned_on: dt.date, *, mode: str, months: int = 12) -> dt.date | None:
+    """The last day (inclusive, Asia/Bangkok) on which points earned on ``earned_on`` can be used.
+
+    - never: None
+    - months_after: the end of the month N months after the month of earning
+      (earned any day of January with N=3 → 30 April; N ≤ 24, as MyCustomer allows)
+    - year_end: 31 December of the year of earning
+    - next_year_end: 31 December of the following year
+    """
+    if mode == ExpiryMode.NEVER:
+        return None
+    if mode == ExpiryMode.MONTHS_AFTER:
+        if not 1 <= months <= 24:
+            raise ValueError("months must be between 1 and 24")
+        year, month = add_months(earned_on.year, earned_on.month, months)
+        return month_end(year, month)
+    if mode == ExpiryMode.YEAR_END:
+        return dt.date(earned_on.year, 12, 31)
+    if mode == ExpiryMode.NEXT_YEAR_END:
+        return dt.date(earned_on.year + 1, 12, 31)
+    raise ValueError(f"unknown expiry mode {mode!r}")
+
+
+def available_date_for(earned_on: dt.date, *, pending_days: int) -> dt.date:
+    """The first day purchase points can be spent (the shop's return window)."""
+    return earned_on + dt.timedelta(days=pending_days)
+
+
+def is_cycle_end(day: dt.date, *, cycle: str) -> bool:
+    """Whether ``day`` is a tier evaluation date (the last day of a month, quarter or year)."""
+    if day != month_end(day.year, day.month):
+        return False
+    if cycle == TierCycle.MONTHLY:
+        return True
+    if cycle == TierCycle.QUARTERLY:
+        return day.month in (3, 6, 9, 12)
+    if cycle == TierCycle.YEARLY:
+        return day.month == 12
+    raise ValueError(f"unknown tier cycle {cycle!r}")
+
+
+def next_cycle_end(day: dt.date, *, cycle: str) -> dt.date:
+    """The next evaluation date on or after ``day``."""
+    year, month = day.year, day.month
+    while True:
+        end = month_end(year, month)
+        if end >= day and is_cycle_end(end, cycle=cycle):
+            return end
+        year, month = add_months(year, month, 1)
+
+
+def qualifying_windows(until: dt.date, *, window: str) -> list[tuple[dt.date | None, dt.date]]:
+    """The date ranges ``[start, end)`` whose earned points decide a tier in effect from ``until``.
+
+    A member's tier is the highest one reached in *any* of the ranges:
+    - lifetime: everything before ``until``
+    - calendar_year: the previous calendar year in full, and the current one so far, so a tier
+      reached in one year is kept through the next
+    - rolling_12: the 12 months before ``until``
+
+    For an upgrade when points arrive on day D, ``until`` is D + 1; for an evaluation at the end of
+    a cycle on day E, ``until`` is E + 1 (the first day the result applies).
+    """
+    if window == TierWindow.LIFETIME:
+        return [(None, until)]
+    if window == TierWindow.CALENDAR_YEAR:
+        this_year = dt.date(until.year, 1, 1)
+        return [(dt.date(until.year - 1, 1, 1), this_year), (this_year, until)]
+    if window == TierWindow.ROLLING_12:
+        year, month = add_months(until.year, until.month, -12)
+        day = min(until.day, calendar.monthrange(year, month)[1])
+        return [(dt.date(year, month, day), until)]
+    raise ValueError(f"unknown tier window {window!r}")
+
+
+def current_window(until: dt.date, *, window: str) -> tuple[dt.date | None, dt.date]:
+    """The range whose points count towards the *next* tier and towards keeping the current one
+    at the next evaluation: the last of ``qualifying_windows``."""
+    return qualifying_windows(until, window=window)[-1]
+
+
+def tier_for_points(earned: int, thresholds: list[tuple[int, int]]) -> int | None:
+    """The id of the highest tier whose threshold ``earned`` reaches, from (threshold, id) pairs."""
+    best = None
+    for threshold, tier_id in sorted(thresholds):
+        if earned >= threshold:
+            best = tier_id
+    return best

@@ -1,0 +1,135 @@
+"""Import a member list from the command line, with the same checks and writes as the back office.
+
+    python manage.py import_members FILE --shop SLUG --branch CODE
+        [--policy skip|update|add-points] [--valid-only] [--commit] [--language th|en]
+
+Without ``--commit`` it only checks the file and prints what an import would do. Exit status:
+0 the check found no errors or the import was written (or there was nothing to write);
+1 rows have errors and nothing was written (all or nothing, the default);
+2 the file, shop or branch was refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+
+from members.imports import services
+from members.imports.files import FileRefused
+from members.imports.messages import column_label, describe
+from members.imports.models import ImportJob
+from shops.models import Branch, Shop
+
+
+class Command(BaseCommand):
+    help = "Check a member list (.xlsx or .csv) and, with --commit, import it into a shop."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--shop", required=True, help="the shop's slug")
+        parser.add_argument("--branch", help="code of the branch new members signed up at")
+        parser.add_argument(
+            "--policy",
+            choices=ImportJob.Policy.values,
+            default=ImportJob.Policy.SKIP,
+            help="members whose phone already exists: skip them, update their profile, or add "
+            "the file's points (default: skip)",
+        )
+        parser.add_argument(
+            "--valid-only",
+            action="store_true",
+            help="import the rows without errors and skip the others (default: all or nothing)",
+        )
+        parser.add_argument("--commit", action="store_true", help="write the import")
+        parser.add_argument("--language", choices=["th", "en"], help="language of the messages")
+
+    def handle(self, *args, **options):
+        language = options["language"] or translation.get_language() or "th"
+        with translation.override(language):
+            return self._handle(options)
+
+    def _handle(self, options):
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file", returncode=2)
+        shop = Shop.objects.filter(slug=options["shop"]).first()
+        if shop is None:
+            raise CommandError(f"no shop with the slug {options['shop']!r}", returncode=2)
+        branch = None
+        if options["branch"]:
+            branch = Branch.objects.filter(
+                shop=shop, code=options["branch"].strip().upper(), is_active=True
+            ).first()
+            if branch is None:
+                raise CommandError(
+                    f"{shop.slug} has no active branch {options['branch']!r}", returncode=2
+                )
+        mode = ImportJob.Mode.VALID_ONLY if options["valid_only"] else ImportJob.Mode.ALL_OR_NOTHING
+        try:
+            with path.open("rb") as f:
+                job = services.import_job_create(
+                    shop=shop,
+                    file=File(f, name=path.name),
+                    name=path.name,
+                    branch=branch,
+                    policy=options["policy"],
+                    mode=mode,
+                    start=False,
+                )
+        except FileRefused as exc:
+            raise CommandError(f"{path.name}: {exc}", returncode=2) from None
+
+        job = services.import_validate(job_id=job.pk)
+        if job.state == ImportJob.State.REFUSED:
+            raise CommandError(
+                f"{path.name}: {describe(job.failure['code'], job.failure.get('params'))}",
+                returncode=2,
+            )
+        self._print_counts(job, "check")
+        self._print_errors(job)
+        if not options["commit"]:
+            if job.error_count and mode == ImportJob.Mode.ALL_OR_NOTHING:
+                self.stderr.write(
+                    f"{job.error_count} rows have errors: nothing would be imported "
+                    "(use --valid-only to import the other rows)."
+                )
+                raise SystemExit(1)
+            self.stdout.write("Checked only; add --commit to import.")
+            return
+        if job.new_count + job.updated_count == 0 and not job.error_count:
+            self.stdout.write("Nothing to import: every member is already up to date.")
+            services.import_cancel(job=job)
+            return
+        try:
+            services.import_confirm(job=job, user=None)
+        except services.ImportNotAllowed as exc:
+            self.stderr.write(str(exc))
+            services.import_cancel(job=job)
+            raise SystemExit(1) from None
+        job = services.import_commit(job_id=job.pk)
+        if job.state != ImportJob.State.DONE:
+            self.stderr.write(describe(job.failure.get("code", ""), job.failure.get("params")))
+            self._print_errors(job)
+            raise SystemExit(1)
+        self._print_counts(job, "import")
+        self.stdout.write(self.style.SUCCESS(f"Imported (job {job.public_id})."))
+
+    def _print_counts(self, job: ImportJob, what: str) -> None:
+        self.stdout.write(
+            f"{what}: rows {job.rows_total}  new {job.new_count}  updated {job.updated_count}  "
+            f"unchanged {job.unchanged_count}  errors {job.error_count}  "
+            f"points {job.points_total}"
+        )
+
+    def _print_errors(self, job: ImportJob) -> None:
+        columns = (job.columns or {}).get("found", {})
+        for error in job.errors.order_by("row", "id").iterator():
+            found = columns.get(error.column, {})
+            where = f"{found.get('letter', '')} {column_label(error.column)}".strip()
+            value = f" “{error.value}”" if error.value else ""
+            self.stdout.write(
+                f"row {error.row}, {where}:{value} {describe(error.code, error.params)}"
+            )

@@ -1,0 +1,1 @@
+"""The staff app (``/staff/``): cashiers add points at the counter on their own phone (issue 4)."""

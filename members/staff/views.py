@@ -1,0 +1,469 @@
+"""The staff app's pages: sign in, join from an invite, choose a branch, find a member, add points
+(spend → review → confirm → done), today at this branch, void. Views are thin: parse a form, call
+a selector or a service, render or redirect."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from loyalty.errors import ApplicationError
+from loyalty.phones import format_phone_local
+from members.ledger.errors import IdempotencyMismatch
+from members.models import Member
+from members.qr import member_code_resolve
+from members.staff import services
+from members.staff.auth import choose_branch, device, staff_required
+from members.staff.forms import FindForm, JoinForm, SignInForm, SpendForm, VoidForm
+from members.staff.selectors import (
+    can_use_staff_app,
+    entry_for_staff,
+    member_for_staff,
+    staff_branches,
+    today_at_branch,
+)
+from shops.staffing.models import StaffAction
+from shops.staffing.services import (
+    InviteInvalid,
+    staff_action_record,
+    staff_invite_accept,
+    staff_invite_get,
+)
+
+# (key, label, URL name). "Use coupon" and "Deliveries" are filled by the rewards issue; until its
+# URLs exist they show as "coming soon".
+NAV = [
+    ("home", gettext_lazy("Add points"), "staff:home"),  # Translators: Thai: เพิ่มพอยท์
+    ("claim", gettext_lazy("Points QR"), "staff:claim_new"),  # Translators: Thai: QR รับพอยท์
+    ("today", gettext_lazy("Today"), "staff:today"),  # Translators: Thai: วันนี้
+    ("coupon", gettext_lazy("Use coupon"), "staff:coupon"),  # Translators: Thai: ใช้คูปอง
+    ("delivery", gettext_lazy("Deliveries"), "staff:delivery"),  # Translators: Thai: จัดส่ง
+]
+
+
+def staff_nav(active: str) -> list[dict]:
+    items = []
+    for key, label, name in NAV:
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            url = None
+        items.append({"key": key, "label": label, "url": url, "active": key == active})
+    return items
+
+
+def render_staff(
+    request: HttpRequest, template: str, context: dict | None = None, *, nav="", status=200
+) -> HttpResponse:
+    context = {"staff": getattr(request, "staff", None), "nav": staff_nav(nav), **(context or {})}
+    return render(request, template, context, status=status)
+
+
+# --- sign in, sign out, join, branch --------------------------------------------------------------
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("staff:home")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """The staff sign-in. django-axes counts failures per username and IP and locks the pair out
+    after ``AXES_FAILURE_LIMIT``; the locked-out answer is this page with a clear message."""
+    if can_use_staff_app(request.user) and request.method == "GET":
+        return redirect("staff:home")
+    locked = False
+    if request.method == "POST":
+        form = SignInForm(request, data=request.POST)
+        if form.is_valid():
+            user = form.get_user()
+            login(request, user)
+            staff_action_record(user=user, kind=StaffAction.Kind.SIGN_IN, device=device(request))
+            return redirect(_safe_next(request))
+        if getattr(request, "axes_locked_out", False):
+            # Answer with this page (in the member's language) rather than axes' plain text.
+            request.axes_locked_out = False
+            locked = True
+    else:
+        form = SignInForm(request, initial={"username": request.GET.get("username", "")})
+    return render(
+        request,
+        "members/staff/sign_in.html",
+        {"form": form, "locked": locked, "next": request.GET.get("next", "")},
+        status=429 if locked else 200,
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if can_use_staff_app(request.user):
+        staff_action_record(
+            user=request.user, kind=StaffAction.Kind.SIGN_OUT, device=device(request)
+        )
+    logout(request)
+    messages.success(request, _("You are signed out."))
+    return redirect("staff:login")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    """Onboarding from an invite link: name, username, password → a cashier at the invite's
+    branch, then the sign-in page. A used, expired or revoked invite explains itself."""
+    try:
+        invite = staff_invite_get(token=token)
+    except InviteInvalid as exc:
+        return render(
+            request, "members/staff/join_invalid.html", {"error": exc}, status=exc.http_status
+        )
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = staff_invite_accept(
+                token=token,
+                name=data["name"],
+                username=data["username"],
+                password=data["password1"],
+                device=device(request),
+            )
+        except InviteInvalid as exc:
+            return render(
+                request, "members/staff/join_invalid.html", {"error": exc}, status=exc.http_status
+            )
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            if request.user.is_authenticated:
+                logout(request)
+            messages.success(
+                request,
+                _("Your account is ready. Sign in with your username and password."),
+            )
+            return redirect(f"{reverse('staff:login')}?username={user.username}")
+    return render(request, "members/staff/join.html", {"form": form, "invite": invite})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def choose_branch_view(request: HttpRequest) -> HttpResponse:
+    """Choose the branch to work at (staff allowed at several)."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("staff:login")
+    if not can_use_staff_app(user):
+        return render(request, "members/staff/not_staff.html", status=403)
+    branches = list(staff_branches(user))
+    if request.method == "POST":
+        chosen = next((b for b in branches if str(b.pk) == request.POST.get("branch")), None)
+        if chosen is not None:
+            choose_branch(request, chosen)
+            staff_action_record(
+                user=user, kind=StaffAction.Kind.BRANCH, branch=chosen, device=device(request)
+            )
+            return redirect("staff:home")
+        messages.error(request, _("Choose one of your branches."))
+    return render(request, "members/staff/branch.html", {"branches": branches})
+
+
+# --- find a member --------------------------------------------------------------------------------
+
+
+@never_cache
+@staff_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render_staff(request, "members/staff/find.html", {"form": FindForm()}, nav="home")
+
+
+def _resolve_code(request: HttpRequest, code: str) -> Member:
+    return member_code_resolve(shop=request.staff.shop, code=code, actor=request.user)
+
+
+@never_cache
+@staff_required
+@require_POST
+def find(request: HttpRequest) -> HttpResponse:
+    """Find by phone (any form) or by the member QR's code; an unknown phone offers to add points
+    to a new pending member with that phone."""
+    staff = request.staff
+    form = FindForm(request.POST)
+    if not form.is_valid():
+        return render_staff(request, "members/staff/find.html", {"form": form}, nav="home")
+    phone, code = form.cleaned_data["phone"], form.cleaned_data["code"]
+    member = None
+    if code:
+        try:
+            member = _resolve_code(request, code)
+        except ApplicationError as exc:
+            form.add_error("code", str(exc))
+            _record_find(request, None, by="code")
+            return render_staff(
+                request, "members/staff/find.html", {"form": form}, nav="home", status=404
+            )
+    else:
+        member = Member.objects.filter(shop=staff.shop, phone=phone).first()
+    _record_find(request, member, by="code" if code else "phone")
+    if member is None:
+        return _spend_page(request, SpendForm(initial={"phone": phone}), None, phone)
+    return redirect("staff:member", member_id=member.public_id)
+
+
+def _record_find(request: HttpRequest, member: Member | None, *, by: str) -> None:
+    staff = request.staff
+    staff_action_record(
+        user=staff.user,
+        kind=StaffAction.Kind.FIND,
+        branch=staff.branch,
+        obj=member,
+        label=member.display_name if member else _("no member found"),
+        detail={"by": by, "found": member is not None},
+        device=device(request),
+    )
+
+
+def _member_or_404(request: HttpRequest, member_id: uuid.UUID) -> Member:
+    member = member_for_staff(shop=request.staff.shop, public_id=member_id)
+    if member is None:
+        raise Http404(_("No such member in this shop."))
+    return member
+
+
+# --- add points: spend → review → confirm → done ---------------------------------------------------
+
+
+@never_cache
+@staff_required
+@require_GET
+def member_page(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
+    member = _member_or_404(request, member_id)
+    form = SpendForm(initial={"member": member.public_id})
+    return _spend_page(request, form, member, "")
+
+
+def _spend_target(request: HttpRequest, form: SpendForm) -> tuple[Member | None, str]:
+    """The member the form is about, or (None, phone) for a phone nobody has yet."""
+    shop = request.staff.shop
+    if form.cleaned_data.get("member"):
+        return _member_or_404(request, form.cleaned_data["member"]), ""
+    phone = form.cleaned_data["phone"]
+    member = Member.objects.select_related("tier").filter(shop=shop, phone=phone).first()
+    return member, phone
+
+
+def _spend_page(request, form, member, phone, *, status=200) -> HttpResponse:
+    return render_staff(
+        request,
+        "members/staff/spend.html",
+        {"form": form, "member": member, "phone_display": _phone_display(phone)},
+        nav="home",
+        status=status,
+    )
+
+
+def _phone_display(phone: str) -> str:
+    # A new member's number in full (the cashier checks what they typed); members' are masked.
+    return format_phone_local(phone) if phone else ""
+
+
+@never_cache
+@staff_required
+@require_POST
+def review(request: HttpRequest) -> HttpResponse:
+    """Show the points a spend earns (tier multiplier included) before confirming. "Edit" comes
+    back here and shows the spend form again with the same hidden key."""
+    form = SpendForm(request.POST)
+    if "edit" in request.POST:
+        form = SpendForm(initial={k: request.POST.get(k, "") for k in form.fields})
+        member = None
+        if request.POST.get("member"):
+            try:
+                member = _member_or_404(request, uuid.UUID(request.POST["member"]))
+            except ValueError:
+                raise Http404 from None
+        return _spend_page(request, form, member, request.POST.get("phone", ""))
+    if not form.is_valid():
+        if form.has_error("member") or form.has_error("phone") or form.has_error("key"):
+            return redirect("staff:home")
+        member = None
+        if form.cleaned_data.get("member"):
+            member = _member_or_404(request, form.cleaned_data["member"])
+        return _spend_page(request, form, member, request.POST.get("phone", ""), status=422)
+    member, phone = _spend_target(request, form)
+    try:
+        preview = services.points_preview(
+            shop=request.staff.shop, amount=form.cleaned_data["amount"], member=member
+        )
+    except ApplicationError as exc:
+        form.add_error("amount", str(exc))
+        return _spend_page(request, form, member, phone, status=422)
+    return render_staff(
+        request,
+        "members/staff/confirm.html",
+        {
+            "form": form,
+            "member": member,
+            "phone_display": _phone_display(phone),
+            "preview": preview,
+        },
+        nav="home",
+    )
+
+
+@never_cache
+@staff_required
+@require_POST
+def confirm(request: HttpRequest) -> HttpResponse:
+    """Add the points. The hidden key makes a second tap, a resubmit or a retry return the first
+    entry (and the same "done" page) instead of adding twice."""
+    staff = request.staff
+    form = SpendForm(request.POST)
+    if not form.is_valid():
+        if form.has_error("member") or form.has_error("phone") or form.has_error("key"):
+            return redirect("staff:home")
+        member = None
+        if form.cleaned_data.get("member"):
+            member = _member_or_404(request, form.cleaned_data["member"])
+        return _spend_page(request, form, member, request.POST.get("phone", ""), status=422)
+    member, phone = _spend_target(request, form)
+    data = form.cleaned_data
+    try:
+        result = services.staff_points_add(
+            user=staff.user,
+            branch=staff.branch,
+            amount=data["amount"],
+            form_key=data["key"],
+            member=member,
+            phone=phone or None,
+            receipt_no=data["receipt_no"],
+            device=device(request),
+        )
+    except IdempotencyMismatch:
+        messages.warning(
+            request,
+            _(
+                "This form was already used for another amount, so nothing was added now. "
+                "Check Today, then start again."
+            ),
+        )
+        fresh = SpendForm(initial={"member": member.public_id if member else "", "phone": phone})
+        return _spend_page(request, fresh, member, phone, status=409)
+    except ApplicationError as exc:
+        form.add_error("amount" if exc.field == "amount" else None, str(exc))
+        return _spend_page(request, form, member, phone, status=422)
+    return redirect("staff:done", entry_id=result.entry.public_id)
+
+
+@never_cache
+@staff_required
+@require_GET
+def done(request: HttpRequest, entry_id: uuid.UUID) -> HttpResponse:
+    entry = entry_for_staff(shop=request.staff.shop, public_id=entry_id)
+    if entry is None or entry.branch_id != request.staff.branch.pk:
+        raise Http404(_("No such transaction at this branch."))
+    return render_staff(
+        request,
+        "members/staff/done.html",
+        {"entry": entry, "member": entry.member, "next_form": SpendForm()},
+        nav="home",
+    )
+
+
+@never_cache
+@staff_required
+@require_GET
+def preview(request: HttpRequest) -> JsonResponse:
+    """``{"ok": true, "points": 20, "multiplier": "1.50"}`` for ``?amount=&member=``, or
+    ``{"ok": false, "error": "..."}``: the live points shown while the cashier types."""
+    member = None
+    if request.GET.get("member"):
+        try:
+            member = _member_or_404(request, uuid.UUID(request.GET["member"]))
+        except ValueError:
+            raise Http404 from None
+    amount = (request.GET.get("amount") or "").strip()
+    try:
+        form_amount = SpendForm.base_fields["amount"].clean(amount)
+        result = services.points_preview(shop=request.staff.shop, amount=form_amount, member=member)
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "error": exc.messages[0]})
+    except ApplicationError as exc:
+        return JsonResponse({"ok": False, "error": str(exc)})
+    return JsonResponse(
+        {
+            "ok": True,
+            "amount": str(result.amount),
+            "points": result.points,
+            "multiplier": str(result.multiplier),
+            "tier": result.tier_name,
+        }
+    )
+
+
+# --- today at this branch, void ------------------------------------------------------------------
+
+
+@never_cache
+@staff_required
+@require_GET
+def today(request: HttpRequest) -> HttpResponse:
+    staff = request.staff
+    return render_staff(
+        request,
+        "members/staff/today.html",
+        {"today": today_at_branch(branch=staff.branch, user=staff.user)},
+        nav="today",
+    )
+
+
+@never_cache
+@staff_required
+@require_http_methods(["GET", "POST"])
+def void(request: HttpRequest, entry_id: uuid.UUID) -> HttpResponse:
+    """A manager voids one of today's transactions at this branch, with a reason."""
+    staff = request.staff
+    entry = entry_for_staff(shop=staff.shop, public_id=entry_id)
+    if entry is None or entry.branch_id != staff.branch.pk:
+        raise Http404(_("No such transaction at this branch."))
+    if not staff.can_void:
+        return render_staff(
+            request, "members/staff/not_allowed.html", {"entry": entry}, nav="today", status=403
+        )
+    form = VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_entry_void(
+                user=staff.user,
+                branch=staff.branch,
+                entry=entry,
+                reason=form.cleaned_data["reason"],
+                device=device(request),
+            )
+        except ApplicationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Voided: %(points)s points taken back from %(name)s.")
+                % {"points": entry.points, "name": entry.member.display_name},
+            )
+            return redirect("staff:today")
+    return render_staff(
+        request, "members/staff/void.html", {"form": form, "entry": entry}, nav="today"
+    )

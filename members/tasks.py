@@ -1,0 +1,14 @@
+"""django-q2 entry points for members and points. Each loads what it needs and calls one service;
+each is safe to run twice."""
+
+from members.ledger.jobs import points_expire_due, tiers_evaluate_due
+
+
+def expire_points() -> dict:
+    """Daily just after midnight (Asia/Bangkok): expire lots whose last day has passed."""
+    return points_expire_due()
+
+
+def evaluate_tiers() -> dict:
+    """Daily: evaluate tiers for shops whose month, quarter or year has just ended."""
+    return tiers_evaluate_due()

@@ -1,0 +1,231 @@
+"""Open API v1 endpoints for rewards: the catalogue, redeeming, using a coupon, a member's coupons.
+
+Same conventions as the rest of v1 (keys, idempotency, errors). The ledger key of a redemption is
+``api:<Idempotency-Key>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
+
+from loyalty.errors import InvalidInput
+from members.api import ErrorOut, _actor, _ledger_key, _member
+from rewards import services
+from rewards.models import Coupon, Reward
+from shops.models import Branch
+
+router = Router()
+
+
+class RewardOut(Schema):
+    id: uuid.UUID
+    kind: str
+    name: str
+    description: str
+    points_cost: int
+    stock: int | None = Field(description="null = unlimited")
+    per_member_limit: int | None
+    allowed_tiers: list[str] = Field(description="Tier names; empty = every tier")
+    active_from: dt.datetime | None
+    active_until: dt.datetime | None
+    image_url: str | None
+    terms: str
+
+
+class RewardListOut(Schema):
+    results: list[RewardOut]
+
+
+class AddressIn(Schema):
+    recipient: str = Field(..., max_length=120)
+    phone: str
+    address: str = Field(..., max_length=1000)
+    postcode: str = Field(..., description="5 digits")
+
+
+class RedeemIn(Schema):
+    member_id: uuid.UUID
+    reward_id: uuid.UUID
+    address: AddressIn | None = Field(None, description="Required for delivered rewards")
+
+
+class CouponOut(Schema):
+    code: str
+    external_code: str
+    reward_name: str
+    status: str
+    expires_on: dt.date
+    used_at: dt.datetime | None
+    used_branch_code: str | None
+
+
+class DeliveryOut(Schema):
+    status: str
+    carrier: str
+    tracking_number: str
+
+
+class RedemptionOut(Schema):
+    redemption_id: uuid.UUID
+    reward_id: uuid.UUID
+    member_id: uuid.UUID
+    points: int
+    balance: int
+    coupon: CouponOut | None
+    delivery: DeliveryOut | None
+
+
+class UseIn(Schema):
+    branch_code: str
+
+
+class CouponListOut(Schema):
+    results: list[CouponOut]
+
+
+def coupon_out(coupon: Coupon) -> dict:
+    return {
+        "code": coupon.code,
+        "external_code": coupon.external_code,
+        "reward_name": coupon.redemption.reward_name,
+        "status": coupon.status,
+        "expires_on": coupon.expires_on,
+        "used_at": coupon.used_at,
+        "used_branch_code": coupon.used_branch.code if coupon.used_branch_id else None,
+    }
+
+
+def visible_rewards(shop, now=None):
+    """Active rewards members may see now (their visibility window), in catalogue order."""
+    now = now or timezone.now()
+    return (
+        Reward.objects.filter(shop=shop, is_active=True)
+        .filter(Q(visible_from__isnull=True) | Q(visible_from__lte=now))
+        .filter(Q(visible_until__isnull=True) | Q(visible_until__gte=now))
+        .prefetch_related("allowed_tiers")
+        .order_by("order", "points_cost", "id")
+    )
+
+
+@router.get(
+    "/rewards", response={200: RewardListOut, 401: ErrorOut}, summary="The reward catalogue"
+)
+def list_rewards(request):
+    return {
+        "results": [
+            {
+                "id": r.public_id,
+                "kind": r.kind,
+                "name": r.name,
+                "description": r.description,
+                "points_cost": r.points_cost,
+                "stock": r.stock,
+                "per_member_limit": r.per_member_limit,
+                "allowed_tiers": [t.name for t in r.allowed_tiers.all()],
+                "active_from": r.active_from,
+                "active_until": r.active_until,
+                "image_url": request.build_absolute_uri(r.image.url) if r.image else None,
+                "terms": r.terms,
+            }
+            for r in visible_rewards(request.shop)
+        ]
+    }
+
+
+@router.post(
+    "/redemptions",
+    response={
+        201: RedemptionOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Redeem a reward for a member",
+)
+def redeem(request, payload: RedeemIn):
+    member = _member(request, payload.member_id)
+    reward = Reward.objects.filter(shop=request.shop, public_id=payload.reward_id).first()
+    if reward is None:
+        raise Http404
+    address = services.Address(**payload.address.dict()) if payload.address else None
+    redemption, _replayed = services.reward_redeem(
+        member=member,
+        reward=reward,
+        idempotency_key=_ledger_key(request),
+        actor=_actor(request),
+        address=address,
+    )
+    coupon = (
+        Coupon.objects.select_related("redemption", "used_branch")
+        .filter(redemption=redemption)
+        .first()
+    )
+    delivery = (
+        getattr(redemption, "delivery", None) if reward.kind == Reward.Kind.DELIVERY else None
+    )
+    return Status(
+        201,
+        {
+            "redemption_id": redemption.public_id,
+            "reward_id": reward.public_id,
+            "member_id": member.public_id,
+            "points": redemption.points,
+            "balance": redemption.entry.balance_after,
+            "coupon": coupon_out(coupon) if coupon else None,
+            "delivery": (
+                {
+                    "status": delivery.status,
+                    "carrier": delivery.carrier,
+                    "tracking_number": delivery.tracking_number,
+                }
+                if delivery
+                else None
+            ),
+        },
+    )
+
+
+@router.post(
+    "/coupons/{code}/use",
+    response={
+        200: CouponOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Use a coupon at a branch (once)",
+)
+def use_coupon(request, code: str, payload: UseIn):
+    branch = Branch.objects.filter(
+        shop=request.shop, code=payload.branch_code.strip().upper(), is_active=True
+    ).first()
+    if branch is None:
+        raise InvalidInput(
+            _("Unknown branch code “%(code)s”.") % {"code": payload.branch_code},
+            code="unknown_branch",
+            field="branch_code",
+        )
+    coupon = services.coupon_use(shop=request.shop, code=code, branch=branch, actor=_actor(request))
+    return coupon_out(coupon)
+
+
+@router.get(
+    "/members/{uuid:member_id}/coupons",
+    response={200: CouponListOut, 401: ErrorOut, 404: ErrorOut},
+    summary="A member's coupons, newest first",
+)
+def member_coupons(request, member_id: uuid.UUID):
+    member = _member(request, member_id)
+    coupons = Coupon.objects.filter(member=member).select_related("redemption", "used_branch")[:200]
+    return {"results": [coupon_out(c) for c in coupons]}

@@ -1,0 +1,237 @@
+"""Create the demo shop (idempotent): branches, tiers, tags, documents, staff logins and a few
+hundred members. Run again, it changes nothing and prints the same logins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from members.models import Gender, Member
+from shops import services
+from shops.models import Branch, ContactChannel, PolicyDocument, Shop, Tag, Tier, User
+
+DEMO_SLUG = "cafe-aroi"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo on purpose
+DEMO_MEMBERS = 300
+
+FIRST_NAMES = [
+    "สมชาย", "สมหญิง", "วิภา", "ณัฐพล", "ปิยะนุช", "ธนากร", "กมลวรรณ", "อนุชา", "ศิริพร", "ชยพล",
+    "พิมพ์ชนก", "กิตติพัฒน์", "อรอุมา", "ภาณุวัฒน์", "จิราพร", "วรเชษฐ์", "สุภาวดี", "ธีรวัฒน์",
+    "นภัสสร", "ปกรณ์",
+]  # fmt: skip
+LAST_NAMES = [
+    "ใจดี", "รักไทย", "ศรีสุข", "วงศ์ใหญ่", "แสงทอง", "บุญมา", "ทองคำ", "สุขสวัสดิ์", "เพชรดี",
+    "มั่นคง", "ชัยมงคล", "พูลสวัสดิ์", "อินทร์แก้ว", "ประเสริฐ", "สายสุวรรณ",
+]  # fmt: skip
+
+TERMS = """ข้อกำหนดการใช้บริการสมาชิกคาเฟ่อร่อย
+
+1. สมาชิกสะสมพอยท์ได้จากการซื้อสินค้าที่ร้านและช่องทางออนไลน์ของร้าน
+2. พอยท์ไม่สามารถแลกเป็นเงินสดหรือโอนให้ผู้อื่นได้
+3. ร้านขอสงวนสิทธิ์ในการเปลี่ยนแปลงเงื่อนไขโดยจะแจ้งให้ทราบล่วงหน้า"""
+PRIVACY = """นโยบายความเป็นส่วนตัว
+
+ร้านเก็บชื่อ เบอร์โทรศัพท์ วันเกิด และประวัติการซื้อ เพื่อให้บริการสะสมพอยท์และสิทธิพิเศษ
+สมาชิกขอดาวน์โหลดหรือลบข้อมูลของตนได้ทุกเมื่อจากหน้าโปรไฟล์"""
+
+
+class Command(BaseCommand):
+    help = "Create the demo shop with branches, tiers, tags and members (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        shop, created = Shop.objects.get_or_create(
+            slug=DEMO_SLUG,
+            defaults={
+                "name": "คาเฟ่อร่อย (Café Aroi)",
+                "line_oa_basic_id": "@cafearoi",
+                "description": "ร้านกาแฟและเบเกอรี่ 3 สาขา",
+                "thb_per_point": Decimal("25.00"),
+                "welcome_points": 50,
+                "expiry_mode": "months_after",
+                "expiry_months": 12,
+            },
+        )
+        if created:
+            for order, (kind, value) in enumerate(
+                [
+                    ("phone", "021234567"),
+                    ("line", "@cafearoi"),
+                    ("facebook", "https://www.facebook.com/cafearoi"),
+                    ("instagram", "https://www.instagram.com/cafearoi"),
+                    ("website", "https://cafearoi.example.com"),
+                ]
+            ):
+                channel = ContactChannel(shop=shop, kind=kind, value=value, order=order)
+                channel.full_clean()
+                channel.save()
+        branches = []
+        for code, name, address in [
+            ("BKK01", "สาขาสยาม", "ถนนพระราม 1 ปทุมวัน กรุงเทพฯ"),
+            ("BKK02", "สาขาอารีย์", "ซอยอารีย์ 1 พญาไท กรุงเทพฯ"),
+            ("CNX01", "สาขานิมมาน", "ถนนนิมมานเหมินท์ เชียงใหม่"),
+        ]:
+            branch = Branch.objects.filter(shop=shop, code=code).first()
+            if branch is None:
+                branch = services.shop_row_save(
+                    row=Branch(shop=shop, code=code, name=name, address=address)
+                )
+            branches.append(branch)
+        tiers = []
+        for name, threshold, mult, colour in [
+            ("Silver", 0, "1.00", "#9CA3AF"),
+            ("Gold", 1000, "1.25", "#D4A017"),
+            ("Platinum", 5000, "1.50", "#4B5563"),
+        ]:
+            tier = Tier.objects.filter(shop=shop, name=name).first()
+            if tier is None:
+                tier = services.shop_row_save(
+                    row=Tier(
+                        shop=shop,
+                        name=name,
+                        threshold=threshold,
+                        earn_multiplier=Decimal(mult),
+                        colour=colour,
+                        benefits=f"สิทธิพิเศษระดับ {name}",
+                    )
+                )
+            tiers.append(tier)
+        tags = []
+        for name in ["VIP", "ชอบกาแฟ", "ชอบเบเกอรี่", "ลูกค้าออนไลน์", "พนักงานออฟฟิศ"]:
+            tag = Tag.objects.filter(shop=shop, name=name).first()
+            if tag is None:
+                tag = services.shop_row_save(row=Tag(shop=shop, name=name))
+            tags.append(tag)
+        for kind, title, body in [
+            (PolicyDocument.Kind.TERMS, "ข้อกำหนดการใช้บริการ", TERMS),
+            (PolicyDocument.Kind.PRIVACY, "นโยบายความเป็นส่วนตัว", PRIVACY),
+        ]:
+            if not PolicyDocument.objects.filter(shop=shop, kind=kind).exists():
+                services.policy_document_publish(shop=shop, kind=kind, title=title, body=body)
+
+        logins = [
+            ("admin", None, "", "platform operator (all shops)"),
+            ("owner", shop, User.Role.OWNER, "shop owner"),
+            ("manager", shop, User.Role.MANAGER, "shop manager"),
+            ("cashier", shop, User.Role.CASHIER, "cashier at BKK01"),
+        ]
+        for username, user_shop, role, _label in logins:
+            if User.objects.filter(username=username).exists():
+                continue
+            user = User(
+                username=username,
+                shop=user_shop,
+                role=role,
+                is_superuser=user_shop is None,
+                first_name=username.capitalize(),
+            )
+            user.set_password(DEMO_PASSWORD)
+            services.staff_account_save(user=user)
+            if role == User.Role.CASHIER:
+                user.branches.set([branches[0]])
+
+        self._seed_members(shop, branches, tiers, tags)
+        self._seed_member_pages(shop, tags)
+        self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} (/{shop.slug})"))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, _shop, _role, label in logins:
+            self.stdout.write(f"  {username:<8} {label}")
+
+    def _seed_member_pages(self, shop, tags) -> None:
+        """The member pages: the fake LINE platform's demo channel (so members sign in with no LINE
+        account) and two sign-up questions whose answers attach tags."""
+        from loyalty.line.fake_server import (
+            DEMO_ACCESS_TOKEN,
+            DEMO_CHANNEL_ID,
+            DEMO_CHANNEL_SECRET,
+        )
+        from members.signup.models import SignupChoice, SignupQuestion
+        from shops.line_settings import ShopLineChannel, line_channel_save
+
+        if not ShopLineChannel.objects.filter(shop=shop).exists():
+            line_channel_save(
+                channel=ShopLineChannel(
+                    shop=shop,
+                    login_channel_id=DEMO_CHANNEL_ID,
+                    login_channel_secret=DEMO_CHANNEL_SECRET,
+                    messaging_access_token=DEMO_ACCESS_TOKEN,
+                )
+            )
+        if SignupQuestion.objects.filter(shop=shop).exists():
+            return
+        by_name = {t.name: t for t in tags}
+        for order, (label, kind, required, choices) in enumerate(
+            [
+                (
+                    "ชอบอะไรที่ร้านเรา",
+                    SignupQuestion.Kind.MULTIPLE,
+                    False,
+                    [("กาแฟ", "ชอบกาแฟ"), ("เบเกอรี่", "ชอบเบเกอรี่"), ("ชา", None)],
+                ),
+                (
+                    "อาชีพ",
+                    SignupQuestion.Kind.SINGLE,
+                    True,
+                    [("พนักงานออฟฟิศ", "พนักงานออฟฟิศ"), ("นักเรียน / นักศึกษา", None), ("อื่น ๆ", None)],
+                ),
+            ]
+        ):
+            question = services.shop_row_save(
+                row=SignupQuestion(
+                    shop=shop, label=label, kind=kind, required=required, order=order
+                )
+            )
+            for position, (choice, tag_name) in enumerate(choices):
+                row = SignupChoice(
+                    shop=shop,
+                    question=question,
+                    label=choice,
+                    tag=by_name.get(tag_name) if tag_name else None,
+                    order=position,
+                )
+                row.full_clean()
+                row.save()
+
+    def _seed_members(self, shop, branches, tiers, tags) -> None:
+        existing = Member.objects.filter(shop=shop).count()
+        if existing >= DEMO_MEMBERS:
+            return
+        rng = random.Random(42)
+        now = timezone.now()
+        members = []
+        for i in range(existing, DEMO_MEMBERS):
+            registered = rng.random() < 0.85
+            members.append(
+                Member(
+                    shop=shop,
+                    status=Member.Status.REGISTERED if registered else Member.Status.PENDING,
+                    phone=f"+668{rng.choice('1234689')}{i:07d}"[:12],
+                    first_name=rng.choice(FIRST_NAMES) if registered else "",
+                    last_name=rng.choice(LAST_NAMES) if registered else "",
+                    gender=rng.choice([Gender.FEMALE, Gender.MALE, Gender.OTHER, ""]),
+                    birthday=dt.date(
+                        rng.randint(1960, 2005), rng.randint(1, 12), rng.randint(1, 28)
+                    )
+                    if registered
+                    else None,
+                    tier=tiers[0],
+                    signup_branch=rng.choice(branches),
+                    customer_id=f"C{100000 + i}" if rng.random() < 0.3 else None,
+                    registered_at=now - dt.timedelta(days=rng.randint(0, 700))
+                    if registered
+                    else None,
+                    created_at=now - dt.timedelta(days=rng.randint(0, 700)),
+                )
+            )
+        Member.objects.bulk_create(members)
+        through = Member.tags.through
+        links = []
+        for member in Member.objects.filter(shop=shop).order_by("id")[existing:]:
+            for tag in rng.sample(tags, rng.randint(0, 2)):
+                links.append(through(member_id=member.id, tag_id=tag.id))
+        through.objects.bulk_create(links, ignore_conflicts=True)

@@ -1,0 +1,1 @@
+"""Staff onboarding by invite and the audit log of staff actions (issue 4)."""

@@ -1,0 +1,224 @@
+"""Open API v1: the contract as written in the issue, and every bad input refused cleanly."""
+
+import json
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from loyalty.models import IdempotencyRecord
+from members.ledger.models import LedgerEntry
+from members.models import Member
+from shops.apikeys import api_key_create, api_key_revoke
+from tests.concurrency import run_concurrently
+from tests.factories import BranchFactory, MemberFactory, ShopFactory, TierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api_shop(db):
+    shop = ShopFactory(thb_per_point=Decimal("25.00"), expiry_mode="never", tiers_enabled=True)
+    TierFactory(shop=shop, name="Silver", threshold=0)
+    TierFactory(shop=shop, name="Gold", threshold=100, earn_multiplier=Decimal("2.00"))
+    BranchFactory(shop=shop, code="BKK01")
+    return shop
+
+
+class Api:
+    def __init__(self, raw_key: str | None):
+        self.client = Client()
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"} if raw_key else {}
+
+    def get(self, path, **params):
+        return self.client.get(f"/api/v1{path}", params, **self.headers)
+
+    def post(self, path, body, key: str | None = "auto", **extra):
+        headers = dict(self.headers, **extra)
+        if key == "auto":
+            key = str(uuid.uuid4())
+        if key is not None:
+            headers["HTTP_IDEMPOTENCY_KEY"] = key
+        return self.client.post(
+            f"/api/v1{path}", json.dumps(body), content_type="application/json", **headers
+        )
+
+
+@pytest.fixture
+def api(api_shop):
+    _key, raw = api_key_create(shop=api_shop, name="test")
+    return Api(raw)
+
+
+def error_code(response):
+    return response.json()["error"]["code"]
+
+
+def test_create_member_then_get_it_back(api, api_shop):
+    r = api.post(
+        "/members", {"phone": "081-234-5678", "first_name": "Somchai", "customer_id": "C1"}
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["phone"] == "+66812345678"
+    assert body["status"] == "pending"
+    assert body["bound"] is True
+    again = api.post("/members", {"phone": "0812345678"})
+    assert again.status_code == 200
+    assert again.json()["id"] == body["id"]
+    assert api.get(f"/members/{body['id']}").json()["first_name"] == "Somchai"
+    for query in ({"phone": "+66 81 234 5678"}, {"customer_id": "C1"}):
+        found = api.get("/members", **query).json()["results"]
+        assert [m["id"] for m in found] == [body["id"]]
+
+
+def test_earn_by_phone_creates_a_pending_member_and_upgrades_the_tier(api, api_shop):
+    r = api.post(
+        "/points/earn",
+        {
+            "phone": "0899999999",
+            "amount": "2500.00",
+            "branch_code": "bkk01",
+            "order_id": "W-1",
+            "channel": "online",
+            "items": [{"sku": "A1", "name": "Mug", "quantity": "2", "price": "1250.00"}],
+        },
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert (body["points"], body["balance"], body["member_created"]) == (100, 100, True)
+    assert body["tier"]["name"] == "Gold"
+    member = api.get(f"/members/{body['member_id']}").json()
+    assert member["lots"] == [
+        {"points": 100, "expires_on": None, "spendable_from": member["lots"][0]["spendable_from"]}
+    ]
+    assert member["tier_progress"]["next_tier"] is None
+
+
+def test_adjust_reverse_and_history(api, api_shop):
+    m = MemberFactory(shop=api_shop)
+    earned = api.post("/points/earn", {"member_id": str(m.public_id), "amount": "250"}).json()
+    adj = api.post("/points/adjust", {"member_id": str(m.public_id), "points": -4, "note": "typo"})
+    assert adj.status_code == 201 and adj.json()["balance"] == 6
+    rev = api.post(f"/points/{earned['entry_id']}/reverse", {"note": "refund"})
+    assert rev.status_code == 201
+    assert rev.json()["balance"] == -4  # 4 of the 10 were already taken: debt
+    again = api.post(f"/points/{rev.json()['entry_id']}/reverse", {"note": "undo"})
+    assert again.status_code == 422 and error_code(again) == "cannot_reverse"
+    page = api.get(f"/members/{m.public_id}/entries", limit=2).json()
+    assert [e["kind"] for e in page["results"]] == ["reversal", "adjust"]
+    rest = api.get(f"/members/{m.public_id}/entries", limit=2, cursor=page["next_cursor"]).json()
+    assert [e["kind"] for e in rest["results"]] == ["earn"]
+    assert rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize("amount", ["-5", "0", "abc", "1e30", "10.005", 100, "", "10000000"])
+def test_bad_amounts_are_400_and_write_nothing(api, api_shop, amount):
+    m = MemberFactory(shop=api_shop)
+    r = api.post("/points/earn", {"member_id": str(m.public_id), "amount": amount})
+    assert r.status_code == 400, r.content
+    assert set(r.json()["error"]) >= {"code", "message"}
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_unknown_branch_and_bad_phone_are_400(api, api_shop):
+    r = api.post("/points/earn", {"phone": "0812345678", "amount": "100", "branch_code": "NOPE"})
+    assert r.status_code == 400 and error_code(r) == "unknown_branch"
+    r = api.post("/points/earn", {"phone": "12345", "amount": "100"})
+    assert r.status_code == 400 and error_code(r) == "invalid_phone"
+    assert Member.objects.count() == 0 and LedgerEntry.objects.count() == 0
+
+
+def test_another_shops_member_and_entry_are_404(api, api_shop):
+    other = MemberFactory(shop=ShopFactory())
+    assert api.get(f"/members/{other.public_id}").status_code == 404
+    r = api.post("/points/earn", {"member_id": str(other.public_id), "amount": "100"})
+    assert r.status_code == 404 and error_code(r) == "not_found"
+    assert api.get(f"/members/{other.public_id}/entries").status_code == 404
+    assert api.get("/members", phone=other.phone).json()["results"] == []
+
+
+def test_no_bad_or_revoked_key_is_401(api_shop):
+    key, raw = api_key_create(shop=api_shop, name="x")
+    assert Api(None).get("/members", phone="0812345678").status_code == 401
+    assert Api("lk_nope_nope").get("/members", phone="0812345678").status_code == 401
+    assert Api(raw).get("/members", phone="0812345678").status_code == 200
+    api_key_revoke(key=key)
+    r = Api(raw).post("/points/earn", {"phone": "0812345678", "amount": "100"})
+    assert r.status_code == 401 and error_code(r) == "unauthorized"
+
+
+def test_post_without_idempotency_key_is_400(api):
+    r = api.post("/points/earn", {"phone": "0812345678", "amount": "100"}, key=None)
+    assert r.status_code == 400 and error_code(r) == "idempotency_key_required"
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_replay_returns_the_first_response_and_a_changed_body_is_422(api, api_shop):
+    body = {"phone": "0812345678", "amount": "100"}
+    first = api.post("/points/earn", body, key="k1")
+    second = api.post("/points/earn", body, key="k1")
+    assert second.status_code == 201 and second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    changed = api.post("/points/earn", dict(body, amount="200"), key="k1")
+    assert changed.status_code == 422 and error_code(changed) == "idempotency_key_reused"
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_same_key_in_flight_is_409(api, api_shop):
+    body = {"phone": "0812345678", "amount": "100"}
+    IdempotencyRecord.objects.create(
+        shop=api_shop,
+        key="busy",
+        method="POST",
+        path="/api/v1/points/earn/",
+        request_hash="will-not-matter-since-we-compare-first",
+    )
+    # Same key and same body as the in-flight one: compute the hash the way the middleware does.
+    import hashlib
+
+    payload = json.dumps(body).encode()
+    IdempotencyRecord.objects.filter(key="busy").update(
+        request_hash=hashlib.sha256(b"POST /api/v1/points/earn\n" + payload).hexdigest()
+    )
+    r = api.post("/points/earn", body, key="busy")
+    assert r.status_code == 409 and error_code(r) == "request_in_flight"
+
+
+def test_business_refusals_are_422(api, api_shop):
+    m = MemberFactory(shop=api_shop)
+    r = api.post("/points/adjust", {"member_id": str(m.public_id), "points": -5, "note": "x"})
+    assert r.status_code == 422 and error_code(r) == "not_enough_points"
+    r = api.post("/points/earn", {"member_id": str(m.public_id), "amount": "10"})
+    assert r.status_code == 422 and error_code(r) == "no_points"
+
+
+def test_openapi_schema_lists_every_endpoint(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["openapi"].startswith("3.")
+    paths = schema["paths"]
+    assert {"post", "get"} <= set(paths["/api/v1/members"])
+    for path in (
+        "/api/v1/members/{member_id}",
+        "/api/v1/members/{member_id}/entries",
+        "/api/v1/points/earn",
+        "/api/v1/points/adjust",
+        "/api/v1/points/{entry_id}/reverse",
+    ):
+        assert path in paths, path
+    assert schema["components"]["securitySchemes"]
+    assert client.get("/api/v1/docs").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_twenty_times_at_once_through_http_gives_one_entry(api_shop):
+    _key, raw = api_key_create(shop=api_shop, name="race")
+    m = MemberFactory(shop=api_shop)
+    body = {"member_id": str(m.public_id), "amount": "100"}
+    results = run_concurrently(
+        lambda i: Api(raw).post("/points/earn", body, key="same").status_code, 10
+    )
+    assert LedgerEntry.objects.filter(member=m).count() == 1
+    assert set(results) <= {201, 409}
+    assert 201 in results

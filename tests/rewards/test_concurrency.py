@@ -1,0 +1,143 @@
+"""No oversell, no double spend, no code handed out twice, whatever runs at once."""
+
+import pytest
+from django.db import connection
+
+from members.ledger.actors import Actor
+from members.ledger.models import LedgerEntry, PointLot
+from rewards import services
+from rewards.models import Coupon, Redemption, RewardCode
+from tests.concurrency import run_concurrently
+from tests.factories import MemberFactory, RewardFactory, ShopFactory
+from tests.members.conftest import assert_invariants
+from tests.rewards.conftest import give
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ACTOR = Actor.member()
+
+
+def n_threads(n):
+    return n if connection.vendor == "postgresql" else min(n, 12)
+
+
+def outcome(result):
+    return type(result).__name__ if isinstance(result, Exception) else "ok"
+
+
+@pytest.fixture
+def shop(db):
+    return ShopFactory(expiry_mode="never", tiers_enabled=False)
+
+
+def test_fifty_members_redeem_stock_ten_exactly_ten_succeed(shop):
+    n = n_threads(50)
+    reward = RewardFactory(shop=shop, points_cost=10, stock=min(10, n - 2))
+    members = [give(MemberFactory(shop=shop), 10) for _ in range(n)]
+    results = run_concurrently(
+        lambda i: services.reward_redeem(
+            member=members[i], reward=reward, idempotency_key=f"r{i}", actor=ACTOR
+        ),
+        n,
+    )
+    outcomes = [outcome(r) for r in results]
+    reward.refresh_from_db()
+    assert outcomes.count("ok") == min(10, n - 2)
+    assert set(outcomes) <= {"ok", "OutOfStock"}
+    assert reward.stock == 0
+    assert Redemption.objects.count() == Coupon.objects.count() == min(10, n - 2)
+    assert_invariants(shop.pk)
+
+
+def test_one_members_double_tap_gives_one_redemption(shop):
+    reward = RewardFactory(shop=shop, points_cost=10, stock=5)
+    member = give(MemberFactory(shop=shop), 100)
+    results = run_concurrently(
+        lambda i: services.reward_redeem(
+            member=member, reward=reward, idempotency_key="tap", actor=ACTOR
+        ),
+        n_threads(10),
+    )
+    assert all(outcome(r) == "ok" for r in results), results
+    assert len({r[0].pk for r in results}) == 1
+    member.refresh_from_db()
+    reward.refresh_from_db()
+    assert (member.balance, reward.stock, Redemption.objects.count()) == (90, 4, 1)
+    assert_invariants(shop.pk)
+
+
+def test_a_pool_of_five_codes_and_twenty_redeemers(shop):
+    n = n_threads(20)
+    reward = RewardFactory(shop=shop, kind="custom_code", code_source="pool", points_cost=5)
+    services.reward_codes_add(reward=reward, codes=[f"CODE-{i}" for i in range(5)])
+    members = [give(MemberFactory(shop=shop), 5) for _ in range(n)]
+    results = run_concurrently(
+        lambda i: services.reward_redeem(
+            member=members[i], reward=reward, idempotency_key=f"p{i}", actor=ACTOR
+        ),
+        n,
+    )
+    outcomes = [outcome(r) for r in results]
+    assert outcomes.count("ok") == 5
+    assert outcomes.count("OutOfStock") == n - 5
+    refusals = [str(r) for r in results if isinstance(r, Exception)]
+    assert all("codes" in message for message in refusals)
+    codes = [c.external_code for c in Coupon.objects.all()]
+    assert sorted(codes) == [f"CODE-{i}" for i in range(5)]
+    assert RewardCode.objects.filter(redemption__isnull=True).count() == 0
+    # The refused members kept their points.
+    assert sum(m.balance for m in type(members[0]).objects.filter(shop=shop)) == 5 * (n - 5)
+    assert_invariants(shop.pk)
+
+
+def test_per_member_limit_holds_under_concurrency(shop):
+    reward = RewardFactory(shop=shop, points_cost=1, per_member_limit=2)
+    member = give(MemberFactory(shop=shop), 100)
+    results = run_concurrently(
+        lambda i: services.reward_redeem(
+            member=member, reward=reward, idempotency_key=f"l{i}", actor=ACTOR
+        ),
+        n_threads(10),
+    )
+    outcomes = [outcome(r) for r in results]
+    assert outcomes.count("ok") == 2
+    assert set(outcomes) <= {"ok", "LimitReachedForMember"}
+    assert_invariants(shop.pk)
+
+
+def test_concurrent_cancellations_and_coupon_uses_restore_the_same_lots_once(shop):
+    reward = RewardFactory(shop=shop, points_cost=30, stock=10)
+    member = give(MemberFactory(shop=shop), 30)
+    give(member, 30)
+    redemptions = [
+        services.reward_redeem(member=member, reward=reward, idempotency_key=f"c{i}", actor=ACTOR)[
+            0
+        ]
+        for i in range(2)
+    ]
+
+    def op(i):
+        r = redemptions[i % 2]
+        if i % 3 == 0:
+            return services.coupon_use(
+                shop=shop, code=r.coupon.code, branch=None, actor=Actor.system()
+            )
+        return services.redemption_cancel(redemption=r, note="race", actor=Actor.system())
+
+    results = run_concurrently(op, n_threads(12))
+    assert {outcome(r) for r in results} <= {"ok", "WrongState", "CouponNotUsable"}
+    for r in redemptions:
+        r.refresh_from_db()
+        coupon = Coupon.objects.get(redemption=r)
+        # Either used (points stay spent) or cancelled (points back), never both.
+        assert (r.status, coupon.status) in {("completed", "used"), ("cancelled", "cancelled")}
+        assert LedgerEntry.objects.filter(reversal_of=r.entry).count() == (
+            1 if r.status == "cancelled" else 0
+        )
+    cancelled = [r for r in redemptions if r.status == "cancelled"]
+    reward.refresh_from_db()
+    assert reward.stock == 8 + len(cancelled)
+    # Every lot is back to full when both were cancelled, or spent when used.
+    assert sum(
+        PointLot.objects.filter(member=member).values_list("remaining", flat=True)
+    ) == 30 * len(cancelled)
+    assert_invariants(shop.pk)
