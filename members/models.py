@@ -174,6 +174,7 @@ class Member(models.Model):
 
 
 # The ledger's models live in their own module; importing them here registers them with the app.
+from members.imports.models import ImportJob, ImportRowError  # noqa: E402, F401 - member imports
 from members.ledger.models import (  # noqa: E402, F401
     JobRun,
     LedgerEntry,
@@ -183,7 +184,6 @@ from members.ledger.models import (  # noqa: E402, F401
     Purchase,
     PurchaseItem,
 )
-from members.staff.models import PointsClaim  # noqa: E402, F401 - the staff app's points QR codes
 from members.qr import MemberCode  # noqa: E402, F401 - the member card's one-time QR codes
 from members.signup.models import (  # noqa: E402, F401 - sign-up questions, answers, consents
     ConsentRecord,
@@ -191,4 +191,4 @@ from members.signup.models import (  # noqa: E402, F401 - sign-up questions, ans
     SignupChoice,
     SignupQuestion,
 )
-from members.imports.models import ImportJob, ImportRowError  # noqa: E402, F401 - member imports
+from members.staff.models import PointsClaim  # noqa: E402, F401 - the staff app's points QR codes

@@ -558,5 +558,5 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
-from shops.staffing.models import StaffAction, StaffInvite  # noqa: E402, F401 - staff invites, audit
 from shops.line_settings import ShopLineChannel  # noqa: E402, F401 - LINE Login / LIFF settings
+from shops.staffing.models import StaffAction, StaffInvite  # noqa: E402, F401 - staff invites, audit

@@ -51,7 +51,7 @@ class Worker:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - our own manage.py
+        self.process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=settings.BASE_DIR,
             env=self.env,
@@ -137,7 +137,16 @@ def test_owner_imports_members_from_the_template_in_thai(desktop_page, cafe, wor
 
     # -- fill it in, with two mistakes, and upload it
     rows = [
-        ["081-234-5678", "สมชาย", "ใจดี", 150, "ชาย", "15/03/2533", "somchai@example.com", "ลูกค้าประจำ"],
+        [
+            "081-234-5678",
+            "สมชาย",
+            "ใจดี",
+            150,
+            "ชาย",
+            "15/03/2533",
+            "somchai@example.com",
+            "ลูกค้าประจำ",
+        ],
         [812345679, "สมหญิง", "รักดี", 80, "หญิง", "1 ม.ค. 2535", "", ""],
         ["08-1234", "มานี", "มีนา", 20, "หญิง", "", "", ""],
         ["0812345680", "ปิติ", "ชูใจ", -5, "ชาย", "", "", ""],
