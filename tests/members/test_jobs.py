@@ -27,6 +27,7 @@ def credit(member, points, expires_on, system):
     )[0]
 
 
+@time_machine.travel(dt.datetime(2026, 11, 20, 12, 0, tzinfo=BKK), tick=False)
 def test_lots_expire_after_their_last_day_not_on_it(member, system):
     credit(member, 10, dt.date(2026, 11, 30), system)
     jobs.points_expire_due(today=dt.date(2026, 11, 30))
@@ -40,6 +41,7 @@ def test_lots_expire_after_their_last_day_not_on_it(member, system):
     assert_invariants(member.shop_id)
 
 
+@time_machine.travel(dt.datetime(2026, 11, 20, 12, 0, tzinfo=BKK), tick=False)
 def test_expiry_takes_only_what_is_left_of_a_partly_spent_lot(member, system):
     credit(member, 10, dt.date(2026, 11, 30), system)
     credit(member, 5, None, system)

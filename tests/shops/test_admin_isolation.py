@@ -143,8 +143,11 @@ def test_autocomplete_never_returns_shop_b(model, client, shop, shop_a_admin, b_
 def test_platform_operator_sees_both_shops(client, shop, other_shop, operator, b_objects):
     client.force_login(operator)
     for model, obj in b_objects.items():
-        response = client.get(_admin_url(model, "change", obj.pk))
+        # An import job's change page forwards to its own preview page; follow it there.
+        response = client.get(_admin_url(model, "change", obj.pk), follow=True)
         assert response.status_code == 200, model
+        for url, _status in response.redirect_chain:
+            assert str(obj.pk) in url, (model, url)
 
 
 @pytest.mark.django_db
