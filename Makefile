@@ -9,8 +9,16 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # Parallel test workers (pytest-xdist); each has its own database and, for browser tests, browser.
 WORKERS ?= auto
+# The Thai catalogue: the compiled .mo is committed (a machine without GNU gettext still gets Thai)
+# and rebuilt here whenever the .po is newer.
+PO     := locale/th/LC_MESSAGES/django.po
+MO     := locale/th/LC_MESSAGES/django.mo
 
 .PHONY: run test venv venv-dev setup demo-data lint format messages check-deploy system-deps bench clean
+
+$(MO): $(PO)
+	@if command -v msgfmt >/dev/null 2>&1; then msgfmt --check -o $@ $<; \
+	else echo "msgfmt (GNU gettext) not found: using the committed $@"; touch $@; fi
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +33,7 @@ venv: $(VENV)/.installed
 venv-dev: $(VENV)/.installed-dev
 
 ## Migrate, create the scheduled jobs and the demo data (all idempotent).
-setup: venv
+setup: venv $(MO)
 	DEBUG=true $(PY) manage.py migrate --no-input
 	DEBUG=true $(PY) manage.py setup_schedules
 
@@ -36,18 +44,18 @@ demo-data: setup
 run: demo-data
 	DEBUG=true $(PY) manage.py rundemo --host $(HOST) --port $(PORT)
 
-## Chromium and Thai fonts for the browser tests (Debian packages; needs root or sudo).
+## Chromium and Thai fonts for the browser tests, gettext for the catalogue (Debian packages; needs root or sudo).
 system-deps:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "tlwg\|loma\|garuda"; then \
-		echo "chromium and Thai fonts: present"; \
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "tlwg\|loma\|garuda" && command -v msgfmt >/dev/null; then \
+		echo "chromium, Thai fonts and gettext: present"; \
 	else \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-thai-tlwg \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-thai-tlwg gettext \
 		|| echo "WARNING: could not install chromium; browser tests will be skipped"; \
 	fi
 
 ## The whole test suite on SQLite, or on PostgreSQL with DATABASE_URL=postgres://...
-test: venv-dev system-deps
+test: venv-dev system-deps $(MO)
 	$(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 lint: venv-dev

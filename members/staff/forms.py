@@ -46,7 +46,8 @@ class JoinForm(forms.Form):
     name = forms.CharField(
         label=_("Your name"),
         max_length=150,
-        help_text=_("Shown to your manager, e.g. Nok."),  # Translators: Thai: ชื่อของคุณ
+        # Translators: Thai: ชื่อของคุณ
+        help_text=_("Shown to your manager, e.g. Nok."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     username = forms.CharField(
@@ -124,7 +125,8 @@ class AmountField(forms.CharField):
     than 0 and below 10 million (``members.ledger.services.clean_amount``)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Spend (THB)"))  # Translators: Thai: ยอดซื้อ (บาท)
+        # Translators: Thai: ยอดซื้อ (บาท)
+        kwargs.setdefault("label", _("Spend (THB)"))
         kwargs.setdefault("max_length", 20)
         kwargs.setdefault(
             "widget",
@@ -149,7 +151,8 @@ class AmountField(forms.CharField):
 
 def receipt_field() -> forms.CharField:
     return forms.CharField(
-        label=_("Receipt number (optional)"),  # Translators: Thai: เลขที่ใบเสร็จ (ถ้ามี)
+        # Translators: Thai: เลขที่ใบเสร็จ (ถ้ามี)
+        label=_("Receipt number (optional)"),
         max_length=64,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "enterkeyhint": "done"}),
@@ -200,7 +203,8 @@ class ClaimForm(forms.Form):
 
 class VoidForm(forms.Form):
     reason = forms.CharField(
-        label=_("Why is it voided?"),  # Translators: Thai: เหตุผลที่ยกเลิก
+        # Translators: Thai: เหตุผลที่ยกเลิก
+        label=_("Why is it voided?"),
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
         help_text=_("E.g. wrong amount, refund, wrong member."),

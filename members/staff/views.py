@@ -44,11 +44,16 @@ from shops.staffing.services import (
 # (key, label, URL name). "Use coupon" and "Deliveries" are filled by the rewards issue; until its
 # URLs exist they show as "coming soon".
 NAV = [
-    ("home", gettext_lazy("Add points"), "staff:home"),  # Translators: Thai: เพิ่มพอยท์
-    ("claim", gettext_lazy("Points QR"), "staff:claim_new"),  # Translators: Thai: QR รับพอยท์
-    ("today", gettext_lazy("Today"), "staff:today"),  # Translators: Thai: วันนี้
-    ("coupon", gettext_lazy("Use coupon"), "staff:coupon"),  # Translators: Thai: ใช้คูปอง
-    ("delivery", gettext_lazy("Deliveries"), "staff:delivery"),  # Translators: Thai: จัดส่ง
+    # Translators: Thai: เพิ่มพอยท์
+    ("home", gettext_lazy("Add points"), "staff:home"),
+    # Translators: Thai: QR รับพอยท์
+    ("claim", gettext_lazy("Points QR"), "staff:claim_new"),
+    # Translators: Thai: วันนี้
+    ("today", gettext_lazy("Today"), "staff:today"),
+    # Translators: Thai: ใช้คูปอง
+    ("coupon", gettext_lazy("Use coupon"), "staff:coupon"),
+    # Translators: Thai: จัดส่ง
+    ("delivery", gettext_lazy("Deliveries"), "staff:delivery"),
 ]
 
 
