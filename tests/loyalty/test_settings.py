@@ -241,13 +241,15 @@ def test_every_scheduled_function_exists():
 
 
 def _demo_counts() -> dict[str, int]:
-    from members.models import Member
+    from members.models import LedgerEntry, Member, Purchase
+    from rewards.models import Reward, RewardCode
     from shops.models import Branch, ContactChannel, PolicyDocument, Shop, Tag, Tier, User
 
-    return {
-        model.__name__: model.objects.count()
-        for model in (Shop, Branch, Tier, Tag, ContactChannel, PolicyDocument, User, Member)
-    } | {"member tags": Member.tags.through.objects.count()}
+    models = (Shop, Branch, Tier, Tag, ContactChannel, PolicyDocument, User, Member)
+    models += (LedgerEntry, Purchase, Reward, RewardCode)
+    return {model.__name__: model.objects.count() for model in models} | {
+        "member tags": Member.tags.through.objects.count()
+    }
 
 
 @pytest.mark.django_db
@@ -274,6 +276,14 @@ def test_seed_demo_twice_equals_once():
     assert once["Shop"] == 1
     assert Member.objects.filter(shop=shop).count() == DEMO_MEMBERS
     assert once["Branch"] >= 2 and 2 <= once["Tier"] <= 5 and 2 <= once["Tag"] <= 10
+    # members have points from real purchases, in more than one tier, and rewards of every kind
+    assert once["Purchase"] > 100 and once["LedgerEntry"] >= once["Purchase"]
+    assert Member.objects.filter(shop=shop).values("tier").distinct().count() >= 2
+    assert set(shop.rewards.values_list("kind", flat=True)) == {
+        "auto_code",
+        "delivery",
+        "custom_code",
+    }
 
     # the printed logins work and carry the roles they claim
     for username, role in [("owner", User.Role.OWNER), ("manager", User.Role.MANAGER)]:

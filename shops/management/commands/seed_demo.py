@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from members.models import Gender, Member
+from members.models import Gender, LedgerEntry, Member
 from shops import services
 from shops.models import Branch, ContactChannel, PolicyDocument, Shop, Tag, Tier, User
 
@@ -136,6 +136,8 @@ class Command(BaseCommand):
                 user.branches.set([branches[0]])
 
         self._seed_members(shop, branches, tiers, tags)
+        self._seed_purchases(shop, branches)
+        self._seed_rewards(shop, tiers)
         self._seed_member_pages(shop, tags)
         self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} (/{shop.slug})"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
@@ -235,3 +237,92 @@ class Command(BaseCommand):
             for tag in rng.sample(tags, rng.randint(0, 2)):
                 links.append(through(member_id=member.id, tag_id=tag.id))
         through.objects.bulk_create(links, ignore_conflicts=True)
+
+    def _seed_purchases(self, shop, branches) -> None:
+        """Spends at the branches through the real earning service, so the demo's members have
+        balances, lots with expiry dates and a spread of tiers. Keys are fixed: a rerun earns
+        nothing twice."""
+        from members.ledger.actors import Actor
+        from members.ledger.services import points_earn
+
+        if LedgerEntry.objects.filter(shop=shop).exists():
+            return
+        rng = random.Random(7)
+        actor = Actor.system()
+        for member in Member.objects.filter(shop=shop).order_by("id"):
+            # Many members have not come back yet; most come a few times; a few are regulars.
+            roll = rng.random()
+            visits = 0 if roll < 0.5 else rng.randint(1, 3) if roll < 0.95 else rng.randint(8, 20)
+            amounts = [
+                rng.choice([65, 90, 120, 185, 240, 360, 520, 890, 1450]) for _ in range(visits)
+            ]
+            if visits and rng.random() < 0.3:  # office catering orders: Gold and Platinum members
+                amounts.append(rng.choice([12_500, 18_000, 26_000, 60_000, 130_000]))
+            for visit, amount in enumerate(amounts):
+                points_earn(
+                    shop=shop,
+                    member=member,
+                    amount=Decimal(amount),
+                    branch=rng.choice(branches),
+                    idempotency_key=f"demo:earn:{member.public_id}:{visit}",
+                    actor=actor,
+                    receipt_no=f"R{member.pk:04d}{visit:02d}",
+                )
+
+    def _seed_rewards(self, shop, tiers) -> None:
+        """One reward of each kind MyCustomer has (a code used in the store, a delivered gift, a
+        code for another platform from a pool or shared), and one redeemed at the counter."""
+        from rewards.models import Reward
+        from rewards.services import reward_codes_add
+
+        if Reward.objects.filter(shop=shop).exists():
+            return
+        gold_and_up = [t for t in tiers if t.threshold > 0]
+        specs = [
+            {
+                "name": "อเมริกาโน่เย็นฟรี 1 แก้ว",
+                "kind": Reward.Kind.AUTO_CODE,
+                "points_cost": 100,
+                "description": "แลกรับอเมริกาโน่เย็นขนาดปกติ 1 แก้ว ที่ทุกสาขา",
+                "terms": "ใช้ได้ 1 ครั้ง ไม่สามารถแลกเปลี่ยนเป็นเงินสด",
+            },
+            {
+                "name": "เค้กชิ้นโปรด (แลกที่หน้าร้าน)",
+                "kind": Reward.Kind.AUTO_CODE,
+                "points_cost": 150,
+                "stock": 20,
+                "spot_redemption": True,
+                "description": "แสดงโค้ดให้พนักงานที่เคาน์เตอร์ พอยท์จะถูกหักเมื่อพนักงานยืนยัน",
+            },
+            {
+                "name": "แก้วเก็บความเย็นคาเฟ่อร่อย",
+                "kind": Reward.Kind.DELIVERY,
+                "points_cost": 800,
+                "stock": 30,
+                "per_member_limit": 1,
+                "description": "แก้วสแตนเลส 20 oz จัดส่งถึงบ้านภายใน 7 วันทำการ",
+            },
+            {
+                "name": "โค้ดส่วนลด 100 บาท บน Shopee",
+                "kind": Reward.Kind.CUSTOM_CODE,
+                "code_source": Reward.CodeSource.POOL,
+                "platform": "Shopee",
+                "points_cost": 300,
+                "description": "ใช้กับร้าน Café Aroi Official บน Shopee เมื่อซื้อครบ 500 บาท",
+            },
+            {
+                "name": "ส่วนลด 50 บาท LINE SHOPPING",
+                "kind": Reward.Kind.CUSTOM_CODE,
+                "code_source": Reward.CodeSource.SHARED,
+                "shared_code": "AROI50",
+                "platform": "LINE SHOPPING",
+                "points_cost": 200,
+                "description": "สำหรับสมาชิกระดับ Gold ขึ้นไป",
+            },
+        ]
+        for order, spec in enumerate(specs):
+            reward = services.shop_row_save(row=Reward(shop=shop, order=order, **spec))
+            if reward.platform == "LINE SHOPPING":
+                reward.allowed_tiers.set(gold_and_up)
+            if reward.uses_pool:
+                reward_codes_add(reward=reward, codes=[f"AROI-SHP-{n:04d}" for n in range(1, 21)])
