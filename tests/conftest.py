@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from shops.models import User
 from tests.factories import ShopFactory, UserFactory
@@ -67,6 +68,15 @@ def owner_client(client, owner):
 def manager_client(client, manager):
     client.force_login(manager)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leaks():
+    """Each test starts and ends with no language activated, so a test's outcome never depends on
+    which test ran before it in the same worker (requests activate their own language)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

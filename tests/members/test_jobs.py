@@ -5,10 +5,15 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.utils import timezone
 
 from members.ledger import jobs, services
-from members.ledger.models import EntryKind, JobRun, LedgerEntry
+from members.ledger.actors import Actor
+from members.ledger.models import EntryKind, JobRun, LedgerEntry, LotAllocation
 from members.ledger.selectors import tier_progress
+from members.models import Member
+from tests.concurrency import run_concurrently
 from tests.factories import MemberFactory, ShopFactory, TierFactory
 from tests.members.conftest import assert_invariants, key
 
@@ -49,7 +54,76 @@ def test_expiry_takes_only_what_is_left_of_a_partly_spent_lot(member, system):
     jobs.points_expire_due(today=dt.date(2026, 12, 1))
     member.refresh_from_db()
     assert member.balance == 5
+    entry = LedgerEntry.objects.get(kind=EntryKind.EXPIRE)
+    assert (entry.points, entry.balance_after) == (-3, 5)
+    assert list(LotAllocation.objects.filter(debit=entry).values_list("points", flat=True)) == [3]
     assert_invariants(member.shop_id)
+
+
+def test_lots_of_one_date_expire_in_one_entry_with_an_allocation_each(member, system):
+    first = credit(member, 10, dt.date(2026, 1, 31), system)
+    second = credit(member, 5, dt.date(2026, 1, 31), system)
+    credit(member, 2, None, system)
+    result = jobs.points_expire_due(today=dt.date(2026, 2, 1))
+    assert (result["entries"], result["lots"], result["points"]) == (1, 2, 15)
+    entry = LedgerEntry.objects.get(kind=EntryKind.EXPIRE)
+    assert (entry.points, entry.balance_after) == (-15, 2)
+    assert entry.idempotency_key == f"expire:2026-01-31:{member.pk}"
+    assert dict(LotAllocation.objects.filter(debit=entry).values_list("lot_id", "points")) == {
+        first.lot.pk: 10,
+        second.lot.pk: 5,
+    }
+    assert_invariants(member.shop_id)
+
+
+def test_expiry_of_a_member_in_debt_takes_the_lot_and_leaves_the_debt(member, system):
+    # given: 20 points (expiring first) of which 15 were spent, then reversed: 15 of debt, while
+    # a lot of 10 that expires later is still open (balance 10 - 15 = -5)
+    with time_machine.travel(dt.datetime(2026, 1, 10, 12, tzinfo=BKK), tick=False):
+        reversed_credit = credit(member, 20, dt.date(2026, 1, 20), system)
+        credit(member, 10, dt.date(2026, 1, 31), system)
+        services.points_spend(member=member, points=15, idempotency_key=key(), actor=system)
+        services.entry_reverse(
+            entry=reversed_credit, note="refund", idempotency_key=key(), actor=system
+        )
+    member.refresh_from_db()
+    assert (member.balance, member.debt) == (-5, 15)
+    # when
+    result = jobs.points_expire_due(today=dt.date(2026, 2, 1))
+    # then: the open lot expires in full; expired points pay no debt
+    assert (result["entries"], result["points"]) == (1, 10)
+    member.refresh_from_db()
+    assert (member.balance, member.debt) == (-15, 15)
+    entry = LedgerEntry.objects.get(kind=EntryKind.EXPIRE)
+    assert (entry.points, entry.balance_after) == (-10, -15)
+    assert_invariants(member.shop_id)
+
+
+def test_expiry_leaves_alone_a_member_whose_lots_of_that_date_expired_before(points_shop, system):
+    # given: the middle member's lots of 31 Jan expired in an earlier run
+    low, middle, high = (MemberFactory(shop=points_shop) for _ in range(3))
+    day = dt.date(2026, 1, 31)
+    credit(middle, 10, day, system)
+    credit(middle, 5, None, system)
+    jobs.points_expire_due(today=dt.date(2026, 2, 1))
+    middle.refresh_from_db()
+    assert middle.balance == 5
+    # and later lots with the same last day for the members either side of it (a late import)
+    credit(low, 7, day, system)
+    credit(high, 9, day, system)
+    credit(high, 1, None, system)
+    # when the job runs again over a batch whose id range holds the middle member
+    result = jobs.points_expire_due(today=dt.date(2026, 2, 2))
+    # then only the new lots expire; the middle member's earlier entry is not counted again
+    assert (result["entries"], result["lots"], result["points"]) == (2, 2, 16)
+    for m in (low, middle, high):
+        m.refresh_from_db()
+    assert (low.balance, middle.balance, high.balance) == (0, 5, 1)
+    expiries = LedgerEntry.objects.filter(kind=EntryKind.EXPIRE)
+    assert sorted(expiries.values_list("member_id", "points", "balance_after")) == sorted(
+        [(middle.pk, -10, 5), (low.pk, -7, 0), (high.pk, -9, 1)]
+    )
+    assert_invariants(points_shop.pk)
 
 
 def test_expiry_run_twice_equals_once(member, system):
@@ -77,11 +151,16 @@ def test_expiry_catches_up_missed_days_with_one_entry_per_date(member, system):
 
 def test_expiry_handles_many_members_across_batches(points_shop, system):
     members = [MemberFactory(shop=points_shop) for _ in range(7)]
-    for m in members:
+    for i, m in enumerate(members):
         credit(m, 2, dt.date(2026, 3, 31), system)
-        credit(m, 1, None, system)
+        credit(m, 1 + i, None, system)
     result = jobs.points_expire_due(today=dt.date(2026, 4, 1), batch_size=3)
     assert result["entries"] == 7 and result["points"] == 14
+    # each entry's balance_after is its own member's new balance
+    after = dict(
+        LedgerEntry.objects.filter(kind=EntryKind.EXPIRE).values_list("member_id", "balance_after")
+    )
+    assert after == {m.pk: 1 + i for i, m in enumerate(members)}
     assert_invariants(points_shop.pk)
 
 
@@ -226,3 +305,129 @@ def test_tier_progress_says_points_to_next_and_to_keep(tier_shop, system):
     assert progress.points_to_next == 3800
     assert progress.points_to_keep == 0
     assert progress.keep_by == dt.date(2026, 12, 31)
+
+
+def test_evaluation_counts_reversed_credits_against_and_reversed_spends_not_at_all(
+    tier_shop, system
+):
+    shop, silver, gold, platinum = tier_shop
+    with time_machine.travel(dt.datetime(2026, 3, 10, 12, tzinfo=BKK)):
+        refunded = MemberFactory(shop=shop, tier=platinum)
+        services.points_earn(
+            shop=shop, member=refunded, amount="800", idempotency_key=key(), actor=system
+        )
+        result = services.points_earn(
+            shop=shop, member=refunded, amount="700", idempotency_key=key(), actor=system
+        )
+        services.purchase_reverse(
+            purchase=result.purchase, note="refund", idempotency_key=key(), actor=system
+        )
+        cancelled = MemberFactory(shop=shop, tier=platinum)
+        services.points_earn(
+            shop=shop, member=cancelled, amount="1200", idempotency_key=key(), actor=system
+        )
+        spend, _ = services.points_spend(
+            member=cancelled, points=500, idempotency_key=key(), actor=system
+        )
+        services.entry_reverse(entry=spend, note="cancel", idempotency_key=key(), actor=system)
+    jobs.tiers_evaluate_shop(shop=shop, evaluation_date=dt.date(2026, 3, 31))
+    refunded.refresh_from_db()
+    cancelled.refresh_from_db()
+    # 800 + 700 - 700 earned: below Gold; 1200 earned, the returned 500 is not earned
+    assert (refunded.tier, cancelled.tier) == (silver, gold)
+
+
+def test_evaluation_locks_and_writes_only_the_members_whose_tier_changes(
+    tier_shop, system, monkeypatch
+):
+    shop, silver, gold, platinum = tier_shop
+    with time_machine.travel(dt.datetime(2026, 5, 1, 12, tzinfo=BKK)):
+        kept = MemberFactory(shop=shop, tier=gold)
+        services.points_earn(
+            shop=shop, member=kept, amount="1500", idempotency_key=key(), actor=system
+        )
+    idle = [MemberFactory(shop=shop, tier=platinum) for _ in range(3)]
+    already = MemberFactory(shop=shop, tier=silver)
+    kept.refresh_from_db()
+    before = Member.objects.get(pk=already.pk).updated_at
+    locked = []
+    real_lock = jobs.lock_members
+
+    def spy(ids):
+        locked.append(list(ids))
+        return real_lock(ids)
+
+    monkeypatch.setattr(jobs, "lock_members", spy)
+    changed = jobs.tiers_evaluate_shop(
+        shop=shop, evaluation_date=dt.date(2026, 5, 31), batch_size=2
+    )
+    assert changed == 3
+    assert [pk for batch in locked for pk in batch] == [m.pk for m in idle]
+    assert all(batch == sorted(batch) for batch in locked)
+    assert Member.objects.get(pk=already.pk).updated_at == before
+    assert Member.objects.get(pk=kept.pk).tier_changed_at == kept.tier_changed_at
+    # when nothing changes, nothing is locked or written
+    locked.clear()
+    assert jobs.tiers_evaluate_shop(shop=shop, evaluation_date=dt.date(2026, 5, 31)) == 0
+    assert locked == []
+
+
+def test_evaluation_computes_the_tier_again_under_the_lock(tier_shop, system, monkeypatch):
+    # given: a member the evaluation would move down to Silver, and a Platinum floor that the
+    # back office sets between the job's first look and its lock
+    shop, silver, _gold, platinum = tier_shop
+    floored = MemberFactory(shop=shop, tier=platinum)
+    idle = MemberFactory(shop=shop, tier=platinum)
+    real_lock = jobs.lock_members
+
+    def floor_set_meanwhile(ids):
+        Member.objects.filter(pk=floored.pk).update(manual_tier=platinum)
+        return real_lock(ids)
+
+    monkeypatch.setattr(jobs, "lock_members", floor_set_meanwhile)
+    # when
+    changed = jobs.tiers_evaluate_shop(shop=shop, evaluation_date=dt.date(2026, 5, 31))
+    # then: the floor holds; only the other member moved
+    floored.refresh_from_db()
+    idle.refresh_from_db()
+    assert (changed, floored.tier, idle.tier) == (1, platinum, silver)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_evaluations_and_upgrading_earns_racing_keep_the_tiers_and_the_ledger_sound():
+    # given: members with Gold from before but nothing earned, so the evaluation moves them down
+    actor = Actor.system(channel="store")
+    shop = ShopFactory(
+        thb_per_point=Decimal("1.00"),
+        tiers_enabled=True,
+        tier_window="calendar_year",
+        tier_cycle="monthly",
+        expiry_mode="never",
+    )
+    silver = TierFactory(shop=shop, name="Silver", threshold=0)
+    gold = TierFactory(shop=shop, name="Gold", threshold=1000)
+    members = [MemberFactory(shop=shop, tier=gold) for _ in range(12)]
+    evaluation = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    earners = members[::2]
+    threads = 8 if connection.vendor == "postgresql" else 4
+
+    def op(i: int):
+        # when: two evaluations in small batches while earns cross Gold's threshold today
+        if i < 2:
+            return jobs.tiers_evaluate_shop(shop=shop, evaluation_date=evaluation, batch_size=3)
+        return [
+            services.points_earn(
+                shop=shop, member=m, amount="1000", idempotency_key=f"race-{m.pk}", actor=actor
+            )
+            for m in earners[i - 2 :: threads - 2]
+        ]
+
+    results = run_concurrently(op, threads)
+    # then: no deadlock or other error; today's earns are outside the evaluated window, so an
+    # earner ends Gold (upgraded after the evaluation) or Silver (evaluated after the upgrade)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    earner_ids = {m.pk for m in earners}
+    for m in Member.objects.filter(shop=shop).select_related("tier"):
+        assert m.tier in ((silver, gold) if m.pk in earner_ids else (silver,)), m.pk
+        assert m.balance == (1000 if m.pk in earner_ids else 0)
+    assert_invariants(shop.pk)

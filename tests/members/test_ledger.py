@@ -24,7 +24,8 @@ from members.models import Member
 from tests.factories import BranchFactory, MemberFactory, ShopFactory, TierFactory
 from tests.members.conftest import assert_invariants, key
 
-pytestmark = pytest.mark.django_db
+# These tests read the English messages; Thai (the default) has its own tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def earn(shop, amount, member=None, **kw):

@@ -12,7 +12,8 @@ from tests.factories import MemberFactory, RewardFactory, ShopFactory
 from tests.members.conftest import assert_invariants
 from tests.rewards.conftest import give
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# These tests read the English messages; Thai (the default) has its own tests.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
 ACTOR = Actor.member()
 
 

@@ -15,7 +15,8 @@ from tests.factories import MemberFactory, RewardFactory, ShopFactory, TierFacto
 from tests.members.conftest import assert_invariants
 from tests.rewards.conftest import give
 
-pytestmark = pytest.mark.django_db
+# These tests read the English messages; Thai (the default) has its own tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 MEMBER = Actor.member()
 ADDRESS = services.Address("Somchai Jaidee", "081-234-5678", "99 Sukhumvit Rd, Bangkok", "10110")
 

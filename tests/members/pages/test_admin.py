@@ -14,7 +14,8 @@ from shops.models import Shop, Tag
 from tests.admin_forms import admin_change_data
 from tests.factories import ShopLineChannelFactory, SignupQuestionFactory, TagFactory
 
-pytestmark = pytest.mark.django_db
+# These tests read the English messages; Thai (the default) has its own tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 ADD_QUESTION = reverse("admin:members_signupquestion_add")
 

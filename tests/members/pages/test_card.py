@@ -252,6 +252,7 @@ def test_the_refresh_is_a_post_with_csrf(member_client):
     assert strict.post(CODE).status_code == 403
 
 
+@pytest.mark.usefixtures("english")
 def test_cashier_resolves_a_code_once(line_shop):
     member = MemberFactory(shop=line_shop)
     code = member_code_issue(member=member)

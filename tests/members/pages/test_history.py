@@ -23,6 +23,7 @@ NOW = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
 
 
 @time_machine.travel(NOW, tick=False)
+@pytest.mark.usefixtures("english")
 def test_history_tells_each_entry_in_the_members_words(client, fake_line, line_shop):
     member = register(client, fake_line, line_shop, SOMCHAI)
     store = Actor.system(channel="store")
@@ -56,8 +57,10 @@ def test_history_tells_each_entry_in_the_members_words(client, fake_line, line_s
         ("Welcome points", "Thank you for joining", 50),
     ]
     html = response.content.decode()
-    assert "24 พ.ย. 2569 10:00 น." in html  # Bangkok time, Buddhist Era
     assert ">+50<" in html and ">-30<" in html
+    thai = client.get(HISTORY, HTTP_ACCEPT_LANGUAGE="th").content.decode()
+    assert "24 พ.ย. 2569 10:00 น." in thai  # Bangkok time, Buddhist Era
+    assert "ซื้อที่ Siam" in thai  # the titles are translated too
 
 
 @time_machine.travel(NOW, tick=False)
@@ -68,6 +71,7 @@ def test_history_dates_in_common_era_when_the_shop_says_so(client, fake_line, li
     assert "24 พ.ย. 2026" in client.get(HISTORY).content.decode()
 
 
+@pytest.mark.usefixtures("english")
 def test_expired_points_say_so(client, fake_line, line_shop):
     from members.ledger.jobs import points_expire_due
 
@@ -109,6 +113,7 @@ def test_history_pages_go_back_in_time_without_sequential_ids(client, fake_line,
     assert second.context["next_cursor"] is None
 
 
+@pytest.mark.usefixtures("english")
 def test_a_cursor_of_someone_elses_entry_shows_the_first_page(client, fake_line, line_shop):
     from tests.factories import MemberFactory
 
@@ -124,6 +129,7 @@ def test_a_cursor_of_someone_elses_entry_shows_the_first_page(client, fake_line,
     assert client.get(HISTORY, {"before": "not-a-uuid"}).status_code == 200
 
 
+@pytest.mark.usefixtures("english")
 def test_an_empty_history_invites_to_collect(client, fake_line, line_shop):
     Shop.objects.filter(pk=line_shop.pk).update(welcome_points=0)
     register(client, fake_line, line_shop, SOMCHAI)

@@ -17,7 +17,8 @@ from tests.members.pages.conftest import (
     register,
 )
 
-pytestmark = pytest.mark.django_db
+# These tests read the English messages; Thai (the default) has its own tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _liff_post(client, shop, token):

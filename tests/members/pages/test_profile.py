@@ -21,7 +21,8 @@ from tests.factories import MemberFactory, SignupQuestionFactory
 from tests.line_fixtures import NOK, SOMCHAI
 from tests.members.pages.conftest import branch_of, liff_sign_in, register
 
-pytestmark = pytest.mark.django_db
+# These tests read the English messages; Thai (the default) has its own tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def url(name: str) -> str:

@@ -18,7 +18,8 @@ from tests.factories import MemberFactory, SignupChoiceFactory, SignupQuestionFa
 from tests.line_fixtures import NOK, SOMCHAI
 from tests.members.pages.conftest import branch_of, liff_sign_in, register, signup_data
 
-pytestmark = pytest.mark.django_db
+# These tests read the English messages; Thai (the default) has its own tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 SIGNUP = reverse("member:signup", kwargs={"shop_slug": "cafe"})
 CARD = reverse("member:card", kwargs={"shop_slug": "cafe"})
