@@ -1,4 +1,5 @@
-"""Every write of rewards: redeem, use a coupon, cancel, deliveries, spot codes, code pools.
+"""Every write of rewards: redeem, use a coupon, cancel, deliveries, spot codes, code pools. The
+cashier's side of them in the staff app is ``rewards.staff_services``.
 
 Redemption is one transaction: lock the member, then the reward (lock order Shop → Member →
 Reward); check every rule; debit the points from the member's lots; take one from stock with a
@@ -317,12 +318,16 @@ def redemption_cancel(*, redemption: Redemption, note: str, actor: Actor) -> Red
     redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
     if redemption.status == Redemption.Status.CANCELLED:
         return redemption
-    coupon = Coupon.objects.filter(redemption=redemption).first()
-    delivery = Delivery.objects.filter(redemption=redemption).first()
+    # Locked before they are read: a cashier using the coupon (or handing the gift over) at this
+    # moment either finishes first, and the cancellation is refused, or waits and is refused.
+    coupon = Coupon.objects.select_for_update().filter(redemption=redemption).first()
+    delivery = Delivery.objects.select_for_update().filter(redemption=redemption).first()
     if coupon is not None and coupon.status == Coupon.Status.USED:
         raise WrongState(_("This coupon has been used; it cannot be cancelled."))
     if delivery is not None and delivery.status == Delivery.Status.DELIVERED:
         raise WrongState(_("This gift has been delivered; it cannot be cancelled."))
+    if delivery is not None and delivery.status == Delivery.Status.SHIPPED:
+        raise WrongState(_("This gift has been shipped; it cannot be cancelled."))
     Reward.objects.select_for_update(no_key=True).filter(pk=redemption.reward_id).first()
     ledger.entry_reverse(
         entry=redemption.entry,
@@ -367,6 +372,13 @@ def coupon_state_error(coupon: Coupon, *, today: dt.date | None = None) -> Appli
         when = (
             timezone.localtime(coupon.used_at).strftime("%d/%m/%Y %H:%M") if coupon.used_at else ""
         )
+        if coupon.used_branch_id:
+            return CouponNotUsable(
+                # Translators: Thai: คูปองนี้ถูกใช้ไปแล้ว (เวลา, สาขา)
+                _("This coupon was already used (%(when)s, %(branch)s).")
+                % {"when": when, "branch": coupon.used_branch.name},
+                code="coupon_used",
+            )
         return CouponNotUsable(
             _("This coupon was already used (%(when)s).") % {"when": when}, code="coupon_used"
         )
@@ -438,6 +450,14 @@ def delivery_set_status(
     """Move a delivery on: pending → preparing → shipped (carrier and tracking number required)
     → delivered; or cancelled before it ships, which returns the points. A cashier handing the gift
     over in the store marks it delivered at their branch."""
+    if status == Delivery.Status.CANCELLED:
+        # Through the redemption, which takes the member's lock before the delivery's (the lock
+        # order of every cancellation) and refuses a gift that has shipped or been delivered.
+        current = Delivery.objects.get(pk=delivery.pk)
+        if current.status == Delivery.Status.CANCELLED:
+            return current
+        redemption_cancel(redemption=current.redemption, note=note, actor=actor)
+        return Delivery.objects.get(pk=delivery.pk)
     delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
     if status == delivery.status:
         return delivery
@@ -447,10 +467,6 @@ def delivery_set_status(
             % {"now": delivery.get_status_display(), "next": Delivery.Status(status).label}
         )
     now = timezone.now()
-    if status == Delivery.Status.CANCELLED:
-        redemption_cancel(redemption=delivery.redemption, note=note, actor=actor)
-        delivery.refresh_from_db()
-        return delivery
     if status == Delivery.Status.SHIPPED:
         carrier, tracking_number = carrier.strip(), tracking_number.strip()
         if not carrier or not tracking_number:
@@ -476,9 +492,23 @@ def delivery_set_status(
 @transaction.atomic
 def spot_code_issue(*, member: Member, reward: Reward) -> SpotCode:
     """A 6-digit code the member shows at the counter for 5 minutes. Nothing is deducted yet; the
-    rules are checked now (to tell the member early) and again when the cashier confirms."""
+    rules are checked now (to tell the member early) and again when the cashier confirms.
+
+    A member has at most one open code per reward: asking again (a double tap, a reload) returns
+    the open one, decided under the member's lock, so two codes never wait for the same reward.
+    """
     if not reward.spot_redemption:
         raise RewardUnavailable(_("This reward is not redeemed at the counter."))
+    member = lock_member(member.pk)
+    open_code = (
+        SpotCode.objects.filter(
+            member=member, reward=reward, redemption__isnull=True, expires_at__gt=timezone.now()
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+    if open_code is not None:
+        return open_code
     refusal = refusal_for(member, reward)
     if refusal is not None:
         raise refusal
@@ -508,11 +538,99 @@ def spot_code_issue(*, member: Member, reward: Reward) -> SpotCode:
     raise RuntimeError("could not find a free spot code")
 
 
-@transaction.atomic
+def clean_spot_code(raw: str) -> str:
+    """The digits of a spot code as typed (Thai digits, spaces and dashes allowed)."""
+    text = (raw or "").translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789"))
+    return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+
+
+def _spot_not_open(shop: Shop, code: str) -> NotFound:
+    """Why there is no open spot code ``code``: confirmed a moment ago, or unknown."""
+    confirmed = (
+        SpotCode.objects.filter(
+            shop=shop,
+            code=code,
+            redemption__isnull=False,
+            expires_at__gte=timezone.now() - SPOT_CODE_LIFETIME,
+        )
+        .select_related("redemption")
+        .order_by("-created_at")
+        .first()
+    )
+    if confirmed is not None:
+        return NotFound(
+            # Translators: Thai: รหัสนี้ยืนยันไปแล้วเมื่อ ... ไม่มีการหักพอยท์ซ้ำ
+            _("This code was already confirmed at %(time)s. Nothing more was deducted.")
+            % {"time": timezone.localtime(confirmed.redemption.created_at).strftime("%H:%M")},
+            code="spot_code_confirmed",
+        )
+    return NotFound(
+        _("No open code like this. Ask the member to show a new one."), code="unknown_code"
+    )
+
+
+def spot_code_find(*, shop: Shop, code: str) -> SpotCode:
+    """The shop's open spot code ``code`` (with its member, tier and reward), or the refusal:
+    unknown (another shop's code too), already confirmed, lapsed. Changes nothing."""
+    code = clean_spot_code(code)
+    spot = (
+        SpotCode.objects.select_related("member", "member__tier", "reward")
+        .filter(shop=shop, code=code, redemption__isnull=True)
+        .first()
+    )
+    if spot is None:
+        raise _spot_not_open(shop, code)
+    if spot.expires_at < timezone.now():
+        raise _spot_lapsed()
+    return spot
+
+
+def spot_code_refusal(spot: SpotCode) -> ApplicationError | None:
+    """Why confirming ``spot`` now would be refused by the reward's rules or the member's points
+    (``reward_redeem`` decides again under the locks), or None: shown before the cashier taps."""
+    refusal = refusal_for(spot.member, spot.reward)
+    if refusal is not None:
+        return refusal
+    spendable = member_points_summary(spot.member).spendable
+    if spendable < spot.reward.points_cost:
+        return ledger.NotEnoughPoints(
+            _("Not enough points: %(have)s available, %(need)s needed.")
+            % {"have": spendable, "need": spot.reward.points_cost}
+        )
+    return None
+
+
+def _spot_lapsed() -> CouponNotUsable:
+    return CouponNotUsable(
+        _("This code has lapsed (codes last 5 minutes). Nothing was deducted; ask for a new one."),
+        code="code_lapsed",
+    )
+
+
 def spot_code_confirm(*, shop: Shop, code: str, branch: Branch | None, actor: Actor) -> Redemption:
     """The cashier confirms a member's spot code: the reward is redeemed and used at once. A lapsed
     or already confirmed code is refused and nothing is deducted."""
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    return spot_code_confirm_with_key(shop=shop, code=code, branch=branch, actor=actor)[0]
+
+
+@transaction.atomic
+def spot_code_confirm_with_key(
+    *,
+    shop: Shop,
+    code: str,
+    branch: Branch | None,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> tuple[Redemption, bool]:
+    """``spot_code_confirm`` returning (redemption, replayed). With ``idempotency_key`` (a staff
+    form's) the redemption carries that key, so a replayed form finds its first redemption, even
+    when its twin confirmed the code while this request waited on the code's lock; without it the
+    key is the spot code's own (``spot:<id>``)."""
+    code = clean_spot_code(code)
+    if idempotency_key:
+        earlier = _spot_replay(shop, code, idempotency_key)
+        if earlier is not None:
+            return earlier, True
     spot = (
         SpotCode.objects.select_for_update()
         .select_related("member", "reward")
@@ -520,27 +638,42 @@ def spot_code_confirm(*, shop: Shop, code: str, branch: Branch | None, actor: Ac
         .first()
     )
     if spot is None:
-        raise NotFound(
-            _("No open code like this. Ask the member to show a new one."), code="unknown_code"
-        )
+        if idempotency_key:
+            earlier = _spot_replay(shop, code, idempotency_key)
+            if earlier is not None:
+                return earlier, True
+        raise _spot_not_open(shop, code)
     if spot.expires_at < timezone.now():
-        raise CouponNotUsable(
-            _(
-                "This code has lapsed (codes last 5 minutes). Nothing was deducted; ask for a new one."
-            ),
-            code="code_lapsed",
-        )
-    redemption, _replayed = reward_redeem(
+        raise _spot_lapsed()
+    redemption, replayed = reward_redeem(
         member=spot.member,
         reward=spot.reward,
-        idempotency_key=f"spot:{spot.pk}",
+        idempotency_key=idempotency_key or f"spot:{spot.pk}",
         actor=actor,
         branch=branch,
         mark_used=True,
     )
     spot.redemption = redemption
     spot.save(update_fields=["redemption"])
-    return redemption
+    return redemption, replayed
+
+
+def _spot_replay(shop: Shop, code: str, key: str) -> Redemption | None:
+    """The redemption an earlier submit of the same form made, if any. The same key with another
+    code is a reused form, refused like any reused idempotency key."""
+    earlier = (
+        Redemption.objects.filter(shop=shop, idempotency_key=key)
+        .select_related("spot_code")
+        .first()
+    )
+    if earlier is None:
+        return None
+    spot = getattr(earlier, "spot_code", None)
+    if spot is None or spot.code != code:
+        raise ledger.IdempotencyMismatch(
+            _("This form was already used for another code. Start again.")
+        )
+    return earlier
 
 
 # --- code pools -----------------------------------------------------------------------------------

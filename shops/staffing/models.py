@@ -113,6 +113,9 @@ class StaffAction(models.Model):
         VOID = "void", _("Voided a transaction")
         INVITE_CREATE = "invite_create", _("Created a staff invite")
         INVITE_REVOKE = "invite_revoke", _("Revoked a staff invite")
+        COUPON_USE = "coupon_use", _("Used a coupon")
+        SPOT_CONFIRM = "spot_confirm", _("Confirmed a reward at the counter")
+        DELIVERY_HANDOVER = "delivery_handover", _("Handed over a delivered reward")
 
     shop = models.ForeignKey(
         Shop, on_delete=models.CASCADE, related_name="staff_actions", verbose_name=_("shop")

@@ -6,7 +6,7 @@ from django.db import connection
 from members.ledger.actors import Actor
 from members.ledger.models import LedgerEntry, PointLot
 from rewards import services
-from rewards.models import Coupon, Redemption, RewardCode
+from rewards.models import Coupon, Redemption, RewardCode, SpotCode
 from tests.concurrency import run_concurrently
 from tests.factories import MemberFactory, RewardFactory, ShopFactory
 from tests.members.conftest import assert_invariants
@@ -142,3 +142,53 @@ def test_concurrent_cancellations_and_coupon_uses_restore_the_same_lots_once(sho
         PointLot.objects.filter(member=member).values_list("remaining", flat=True)
     ) == 30 * len(cancelled)
     assert_invariants(shop.pk)
+
+
+def test_a_delivery_cancelled_twice_and_a_redemption_cancel_at_once_return_points_once(shop):
+    # given a delivered reward redeemed for 40 of the member's 40 points
+    reward = RewardFactory(shop=shop, kind="delivery", points_cost=40, stock=3)
+    member = give(MemberFactory(shop=shop), 40)
+    redemption, _ = services.reward_redeem(
+        member=member,
+        reward=reward,
+        idempotency_key="gift",
+        actor=ACTOR,
+        address=services.Address("Somchai", "0812345678", "1 Rama I Rd", "10330"),
+    )
+    delivery = redemption.delivery
+
+    # when the owner cancels the delivery from two tabs while a manager cancels the redemption
+    def op(i):
+        if i % 3 == 0:
+            return services.redemption_cancel(redemption=redemption, note="race", actor=ACTOR)
+        return services.delivery_set_status(
+            delivery=delivery, status="cancelled", actor=ACTOR, note="race"
+        )
+
+    results = run_concurrently(op, n_threads(9))
+
+    # then no deadlock and no error, one reversal, the points and the stock back once
+    assert {outcome(r) for r in results} == {"ok"}
+    assert LedgerEntry.objects.filter(reversal_of=redemption.entry).count() == 1
+    member.refresh_from_db()
+    reward.refresh_from_db()
+    assert (member.balance, reward.stock) == (40, 3)
+    delivery.refresh_from_db()
+    assert delivery.status == "cancelled"
+    assert_invariants(shop.pk)
+
+
+def test_a_members_taps_at_once_open_one_spot_code(shop):
+    # given a reward redeemed at the counter and a member who can afford it once
+    reward = RewardFactory(shop=shop, points_cost=50, stock=5, spot_redemption=True)
+    member = give(MemberFactory(shop=shop), 50)
+
+    # when the member taps "redeem at the counter" on two phones at once, many times
+    results = run_concurrently(
+        lambda i: services.spot_code_issue(member=member, reward=reward), n_threads(10)
+    )
+
+    # then every tap got the same single open code: the cashier cannot confirm it twice
+    assert {outcome(r) for r in results} == {"ok"}
+    assert len({r.pk for r in results}) == 1
+    assert SpotCode.objects.filter(member=member, reward=reward).count() == 1
