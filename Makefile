@@ -63,12 +63,13 @@ lint: venv-dev
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=true $(PY) manage.py check
+	PY=$(PY) .ci/check-messages
 
 format: venv-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## Refresh the Thai catalogue from the code, then compile it (needs GNU gettext).
+## Refresh the Thai catalogue (then translate what is new; `make lint` lists it) from the code, then compile it (needs GNU gettext).
 messages: venv
 	DEBUG=true $(PY) manage.py makemessages -l th --no-obsolete --ignore=.venv --ignore=var --ignore=bench
 	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv

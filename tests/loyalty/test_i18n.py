@@ -251,10 +251,15 @@ def test_compiled_catalogue_matches_the_po_file():
     with mo_file.open("rb") as fh:
         compiled = gettext.GNUTranslations(fh)
 
+    def compiled_text(entry: dict) -> str:
+        if "msgctxt" in entry:
+            return compiled.pgettext(entry["msgctxt"], entry["msgid"])
+        return compiled.gettext(entry["msgid"])
+
     stale = [
         e["msgid"]
         for e in catalogue()
-        if not e.get("msgid_plural") and compiled.gettext(e["msgid"]) != e["msgstr"][0]
+        if not e.get("msgid_plural") and compiled_text(e) != e["msgstr"][0]
     ]
 
     assert stale == [], f"{len(stale)} entries differ from the .mo: {stale[:5]}"
