@@ -17,9 +17,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as common
-from bench import earn_api, expiry, tiers
+from bench import earn_api, expiry, redeem, tiers
 
-BENCHMARKS = {"earn_api": earn_api, "expiry": expiry, "tiers": tiers}
+BENCHMARKS = {"earn_api": earn_api, "expiry": expiry, "tiers": tiers, "redeem": redeem}
 
 
 def summary_rows(name: str, result: dict) -> list[tuple]:
@@ -37,6 +37,23 @@ def summary_rows(name: str, result: dict) -> list[tuple]:
                 f"{result['api']['p99_ms']:.1f} ms",
                 f"< {t['p99_ms_max']:g} ms",
                 "met" if t["p99_met"] else "MISSED",
+            ),
+        ]
+    if name == "redeem":
+        # No target in the issue: the row says how far the API is from the raw limit.
+        return [
+            (
+                "redeem API / raw throughput (one hot reward)",
+                f"{result['api']['ops_per_s']:.0f} / {result['raw']['ops_per_s']:.0f} /s "
+                f"= {result['ratio']:.2f}",
+                "—",
+                "checks ok" if result["checks"]["ok"] else "CHECKS FAILED",
+            ),
+            (
+                "redeem API p99",
+                f"{result['api']['p99_ms']:.1f} ms",
+                "—",
+                "",
             ),
         ]
     label = {"expiry": "expiry job", "tiers": "tier evaluation"}[name]

@@ -1,10 +1,11 @@
 """Every write of rewards: redeem, use a coupon, cancel, deliveries, spot codes, code pools. The
 cashier's side of them in the staff app is ``rewards.staff_services``.
 
-Redemption is one transaction: lock the member, then the reward (lock order Shop → Member →
-Reward); check every rule; debit the points from the member's lots; take one from stock with a
-conditional UPDATE; take a pool code with SKIP LOCKED; snapshot the reward; issue the coupon or the
-delivery. Any refusal rolls all of it back. The same idempotency key returns the first redemption.
+Redemption is one transaction: lock the member (lock order Shop → Member → Reward); check every
+rule; debit the points from the member's lots; take a pool code with SKIP LOCKED; snapshot the
+reward; issue the coupon or the delivery; last, take one from stock with a conditional UPDATE, so a
+hot reward's row is locked only for the end of the transaction. Any refusal rolls all of it back.
+The same idempotency key returns the first redemption.
 """
 
 from __future__ import annotations
@@ -180,11 +181,10 @@ def reward_redeem(
     existing = _existing_redemption(member.shop_id, key, print_)
     if existing is not None:
         return existing, True
-    reward = (
-        Reward.objects.select_for_update(no_key=True)
-        .filter(pk=reward.pk, shop_id=member.shop_id)
-        .first()
-    )
+    # Not locked here: a hot reward's row would serialise every redemption for the whole
+    # transaction. Its stock is taken last, by a conditional UPDATE that holds the row only until
+    # the commit; the per-member limit is decided under the member's lock.
+    reward = Reward.objects.filter(pk=reward.pk, shop_id=member.shop_id).first()
     if reward is None:
         raise RewardUnavailable(_("This reward is not available."))
     refusal = refusal_for(member, reward)
@@ -199,10 +199,6 @@ def reward_redeem(
         reference=reward.name[:100],
         branch=branch,
     )
-    if reward.stock is not None:
-        taken = Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
-        if not taken:  # cannot happen under the lock, but the database has the last word
-            raise OutOfStock(_("Sorry, this reward is out of stock."))
     redemption = Redemption.objects.create(
         shop_id=member.shop_id,
         member=member,
@@ -231,6 +227,12 @@ def reward_redeem(
             coupon.status, coupon.used_at = Coupon.Status.USED, timezone.now()
             coupon.used_branch, coupon.used_by = branch, actor.user
             coupon.save(update_fields=["status", "used_at", "used_branch", "used_by"])
+    if reward.stock is not None:
+        # Last, so the reward's row is locked only from here to the commit. Nothing left: the
+        # whole redemption rolls back (points, code, coupon), so nothing is oversold.
+        taken = Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
+        if not taken:
+            raise OutOfStock(_("Sorry, this reward is out of stock."))
     return redemption, False
 
 
@@ -328,7 +330,6 @@ def redemption_cancel(*, redemption: Redemption, note: str, actor: Actor) -> Red
         raise WrongState(_("This gift has been delivered; it cannot be cancelled."))
     if delivery is not None and delivery.status == Delivery.Status.SHIPPED:
         raise WrongState(_("This gift has been shipped; it cannot be cancelled."))
-    Reward.objects.select_for_update(no_key=True).filter(pk=redemption.reward_id).first()
     ledger.entry_reverse(
         entry=redemption.entry,
         note=note or _("Redemption cancelled"),
@@ -372,11 +373,18 @@ def coupon_state_error(coupon: Coupon, *, today: dt.date | None = None) -> Appli
         when = (
             timezone.localtime(coupon.used_at).strftime("%d/%m/%Y %H:%M") if coupon.used_at else ""
         )
-        if coupon.used_branch_id:
+        # Read by id: a row locked after waiting for a concurrent use has the new branch id but a
+        # joined branch read from before the wait (PostgreSQL re-checks only the locked row).
+        branch_name = (
+            Branch.objects.filter(pk=coupon.used_branch_id).values_list("name", flat=True).first()
+            if coupon.used_branch_id
+            else None
+        )
+        if branch_name:
             return CouponNotUsable(
                 # Translators: Thai: คูปองนี้ถูกใช้ไปแล้ว (เวลา, สาขา)
                 _("This coupon was already used (%(when)s, %(branch)s).")
-                % {"when": when, "branch": coupon.used_branch.name},
+                % {"when": when, "branch": branch_name},
                 code="coupon_used",
             )
         return CouponNotUsable(

@@ -94,8 +94,10 @@ def coupon_use_at_counter(
     key = staff_key(form_key)
     found = coupon_find(shop=shop, code=code)
     coupon = (
+        # No branch in the join: after waiting for the lock, PostgreSQL re-reads only the locked
+        # row, so a joined branch could be the one from before a concurrent use.
         Coupon.objects.select_for_update(of=("self",))
-        .select_related("redemption", "member", "used_branch")
+        .select_related("redemption", "member")
         .get(pk=found.pk)
     )
     redemption = coupon.redemption
@@ -185,7 +187,7 @@ def delivery_hand_over(
     key = staff_key(form_key)
     locked = (
         Delivery.objects.select_for_update(of=("self",))
-        .select_related("redemption", "member", "handed_over_branch")
+        .select_related("redemption", "member")  # the branch is read after the lock
         .get(pk=delivery.pk)
     )
     redemption, was = locked.redemption, locked.status
