@@ -322,7 +322,7 @@ def report(result: dict) -> str:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_arguments(parser)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -330,7 +330,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--history", type=int, default=60)
     parser.add_argument("--workers", type=int, default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     # This process renders one card too (to count its queries): plain HTTP, no static manifest.
     os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     os.environ.setdefault("STATIC_MANIFEST", "false")
@@ -344,6 +344,7 @@ def main() -> None:
     )
     print(report(result))
     common.write_json(args.json, result)
+    return result
 
 
 if __name__ == "__main__":

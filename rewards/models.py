@@ -172,12 +172,19 @@ class RewardCode(models.Model):
     """A shop-supplied code in a reward's pool; handed to exactly one redemption."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="codes")
+    reward = models.ForeignKey(
+        Reward, on_delete=models.CASCADE, related_name="codes", verbose_name=_("reward")
+    )
     code = models.CharField(_("code"), max_length=100)
     redemption = models.OneToOneField(
-        "Redemption", on_delete=models.PROTECT, null=True, blank=True, related_name="pool_code"
+        "Redemption",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pool_code",
+        verbose_name=_("given with redemption"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("reward code")
@@ -215,7 +222,10 @@ class Redemption(models.Model):
     )
     points = models.PositiveIntegerField(_("points"))
     entry = models.OneToOneField(
-        "members.LedgerEntry", on_delete=models.PROTECT, related_name="redemption"
+        "members.LedgerEntry",
+        on_delete=models.PROTECT,
+        related_name="redemption",
+        verbose_name=_("points entry"),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.COMPLETED)
     idempotency_key = models.CharField(max_length=200)
@@ -234,7 +244,12 @@ class Redemption(models.Model):
         verbose_name=_("branch"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("redeemed by"),
     )
     created_at = models.DateTimeField(_("redeemed"), default=timezone.now, db_index=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
@@ -268,8 +283,12 @@ class Coupon(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="coupons")
-    redemption = models.OneToOneField(Redemption, on_delete=models.PROTECT, related_name="coupon")
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="coupons")
+    redemption = models.OneToOneField(
+        Redemption, on_delete=models.PROTECT, related_name="coupon", verbose_name=_("redemption")
+    )
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, related_name="coupons", verbose_name=_("member")
+    )
     code = models.CharField(_("code"), max_length=20)
     external_code = models.CharField(_("code for the platform"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.ISSUED)
@@ -313,7 +332,12 @@ class SavedAddress(models.Model):
     """A member's delivery address, kept to reuse on the next delivered reward."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="addresses")
+    member = models.ForeignKey(
+        "members.Member",
+        on_delete=models.CASCADE,
+        related_name="addresses",
+        verbose_name=_("member"),
+    )
     recipient = models.CharField(_("recipient"), max_length=120)
     phone = models.CharField(_("phone"), max_length=16)
     address = models.TextField(_("address"))
@@ -338,9 +362,14 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", _("Cancelled (points returned)")
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="deliveries")
-    redemption = models.OneToOneField(Redemption, on_delete=models.PROTECT, related_name="delivery")
+    redemption = models.OneToOneField(
+        Redemption, on_delete=models.PROTECT, related_name="delivery", verbose_name=_("redemption")
+    )
     member = models.ForeignKey(
-        "members.Member", on_delete=models.PROTECT, related_name="deliveries"
+        "members.Member",
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("member"),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
     recipient = models.CharField(_("recipient"), max_length=120)
@@ -358,10 +387,10 @@ class Delivery(models.Model):
         verbose_name=_("handed over at"),
     )
     created_at = models.DateTimeField(_("requested"), default=timezone.now)
-    preparing_at = models.DateTimeField(null=True, blank=True)
-    shipped_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    preparing_at = models.DateTimeField(_("preparing since"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
