@@ -238,28 +238,3 @@ def test_both_languages_ship():
     assert [code for code, _name in settings.LANGUAGES] == ["th", "en"]
     assert settings.LANGUAGE_CODE == "th"
     assert settings.TIME_ZONE == "Asia/Bangkok"
-
-
-@needs_catalogue
-def test_compiled_catalogue_matches_the_po_file():
-    """The committed .mo is what Django reads: a .po edited without `make messages` (or a clone
-    whose `make` could not run msgfmt) would otherwise show stale or English text."""
-    import gettext
-
-    mo_file = PO_FILE.with_suffix(".mo")
-    assert mo_file.exists(), "run `make messages` to compile the catalogue"
-    with mo_file.open("rb") as fh:
-        compiled = gettext.GNUTranslations(fh)
-
-    def compiled_text(entry: dict) -> str:
-        if "msgctxt" in entry:
-            return compiled.pgettext(entry["msgctxt"], entry["msgid"])
-        return compiled.gettext(entry["msgid"])
-
-    stale = [
-        e["msgid"]
-        for e in catalogue()
-        if not e.get("msgid_plural") and compiled_text(e) != e["msgstr"][0]
-    ]
-
-    assert stale == [], f"{len(stale)} entries differ from the .mo: {stale[:5]}"
