@@ -640,7 +640,8 @@ def spot_code_confirm_with_key(
         if earlier is not None:
             return earlier, True
     spot = (
-        SpotCode.objects.select_for_update()
+        # Only the code's row: the member and the reward are locked by reward_redeem, in order.
+        SpotCode.objects.select_for_update(of=("self",))
         .select_related("member", "reward")
         .filter(shop=shop, code=code, redemption__isnull=True)
         .first()

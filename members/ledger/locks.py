@@ -24,12 +24,28 @@ __all__ = ["lock_member", "lock_members", "lock_shop"]
 
 
 def lock_member(member_id: int) -> Member:
-    """Lock one member row and return it fresh (balance, debt, tier as committed)."""
-    return (
+    """Lock one member row and return it fresh (balance, debt, tier as committed).
+
+    One query in the common case. When the lock had to wait for another writer, PostgreSQL hands
+    back the member row as that writer committed it, but the tier joined to it as read before the
+    wait (it re-checks only the locked row): after a concurrent upgrade the member's ``tier_id`` is
+    Gold while the joined tier is missing. Then the related rows are read again, now that the lock
+    is held, so every caller sees the tier that is really the member's.
+    """
+    member = (
         Member.objects.select_for_update(of=("self",), no_key=True)
         .select_related("shop", "tier", "manual_tier")
         .get(pk=member_id)
     )
+    if _joined_stale(member, "tier") or _joined_stale(member, "manual_tier"):
+        member = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member_id)
+    return member
+
+
+def _joined_stale(member: Member, name: str) -> bool:
+    field = Member._meta.get_field(name)
+    joined = field.get_cached_value(member, default=None)
+    return getattr(joined, "pk", None) != getattr(member, field.attname)
 
 
 def lock_members(member_ids: Iterable[int]) -> list[int]:

@@ -330,8 +330,10 @@ def points_claim_redeem(*, shop: Shop, token: str, member: Member) -> ClaimResul
     claim_peek(shop=shop, token=token)
     lock_member(member.pk)  # lock order: Member, then the claim
     claim = (
+        # Not the entry: a twin request that claimed it first sets it while this one waits, and
+        # PostgreSQL would hand back the new row with the entry as joined before the wait.
         PointsClaim.objects.select_for_update(of=("self",))
-        .select_related("branch", "cashier", "entry")
+        .select_related("branch", "cashier")
         .get(shop=shop, token=token)
     )
     if claim.claimed_by_id == member.pk:

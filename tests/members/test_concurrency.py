@@ -131,3 +131,34 @@ def test_earn_spend_adjust_reverse_and_expiry_racing_on_one_member_keep_the_inva
     # Each purchase was reversed at most once.
     for e in earned:
         assert LedgerEntry.objects.filter(reversal_of=e.entry).count() <= 1
+
+
+def test_earns_waiting_behind_an_upgrade_earn_with_the_new_tiers_multiplier(db):
+    # given Silver (×1) and Gold from 100 points (×2), and a member 1 point short of Gold
+    from tests.factories import TierFactory
+
+    shop = ShopFactory(thb_per_point=Decimal("25.00"), expiry_mode="never", tiers_enabled=True)
+    silver = TierFactory(shop=shop, name="Silver", threshold=0, earn_multiplier=Decimal("1.00"))
+    TierFactory(shop=shop, name="Gold", threshold=100, earn_multiplier=Decimal("2.00"))
+    member = MemberFactory(shop=shop, tier=silver)
+    services.points_earn(
+        shop=shop, member=member, amount="2475", idempotency_key="start", actor=ACTOR
+    )  # 99 points
+
+    # when ten spends of 250 baht arrive at once
+    n = threads_for(10)
+    results = run_concurrently(
+        lambda i: services.points_earn(
+            shop=shop, member=member, amount="250", idempotency_key=f"e{i}", actor=ACTOR
+        ),
+        n,
+    )
+
+    # then the first (in lock order) earns 10 at Silver and takes the member to Gold; every one
+    # that waited for it reads the member after the upgrade and earns 20
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sorted(r.points for r in results) == [10] + [20] * (n - 1)
+    member.refresh_from_db()
+    assert member.tier.name == "Gold"
+    assert member.balance == 99 + 10 + 20 * (n - 1)
+    assert_invariants(shop.pk)
