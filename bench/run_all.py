@@ -17,7 +17,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as common
-from bench import card_page, earn_api, expiry, redeem, staff_add_points, tiers
+from bench import card_page, earn_api, expiry, imports, redeem, staff_add_points, tiers
 
 BENCHMARKS = {
     "earn_api": earn_api,
@@ -26,6 +26,7 @@ BENCHMARKS = {
     "redeem": redeem,
     "expiry": expiry,
     "tiers": tiers,
+    "imports": imports,
 }
 
 
@@ -61,6 +62,32 @@ def summary_rows(name: str, result: dict) -> list[tuple]:
             (f"{side} p99", f"{result[side]['p99_ms']:.1f} ms", "—", ""),
         ]
         return rows
+    if name == "imports":
+        t, imp, exp = result["targets"], result["import"], result["export"]
+
+        def met(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+
+        return [
+            (
+                "member import, validate + commit",
+                f"{imp['seconds']:.1f} s",
+                f"≤ {t['import_seconds_max']:g} s",
+                met(t["import_seconds_met"]),
+            ),
+            (
+                "member import, peak memory",
+                f"{imp['peak_rss_mb']:.0f} MB",
+                f"≤ {t['import_mb_max']:g} MB",
+                met(t["import_mb_met"]),
+            ),
+            (
+                "member export",
+                f"{exp['seconds']:.1f} s",
+                f"≤ {t['export_seconds_max']:g} s",
+                met(t["export_seconds_met"]),
+            ),
+        ]
     if name == "redeem":
         # No target in the issue: the row says how far the API is from the raw limit.
         return [
