@@ -404,7 +404,10 @@ def earn(request, payload: EarnIn):
         order_id=payload.order_id,
         items=items,
     )
-    result.member.refresh_from_db(fields=["balance", "tier"])
+    if result.replayed:
+        # A fresh earn returns the locked, updated member (balance and tier as committed); a
+        # replay returns the member of the first earn, as it was then.
+        result.member.refresh_from_db(fields=["balance", "tier"])
     return Status(
         201,
         {

@@ -222,3 +222,16 @@ def test_the_same_key_twenty_times_at_once_through_http_gives_one_entry(api_shop
     assert LedgerEntry.objects.filter(member=m).count() == 1
     assert set(results) <= {201, 409}
     assert 201 in results
+
+
+def test_an_api_earn_makes_a_pinned_number_of_queries(api, api_shop, django_assert_num_queries):
+    """The earn endpoint is the integrators' hot path (bench/earn_api.py): a query added to it is
+    a cost on every order, so adding one should be a decision, seen here."""
+    member = MemberFactory(shop=api_shop, tier=api_shop.tiers.get(name="Silver"))
+    body = {"member_id": str(member.public_id), "amount": "250.00", "branch_code": "BKK01"}
+
+    with django_assert_num_queries(21):
+        response = api.post("/points/earn", body)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["points"] == 10
