@@ -143,6 +143,16 @@ def loadavg() -> tuple[float, float, float]:
         return (0.0, 0.0, 0.0)
 
 
+def cpus() -> int:
+    """The CPUs this process may run on (what gunicorn's workers share)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def default_workers() -> int:
+    """gunicorn's sync workers for an HTTP benchmark: cores × 2."""
+    return 2 * cpus()
+
+
 def machine() -> dict:
     """Where the numbers come from: date, CPUs, memory, PostgreSQL, load now."""
     from django.db import connection
@@ -172,9 +182,7 @@ def machine() -> dict:
         sync_commit = cursor.fetchone()[0]
     return {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "cpus": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
+        "cpus": cpus(),
         "cpu_model": cpu,
         "memory_gb": mem_gb,
         "postgresql": pg,

@@ -133,6 +133,8 @@ def cleanup(shop_id: int, sessions: list[str]) -> None:
 
 
 def start_gunicorn(workers: int, log_path: Path) -> tuple[subprocess.Popen, int]:
+    from django.conf import settings
+
     port = _free_port()
     env = {
         **os.environ,
@@ -140,7 +142,8 @@ def start_gunicorn(workers: int, log_path: Path) -> tuple[subprocess.Popen, int]
         "DATABASE_URL": common.database_url(),
         "DEBUG": "false",
         "TESTING": "false",
-        "SECRET_KEY": os.environ["SECRET_KEY"],  # the sessions were signed with it
+        # The sessions were signed with this process's key (the test settings' inside pytest).
+        "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",
@@ -253,8 +256,7 @@ def run(
 ) -> dict:
     common.require_postgresql()
     common.drop_leftovers("card")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = workers or 2 * cpus
+    workers = workers or common.default_workers()
     result = {
         "benchmark": "card_page",
         "machine": common.machine(),

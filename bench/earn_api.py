@@ -440,9 +440,7 @@ def run(
 
     common.require_postgresql()
     common.drop_leftovers("earn")
-    workers = workers or 2 * (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    )
+    workers = workers or common.default_workers()
     result = {
         "benchmark": "earn_api",
         "machine": common.machine(),

@@ -606,9 +606,7 @@ def run(
     if members < clients:
         raise ValueError("each client needs members of its own: members ≥ clients")
     drop_leftovers()
-    workers = workers or 2 * (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    )
+    workers = workers or common.default_workers()
     result = {
         "benchmark": "redeem",
         "machine": common.machine(),

@@ -368,8 +368,7 @@ def run(
     """Run both phases on Django's current database and return the results (see module doc)."""
     common.require_postgresql()
     drop_leftovers()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = workers or 2 * cores
+    workers = workers or common.default_workers()
     result = {
         "benchmark": "staff_add_points",
         "machine": common.machine(),
