@@ -16,27 +16,28 @@ imported again (into another shop, or after edits) and gives the same members an
 
 from __future__ import annotations
 
-import datetime as dt
+import itertools
+import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from loyalty import xlsx
 from loyalty.phones import format_phone_local
+from loyalty.xlsx import FORMULA_STARTS  # noqa: F401 - the rule, importable from here too
 from members.imports.headers import template_header
 
-FORMULA_STARTS = ("=", "+", "-", "\u2212", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 CHUNK = 2000
 DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
@@ -58,6 +59,9 @@ class Export:
     filename: str
     columns: Callable[[], list[Column]]
     prepare: Callable[[QuerySet], QuerySet] = lambda qs: qs
+    # How to read the rows when not as model instances (``prepare``, then chunks of the
+    # queryset): whatever the columns' ``value`` functions are given.
+    fetch: Callable[[QuerySet], Iterable[Any]] | None = None
 
 
 EXPORTS: dict[str, Export] = {}
@@ -73,46 +77,36 @@ def register(export: Export) -> Export:
 
 
 def safe_cell(sheet, value: Any) -> WriteOnlyCell:
-    """One cell whose content can never run as a formula."""
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
-        cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
-        cell.number_format = DATETIME_FORMAT
-        return cell
-    if isinstance(value, dt.date):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = DATE_FORMAT
-        return cell
-    if value is None or isinstance(value, (int, float, bool)):
-        return WriteOnlyCell(sheet, value=value)
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # openpyxl makes "=..." a formula; a string it stays
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True
-    return cell
+    """One cell whose content can never run as a formula (dates in the export's formats)."""
+    return xlsx.safe_cell(sheet, value, date_format=DATE_FORMAT, datetime_format=DATETIME_FORMAT)
 
 
 def write_rows(target: IO[bytes], *, title: Any, columns: list[Column], rows: Iterable[Any]) -> int:
-    """Write one sheet to ``target`` (a binary file); returns the number of data rows."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(title)[:31])
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    header = []
-    for column in columns:
-        cell = safe_cell(sheet, str(column.header))
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        header.append(cell)
-    sheet.append(header)
-    count = 0
-    for row in rows:
-        sheet.append([safe_cell(sheet, column.value(row)) for column in columns])
-        count += 1
-    workbook.save(target)
+    """Write one sheet to ``target`` (a binary file); returns the number of data rows.
+
+    openpyxl writes the workbook and the header; the data rows are serialised by
+    ``loyalty.xlsx.write_xlsx`` (the same cells as ``safe_cell`` gives, at a tenth of the cost).
+    """
+
+    def prepare(sheet) -> None:
+        for index, column in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = column.width
+        sheet.freeze_panes = "A2"
+        header = []
+        for column in columns:
+            cell = safe_cell(sheet, str(column.header))
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
+            header.append(cell)
+        sheet.append(header)
+
+    values = [column.value for column in columns]
+    (count,) = xlsx.write_xlsx(
+        target,
+        [(title, prepare, ([value(row) for value in values] for row in rows))],
+        date_format=DATE_FORMAT,
+        datetime_format=DATETIME_FORMAT,
+    )
     return count
 
 
@@ -122,12 +116,8 @@ def iterate(queryset: QuerySet) -> Iterable[Any]:
 
 
 def export_file(export: Export, queryset: QuerySet, target: IO[bytes]) -> int:
-    return write_rows(
-        target,
-        title=export.title,
-        columns=export.columns(),
-        rows=iterate(export.prepare(queryset)),
-    )
+    rows = export.fetch(queryset) if export.fetch else iterate(export.prepare(queryset))
+    return write_rows(target, title=export.title, columns=export.columns(), rows=rows)
 
 
 def xlsx_file_response(write: Callable[[IO[bytes]], Any], filename: str) -> FileResponse:
@@ -166,24 +156,29 @@ def gender_word(code: str) -> str:
 
 
 def _member_columns() -> list[Column]:
+    """The columns of the members export, over ``MemberRow`` (see ``_member_rows``). What does
+    not change from row to row (the language, the status labels) is looked up once."""
+    from members.models import Member
+
+    statuses = {value: str(label) for value, label in Member.Status.choices}
+    thai = (get_language() or "th").startswith("th")
+    genders = _GENDER_WORDS_TH if thai else {}
     return [
-        Column(template_header("phone"), lambda m: format_phone_local(m.phone), 16),
+        Column(template_header("phone"), lambda m: local_phone(m.phone), 16),
         Column(template_header("first_name"), lambda m: m.first_name, 18),
         Column(template_header("last_name"), lambda m: m.last_name, 18),
         Column(template_header("points"), lambda m: m.balance, 10),
-        Column(template_header("gender"), lambda m: gender_word(m.gender), 10),
+        Column(template_header("gender"), lambda m: genders.get(m.gender, m.gender), 10),
         Column(template_header("birthday"), lambda m: m.birthday, 12),
         Column(template_header("email"), lambda m: m.email, 24),
-        Column(template_header("tags"), lambda m: ", ".join(t.name for t in m.tags.all()), 18),
-        Column(template_header("tier"), lambda m: m.tier.name if m.tier_id else "", 12),
+        Column(template_header("tags"), lambda m: m.tags, 18),
+        Column(template_header("tier"), lambda m: m.tier or "", 12),
         Column(template_header("customer_id"), lambda m: m.customer_id or "", 14),
         Column(template_header("note"), lambda m: m.note, 24),
         # Informational columns (the import ignores them).
-        Column(_("status"), lambda m: m.get_status_display(), 14),
+        Column(_("status"), lambda m: statuses.get(m.status, m.status), 14),
         Column(_("LINE name"), lambda m: m.line_display_name, 16),
-        Column(
-            _("sign-up branch"), lambda m: m.signup_branch.code if m.signup_branch_id else "", 12
-        ),
+        Column(_("sign-up branch"), lambda m: m.signup_branch or "", 12),
         Column(_("registered"), lambda m: m.registered_at, 16),
         Column(_("joined"), lambda m: m.created_at, 16),
         Column(_("points debt"), lambda m: m.debt, 10),
@@ -191,12 +186,61 @@ def _member_columns() -> list[Column]:
     ]
 
 
-def _prepare_members(queryset: QuerySet) -> QuerySet:
-    from shops.models import Tag
+# A member as the export reads it: its own columns, its tier's name, its sign-up branch's code
+# (field → what ``values_list`` reads), and its tags' names, sorted and comma-separated.
+_MEMBER_VALUES = {
+    "id": "id",
+    "phone": "phone",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "balance": "balance",
+    "gender": "gender",
+    "birthday": "birthday",
+    "email": "email",
+    "tier": "tier__name",
+    "customer_id": "customer_id",
+    "note": "note",
+    "status": "status",
+    "line_display_name": "line_display_name",
+    "signup_branch": "signup_branch__code",
+    "registered_at": "registered_at",
+    "created_at": "created_at",
+    "debt": "debt",
+    "public_id": "public_id",
+}
+MemberRow = namedtuple("MemberRow", [*_MEMBER_VALUES, "tags"])
 
-    return queryset.select_related("tier", "signup_branch").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.only("id", "name").order_by("name"))
-    )
+
+def _member_rows(queryset: QuerySet) -> Iterator[MemberRow]:
+    """The members of ``queryset`` (in its order) as plain rows, ``CHUNK`` at a time, with one
+    query for the tags of each chunk: no model instance per member, tier, branch or tag."""
+    from members.models import Member
+
+    through = Member.tags.through
+    rows = queryset.values_list(*_MEMBER_VALUES.values()).iterator(chunk_size=CHUNK)
+    while chunk := list(itertools.islice(rows, CHUNK)):
+        tags: dict[int, list[str]] = {}
+        for member_id, name in (
+            through.objects.filter(member_id__in=[row[0] for row in chunk])
+            .order_by("tag__name", "tag_id")
+            .values_list("member_id", "tag__name")
+        ):
+            tags.setdefault(member_id, []).append(name)
+        for row in chunk:
+            yield MemberRow(*row, ", ".join(tags.get(row[0], ())))
+
+
+# A stored Thai mobile number (+66 and 9 digits from 6, 8 or 9): its local form is 0XX-XXX-XXXX,
+# which is what phonenumbers' Thai grouping gives it (``format_phone_local``).
+_THAI_MOBILE = re.compile(r"\+66([689]\d)(\d{3})(\d{4})")
+
+
+def local_phone(e164: str | None) -> str:
+    """``format_phone_local`` (081-234-5678), sliced out of the stored number for a Thai mobile
+    rather than parsed and formatted by phonenumbers for each of 100,000 members."""
+    if e164 and (m := _THAI_MOBILE.fullmatch(e164)):
+        return f"0{m[1]}-{m[2]}-{m[3]}"
+    return format_phone_local(e164)
 
 
 MEMBERS = register(
@@ -205,7 +249,7 @@ MEMBERS = register(
         title=_("Members"),
         filename="members",
         columns=_member_columns,
-        prepare=_prepare_members,
+        fetch=_member_rows,
     )
 )
 

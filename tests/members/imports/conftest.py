@@ -17,6 +17,18 @@ from members.imports import services
 from members.imports.models import ImportJob
 from tests.factories import BranchFactory, ShopFactory, TagFactory, TierFactory
 
+# Text a spreadsheet would run as a formula (CSV/formula injection), in each of its forms.
+DANGEROUS = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+SUM(1,1)",
+    "-1+1",
+    "\u22121+1",
+    "@SUM(1)",
+    "\tTAB",
+    "\rCR",
+    "\uff1d1+1",
+]
+
 
 @pytest.fixture(autouse=True)
 def _private_root(tmp_path, settings):

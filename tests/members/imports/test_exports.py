@@ -19,20 +19,9 @@ from members.models import Member
 from shops.models import User
 from tests.factories import MemberFactory, TagFactory, TierFactory, UserFactory
 from tests.members.conftest import assert_invariants
-from tests.members.imports.conftest import commit, upload
+from tests.members.imports.conftest import DANGEROUS, commit, upload
 
 pytestmark = pytest.mark.django_db
-
-DANGEROUS = [
-    '=HYPERLINK("http://evil.example","click")',
-    "+SUM(1,1)",
-    "-1+1",
-    "\u22121+1",
-    "@SUM(1)",
-    "\tTAB",
-    "\rCR",
-    "\uff1d1+1",
-]
 
 
 @pytest.fixture
@@ -222,3 +211,17 @@ def test_export_then_import_gives_the_same_members_and_balances(
     assert (again.new_count, again.updated_count, again.error_count) == (0, 0, 0)
     assert again.unchanged_count == 3
     assert again.state == ImportJob.State.VALIDATED
+
+
+def test_the_local_form_of_a_phone_is_what_format_phone_local_gives():
+    import random
+
+    from loyalty.phones import format_phone_local
+
+    rnd = random.Random(11)
+    phones = [None, "", "+6621234567", "+6653123456", "+661800123456", "+14155550123", "junk"]
+    for prefix in range(600, 1000):  # every 3-digit start of a Thai 9-digit number
+        for _ in range(3):
+            phones.append(f"+66{prefix}{rnd.randrange(10**6):06d}")
+    for phone in phones:
+        assert exports.local_phone(phone) == format_phone_local(phone), phone
