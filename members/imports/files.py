@@ -9,6 +9,8 @@ An xlsx file is a zip: before openpyxl sees it, the zip's directory is checked f
 parts and their declared unpacked size (Python's zipfile never inflates a member past its declared
 size, so the declared sizes bound the work). openpyxl then reads it in read-only mode, streaming the
 sheet row by row, with defusedxml installed (openpyxl uses it for every XML part when present).
+The workbook is openpyxl's, made to stream a large sheet faster (``sheets``); the progress of a
+sheet that does not give its size is estimated from how much of its XML has been read.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,10 +133,22 @@ class Table:
     estimate: int
     rows: Iterator[tuple[int, tuple]]
     _close: object = None
+    # The share (0–1) of the sheet read so far, when the sheet does not say its size.
+    _fraction_read: Callable[[], float] | None = None
 
     def close(self) -> None:
         if callable(self._close):
             self._close()
+
+    def estimate_after(self, rows_read: int) -> int:
+        """About how many rows there are, once ``rows_read`` rows have been read: the sheet's own
+        size when it gives one, else scaled from the share of the sheet's XML read so far."""
+        if self.estimate or self._fraction_read is None:
+            return self.estimate
+        fraction = self._fraction_read()
+        if fraction <= 0:
+            return 0
+        return max(rows_read, round(rows_read / min(fraction, 1.0)))
 
 
 def open_table(path: Path, name: str = "", *, header_score=None) -> Table:
@@ -150,11 +164,16 @@ def open_table(path: Path, name: str = "", *, header_score=None) -> Table:
     return _open_xlsx(Path(path), header_score)
 
 
-def _open_xlsx(path: Path, header_score) -> Table:
-    from openpyxl import load_workbook
+def open_workbook(path: Path):
+    """A read-only (streaming) openpyxl workbook of a checked file, values only, no links."""
+    from members.imports.sheets import open_workbook as open_streamed
 
+    return open_streamed(path)
+
+
+def _open_xlsx(path: Path, header_score) -> Table:
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        workbook = open_workbook(path)
     except Exception:  # any failure to parse is a damaged file to the user
         raise FileRefused("file_corrupt") from None
     try:
@@ -186,13 +205,20 @@ def _open_xlsx(path: Path, header_score) -> Table:
 
     def rows():
         try:
-            yield from enumerate(chosen.iter_rows(values_only=True), start=1)
+            yield from chosen.numbered_rows()
         except FileRefused:
             raise
         except Exception:  # a damaged part found half-way
             raise FileRefused("file_corrupt") from None
 
-    return Table("xlsx", chosen.title, int(estimate or 0), rows(), workbook.close)
+    return Table(
+        "xlsx",
+        chosen.title,
+        int(estimate or 0),
+        rows(),
+        workbook.close,
+        getattr(chosen, "fraction_read", None),
+    )
 
 
 def _decode_csv(path: Path) -> tuple[str, str]:
@@ -240,4 +266,4 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["FileRefused", "Table", "open_table", "sha256_of", "sniff"]
+__all__ = ["FileRefused", "Table", "open_table", "open_workbook", "sha256_of", "sniff"]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +41,7 @@ from members.imports.files import (
 )
 from members.imports.headers import ColumnMap, header_score, map_header
 from members.imports.models import ImportJob, ImportRowError
+from members.imports.parsed import ParsedRowsWriter, delete_parsed_rows, kept_rows
 from members.imports.planning import (
     ERROR,
     NEW,
@@ -53,9 +54,16 @@ from members.imports.planning import (
     parse_row,
 )
 from members.ledger.actors import Actor
-from members.ledger.bulk import Credit, points_credit_many
+from members.ledger.bulk import (
+    Credit,
+    OpeningCredit,
+    insert_rows,
+    members_create_with_credits,
+    points_credit_many,
+    update_rows,
+)
 from members.ledger.errors import InvalidBranch
-from members.ledger.models import ActorKind, Channel, EntryKind
+from members.ledger.models import ActorKind, Channel, EntryKind, LedgerEntry
 from members.models import Member
 from shops.models import Branch, Shop, User
 from shops.services import lock_shop
@@ -214,20 +222,22 @@ def _read_header(rows: Iterator[tuple[int, tuple]]) -> ColumnMap:
     raise FileRefused("file_no_header")
 
 
-def _each_chunk(
-    job: ImportJob, path: Path, *, on_header: Callable[[ColumnMap, Table], None] | None = None
-) -> Iterator[tuple[Planner, list[ParsedRow], int]]:
-    """Parse the file and yield (planner, chunk of parsed rows, rows read so far). In-file checks
-    (the same phone or Customer ID twice, unknown tags and tiers) are done on every row."""
+def _parse_file(
+    job: ImportJob,
+    path: Path,
+    *,
+    on_header: Callable[[ColumnMap, Table], None] | None = None,
+    keep: ParsedRowsWriter | None = None,
+) -> Iterator[ParsedRow]:
+    """Read the file and yield each non-blank row as ``parse_row`` reads it (no checks that need
+    the whole file or the database). With ``keep``, each row is also kept for the commit."""
     table = open_table(path, job.original_name, header_score=header_score)
     try:
         columns = _read_header(table.rows)
         if on_header is not None:
             on_header(columns, table)
-        planner = Planner(shop=job.shop, policy=job.policy, key_prefix=job.idempotency_prefix)
         today = timezone.localdate()
         limit = settings.LOYALTY_IMPORT_MAX_ROWS
-        chunk: list[ParsedRow] = []
         count = 0
         for number, values in table.rows:
             if is_blank_row(values):
@@ -236,17 +246,44 @@ def _each_chunk(
             if count > limit:
                 raise FileRefused("file_too_many_rows", limit=f"{limit:,}")
             parsed = parse_row(values, columns, row=number, today=today)
-            planner.check_in_file(parsed)
-            chunk.append(parsed)
-            if len(chunk) >= CHUNK_ROWS:
-                yield planner, chunk, count
-                chunk = []
+            if keep is not None:
+                keep.add(parsed)
+            yield parsed
         if count == 0:
             raise FileRefused("file_no_rows")
-        if chunk:
-            yield planner, chunk, count
     finally:
         table.close()
+
+
+@contextlib.contextmanager
+def _rows_to_commit(job: ImportJob) -> Iterator[Iterator[ParsedRow]]:
+    """The rows of a validated job: as validation kept them, else parsed from the file again."""
+    with kept_rows(job) as kept:
+        if kept is not None:
+            yield kept
+            return
+        with _local_copy(job) as path:
+            yield _parse_file(job, path)
+
+
+def _each_chunk(
+    job: ImportJob, rows: Iterator[ParsedRow]
+) -> Iterator[tuple[Planner, list[ParsedRow], int]]:
+    """Yield (planner, chunk of parsed rows, rows read so far). In-file checks (the same phone or
+    Customer ID twice, unknown tags and tiers) are done on every row, against the shop's tags and
+    tiers as they are now."""
+    planner = Planner(shop=job.shop, policy=job.policy, key_prefix=job.idempotency_prefix)
+    chunk: list[ParsedRow] = []
+    count = 0
+    for parsed in rows:
+        count += 1
+        planner.check_in_file(parsed)
+        chunk.append(parsed)
+        if len(chunk) >= CHUNK_ROWS:
+            yield planner, chunk, count
+            chunk = []
+    if chunk:
+        yield planner, chunk, count
 
 
 def _save_errors(job: ImportJob, plans: list[RowPlan]) -> None:
@@ -332,9 +369,15 @@ def import_validate(*, job_id: int) -> ImportJob:
 
 
 def _validate_pass(job: ImportJob) -> Counts:
+    """Read and check the whole file, record its errors, and keep the parsed rows for the commit."""
     counts = Counts()
+    header_row = 0
+    tables: list[Table] = []
 
-    def on_header(columns: ColumnMap, table) -> None:
+    def on_header(columns: ColumnMap, table: Table) -> None:
+        nonlocal header_row
+        header_row = columns.header_row
+        tables.append(table)
         ImportJob.objects.filter(pk=job.pk).update(
             columns=columns.as_json(),
             header_row=columns.header_row,
@@ -342,14 +385,23 @@ def _validate_pass(job: ImportJob) -> Counts:
             rows_estimate=max(table.estimate - columns.header_row, 0),
         )
 
-    with _local_copy(job) as path, _Progress(job) as progress:
-        for planner, chunk, read in _each_chunk(job, path, on_header=on_header):
+    with (
+        _local_copy(job) as path,
+        _Progress(job) as progress,
+        ParsedRowsWriter(job) as keep,
+    ):
+        delete_parsed_rows(job)  # what an earlier run kept no longer counts
+        rows = _parse_file(job, path, on_header=on_header, keep=keep)
+        for planner, chunk, read in _each_chunk(job, rows):
             plans = planner.plan(chunk)
             for plan in plans:
                 counts.add(plan)
             counts.rows = read
             _save_errors(job, [p for p in plans if p.errors])
-            progress.report(rows_done=read)
+            # A sheet that does not give its size: estimated from how much of it has been read.
+            estimate = tables[0].estimate_after(read + header_row) - header_row if tables else 0
+            progress.report(rows_done=read, rows_estimate=max(estimate, read))
+        keep.save()
     return counts
 
 
@@ -493,12 +545,45 @@ def _actor(job: ImportJob) -> Actor:
     return Actor.system(channel=Channel.IMPORT)
 
 
+class _PlannerStatistics:
+    """Keeps PostgreSQL's statistics of the tables a commit fills in step with their growth.
+
+    The planner's queries look members and ledger keys up by shop and phone, Customer ID or key.
+    While the statistics still say the shop has next to no rows (a new shop, or one that has
+    grown tenfold within the import, before autovacuum comes round), PostgreSQL reads them through
+    the index on the shop alone and filters every row of the shop: a 100,000-row import then
+    spent more of its time there than writing. So the tables are analysed after the first chunk
+    and whenever the rows read have grown fourfold since (a handful of times, each a sample of
+    the table). Without the right to analyse, nothing happens: the import is only slower.
+    """
+
+    def __init__(self) -> None:
+        self.next = CHUNK_ROWS
+
+    def refresh(self, rows_read: int) -> None:
+        if rows_read < self.next or connection.vendor != "postgresql":
+            return
+        self.next = rows_read * 4
+        tables = ", ".join(
+            connection.ops.quote_name(model._meta.db_table) for model in (Member, LedgerEntry)
+        )
+        with contextlib.suppress(DatabaseError), transaction.atomic(), connection.cursor() as c:
+            # ANALYZE holds a lock on the table until the transaction ends (all or nothing: the
+            # whole import), which another import's ANALYZE would wait for: give up instead.
+            c.execute("SELECT current_setting('lock_timeout')")
+            (previous,) = c.fetchone()
+            c.execute("SELECT set_config('lock_timeout', '200ms', true)")
+            c.execute(f"ANALYZE {tables}")
+            c.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
 def _commit_all_or_nothing(job: ImportJob) -> Counts:
     counts = Counts()
     ImportRowError.objects.filter(job=job).delete()
-    with _local_copy(job) as path, _Progress(job) as progress, transaction.atomic():
+    statistics = _PlannerStatistics()
+    with _rows_to_commit(job) as rows, _Progress(job) as progress, transaction.atomic():
         lock_shop(job.shop_id)
-        for planner, chunk, read in _each_chunk(job, path):
+        for planner, chunk, read in _each_chunk(job, rows):
             plans = planner.plan(chunk, lock=True)
             if any(p.action == ERROR for p in plans):
                 raise _RowsHaveErrors
@@ -506,6 +591,7 @@ def _commit_all_or_nothing(job: ImportJob) -> Counts:
             for plan in plans:
                 counts.add(plan)
             counts.rows = read
+            statistics.refresh(read)
             progress.report(rows_done=read)
     return counts
 
@@ -519,8 +605,9 @@ def _commit_valid_rows(job: ImportJob) -> Counts:
         counts = Counts(rows=job.rows_total)
         ImportJob.objects.filter(pk=job.pk).update(rows_done=0, **counts.as_fields())
     ImportRowError.objects.filter(job=job, row__gt=resume_after).delete()
-    with _local_copy(job) as path:
-        for planner, chunk, read in _each_chunk(job, path):
+    statistics = _PlannerStatistics()
+    with _rows_to_commit(job) as rows:
+        for planner, chunk, read in _each_chunk(job, rows):
             todo = [p for p in chunk if p.row > resume_after]
             if not todo:
                 continue
@@ -528,6 +615,7 @@ def _commit_valid_rows(job: ImportJob) -> Counts:
             for plan in plans:
                 counts.add(plan)
             counts.rows = read
+            statistics.refresh(read)
     return counts
 
 
@@ -577,66 +665,80 @@ def _apply(job: ImportJob, plans: list[RowPlan], *, actor: Actor) -> None:
     shop = job.shop
     now = timezone.now()
     new_plans = [p for p in plans if p.action == NEW]
-    created = [
-        Member(
+    note = _("Opening balance imported from %(file)s") % {"file": job.original_name}
+    # Every credit of an import, to new members and to those already there, is entered so.
+    credited_as = {
+        "kind": EntryKind.IMPORT,
+        "actor": actor,
+        "note": note,
+        "branch": job.branch,
+        "expires_on": True,
+    }
+    if new_plans:
+        # New members are written with their opening points, balance and tier in one go.
+        names = list(new_plans[0].changes)  # the same fields for every new member
+        ids, result = members_create_with_credits(
             shop=shop,
-            phone=p.parsed.phone,
-            status=Member.Status.PENDING,
-            signup_branch=job.branch,
-            created_at=now,
-            **p.changes,
+            fields=["phone", *names],
+            rows=[(p.parsed.phone, *(p.changes[name] for name in names)) for p in new_plans],
+            same={
+                "shop_id": shop.pk,
+                "status": Member.Status.PENDING,
+                "signup_branch_id": job.branch_id,
+                "created_at": now,
+            },
+            credits=[_credit(job, p) if p.credit > 0 else None for p in new_plans],
+            **credited_as,
         )
-        for p in new_plans
-    ]
-    Member.objects.bulk_create(created, batch_size=1000)
-    for plan, member in zip(new_plans, created, strict=True):
-        plan.member_id = member.pk
+        _refused(result)
+        for plan, member_id in zip(new_plans, ids, strict=True):
+            plan.member_id = member_id
 
     through = Member.tags.through
-    through.objects.bulk_create(
-        [
-            through(member_id=p.member_id, tag_id=tag_id)
-            for p in plans
-            if p.action in (NEW, UPDATE)
-            for tag_id in p.tag_ids
-        ],
-        batch_size=2000,
+    insert_rows(
+        through,
+        ["member_id", "tag_id"],
+        [(p.member_id, tag_id) for p in plans if p.action in (NEW, UPDATE) for tag_id in p.tag_ids],
         ignore_conflicts=True,
     )
 
     # Profile updates, grouped by the fields that change (usually one group).
-    groups: dict[tuple[str, ...], list[Member]] = {}
+    groups: dict[tuple[str, ...], list[tuple]] = {}
     for plan in plans:
         if plan.action != UPDATE or not plan.changes:
             continue
         names = tuple(sorted(plan.changes))
         groups.setdefault(names, []).append(
-            Member(pk=plan.member_id, updated_at=now, **plan.changes)
+            (plan.member_id, *(plan.changes[name] for name in names))
         )
-    for names, members in groups.items():
-        Member.objects.bulk_update(members, [*names, "updated_at"], batch_size=1000)
+    for names, rows in groups.items():
+        update_rows(Member, names, rows, same={"updated_at": now})
 
+    # Points for members who were there already (add-points), as any credit.
     credits = [
-        Credit(
-            member_id=p.member_id,
-            points=p.credit,
-            idempotency_key=f"{job.idempotency_prefix}{p.parsed.phone}",
-            reference=f"import {job.public_id}",
-        )
+        Credit(member_id=p.member_id, **vars(_credit(job, p)))
         for p in plans
-        if p.action in (NEW, UPDATE) and p.credit > 0
+        if p.action == UPDATE and p.credit > 0
     ]
     if not credits:
         return
     result = points_credit_many(
         shop=shop,
         credits=credits,
-        kind=EntryKind.IMPORT,
-        actor=actor,
-        note=_("Opening balance imported from %(file)s") % {"file": job.original_name},
-        branch=job.branch,
-        expires_on=True,
+        **credited_as,
     )
+    _refused(result)
+
+
+def _credit(job: ImportJob, plan: RowPlan) -> OpeningCredit:
+    return OpeningCredit(
+        points=plan.credit,
+        idempotency_key=f"{job.idempotency_prefix}{plan.parsed.phone}",
+        reference=f"import {job.public_id}",
+    )
+
+
+def _refused(result) -> None:
     if result.refused:
         # Planned under the same locks, so this is a bug or a clash the plan could not see.
         key, error = next(iter(result.refused.items()))
@@ -648,6 +750,7 @@ def _apply(job: ImportJob, plans: list[RowPlan], *, actor: Actor) -> None:
 
 def _delete_file(job: ImportJob) -> None:
     if job.file:
+        delete_parsed_rows(job)
         with contextlib.suppress(OSError):
             job.file.delete(save=False)
         ImportJob.objects.filter(pk=job.pk).update(file="")

@@ -14,16 +14,26 @@ For every credit in the batch:
 
 One credit refused does not stop the others: the caller gets each key's outcome. The whole batch
 is one transaction (the caller's, when it has one).
+
+Rows are written set-based, a few statements per batch whatever its size: ``insert_rows`` adds
+many rows with one ``INSERT … SELECT`` from one array per column, and ``update_rows`` changes many
+with one ``UPDATE … FROM``. Django's ``bulk_update`` writes a ``CASE WHEN id = … THEN …`` per row
+and column (building it cost more than the rest of an import together, and PostgreSQL evaluates
+it in time quadratic in the batch), and ``bulk_create`` builds a model instance and a
+parameter per cell, which for an import of 100,000 members was most of what was left.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db import connections, router, transaction
+from django.db.models import NOT_PROVIDED, Model, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,9 +58,10 @@ class Credit:
 
 @dataclass
 class BulkCreditResult:
-    """Each key's outcome: credited (its new entry), replayed (the first entry's id) or refused."""
+    """Each key's outcome: credited (its new entry's id), replayed (the first entry's id) or
+    refused."""
 
-    credited: dict[str, LedgerEntry] = field(default_factory=dict)
+    credited: dict[str, int] = field(default_factory=dict)
     replayed: dict[str, int] = field(default_factory=dict)
     refused: dict[str, ApplicationError] = field(default_factory=dict)
 
@@ -79,23 +90,9 @@ def points_credit_many(
     result = BulkCreditResult()
     valid: list[tuple[Credit, str, str]] = []  # (credit, clean key, fingerprint)
     for credit in credits:
-        try:
-            key = clean_key(credit.idempotency_key)
-        except IdempotencyMismatch as exc:
-            result.refused[credit.idempotency_key] = exc
-            continue
-        points = credit.points
-        if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
-            result.refused[key] = InvalidAmount(
-                _("Points must be a whole number above 0."), field="points"
-            )
-            continue
-        if points > rules.MAX_POINTS_PER_ENTRY:
-            result.refused[key] = InvalidAmount(
-                _("That is too many points for one entry."), field="points"
-            )
-            continue
-        valid.append((credit, key, _print_for(kind, credit)))
+        key = _checked_key(credit, result)
+        if key is not None:
+            valid.append((credit, key, _print_for(kind, credit)))
     if not valid:
         return result
 
@@ -105,7 +102,14 @@ def points_credit_many(
     states = {
         row["id"]: row
         for row in Member.objects.filter(pk__in=member_ids).values(
-            "id", "shop_id", "status", "balance", "debt", "tier_id", "manual_tier_id"
+            "id",
+            "shop_id",
+            "status",
+            "balance",
+            "debt",
+            "tier_id",
+            "manual_tier_id",
+            "tier_changed_at",
         )
     }
     # After the locks: a concurrent twin holding the same key has committed by now.
@@ -120,8 +124,8 @@ def points_credit_many(
     if expires_on is True:
         expires_on = rules.expiry_date_for(today, mode=shop.expiry_mode, months=shop.expiry_months)
     now = timezone.now()
-    entries: list[LedgerEntry] = []
-    lots: list[PointLot] = []
+    entries: list[tuple] = []  # (member, points, balance after, key, fingerprint, reference)
+    lots: list[tuple] = []  # (member, points, remaining, debt paid), in the order of entries
     changed: dict[int, dict] = {}
     batch_keys: dict[str, str] = {}
     for credit, key, print_ in valid:
@@ -148,63 +152,126 @@ def points_credit_many(
         state["debt"] -= pay
         state["balance"] += credit.points
         changed[state["id"]] = state
-        entry = LedgerEntry(
-            shop=shop,
-            member_id=state["id"],
-            kind=kind,
-            points=credit.points,
-            balance_after=state["balance"],
-            idempotency_key=key,
-            fingerprint=print_,
-            branch=branch,
-            channel=actor.channel,
-            note=note[:500],
-            reference=credit.reference[:100],
-            created_at=now,
-            **actor.entry_fields(),
+        entries.append(
+            (state["id"], credit.points, state["balance"], key, print_, credit.reference[:100])
         )
-        entries.append(entry)
-        lots.append(
-            PointLot(
-                shop=shop,
-                member_id=state["id"],
-                points=credit.points,
-                remaining=credit.points - pay,
-                debt_paid=pay,
-                earned_on=today,
-                available_on=today,
-                expires_on=expires_on,
-            )
-        )
+        lots.append((state["id"], credit.points, credit.points - pay, pay))
     if not entries:
         return result
 
-    LedgerEntry.objects.bulk_create(entries, batch_size=1000)
-    for entry, lot in zip(entries, lots, strict=True):
-        lot.entry = entry
-        result.credited[entry.idempotency_key] = entry
-    PointLot.objects.bulk_create(lots, batch_size=1000)
-    Member.objects.bulk_update(
+    result.credited.update(
+        _write_credits(
+            shop,
+            entries,
+            lots,
+            kind=kind,
+            actor=actor,
+            note=note,
+            branch=branch,
+            now=now,
+            today=today,
+            expires_on=expires_on,
+        )
+    )
+    # The entries are in: the tiers they reach, then balance, debt and tier in one statement.
+    _upgrade_tiers(shop, list(changed.values()), today=today, now=now)
+    update_rows(
+        Member,
+        ["balance", "debt", "tier_id", "tier_changed_at"],
         [
-            Member(pk=s["id"], balance=s["balance"], debt=s["debt"], updated_at=now)
+            (s["id"], s["balance"], s["debt"], s["tier_id"], s["tier_changed_at"])
             for s in changed.values()
         ],
-        ["balance", "debt", "updated_at"],
-        batch_size=1000,
+        same={"updated_at": now},
     )
-    _upgrade_tiers(shop, list(changed.values()), today=today, now=now)
     return result
+
+
+def _checked_key(credit: Credit | OpeningCredit, result: BulkCreditResult) -> str | None:
+    """The credit's clean key when its key and points are acceptable; else None, and why in
+    ``result.refused``."""
+    try:
+        key = clean_key(credit.idempotency_key)
+    except IdempotencyMismatch as exc:
+        result.refused[credit.idempotency_key] = exc
+        return None
+    points = credit.points
+    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+        result.refused[key] = InvalidAmount(
+            _("Points must be a whole number above 0."), field="points"
+        )
+        return None
+    if points > rules.MAX_POINTS_PER_ENTRY:
+        result.refused[key] = InvalidAmount(
+            _("That is too many points for one entry."), field="points"
+        )
+        return None
+    return key
+
+
+def _write_credits(
+    shop: Shop,
+    entries: list[tuple],
+    lots: list[tuple],
+    *,
+    kind: str,
+    actor: Actor,
+    note: str,
+    branch: Branch | None,
+    now: dt.datetime,
+    today: dt.date,
+    expires_on: dt.date | None,
+) -> dict[str, int]:
+    """Insert the credit entries (member, points, balance after, key, fingerprint, reference)
+    and their lots (member, points, remaining, debt paid), in the same order; returns each key's
+    entry id."""
+    who = actor.entry_fields()
+    ids = {
+        key: pk
+        for pk, key in insert_rows(
+            LedgerEntry,
+            ["member_id", "points", "balance_after", "idempotency_key", "fingerprint", "reference"],
+            entries,
+            same={
+                "shop_id": shop.pk,
+                "kind": kind,
+                "branch_id": branch.pk if branch is not None else None,
+                "channel": actor.channel,
+                "note": note[:500],
+                "created_at": now,
+                "actor_kind": who["actor_kind"],
+                "created_by_id": who["created_by"].pk if who["created_by"] else None,
+                "api_key_id": who["api_key"].pk if who["api_key"] else None,
+            },
+            returning=("id", "idempotency_key"),
+        )
+    }
+    insert_rows(
+        PointLot,
+        ["member_id", "entry_id", "points", "remaining", "debt_paid"],
+        [
+            (member_id, ids[entry[3]], points, remaining, paid)
+            for (member_id, points, remaining, paid), entry in zip(lots, entries, strict=True)
+        ],
+        same={
+            "shop_id": shop.pk,
+            "earned_on": today,
+            "available_on": today,
+            "expires_on": expires_on,
+        },
+    )
+    return {entry[3]: ids[entry[3]] for entry in entries}
 
 
 def _upgrade_tiers(shop: Shop, states: list[dict], *, today: dt.date, now: dt.datetime) -> None:
     """Move members up to the tier their earned points reach now (with the manual floor), as
-    ``services._maybe_upgrade`` does for one member; never down."""
+    ``services._maybe_upgrade`` does for one member; never down. Changes ``tier_id`` and
+    ``tier_changed_at`` in ``states``, which the caller writes."""
     if not shop.tiers_enabled or not states:
         return
     tiers = {t.pk: t for t in Tier.objects.filter(shop=shop)}
     if not tiers:
         return
-    thresholds = [(t.threshold, t.pk) for t in tiers.values()]
     windows = rules.qualifying_windows(today + dt.timedelta(days=1), window=shop.tier_window)
     sums = {}
     for i, (start, end) in enumerate(windows):
@@ -222,25 +289,425 @@ def _upgrade_tiers(shop: Shop, states: list[dict], *, today: dt.date, now: dt.da
         .annotate(**sums)
     }
 
+    for state in states:
+        _raise_tier(state, earned.get(state["id"], 0), tiers, now=now)
+
+
+def _raise_tier(state: dict, earned: int, tiers: dict[int, Tier], *, now: dt.datetime) -> None:
+    """Up to the tier ``earned`` reaches (or the manual floor), never down: ``state``'s
+    ``tier_id`` and ``tier_changed_at`` change when the tier does."""
+
     def rank(tier_id: int | None) -> int:
         return -1 if tier_id is None else tiers[tier_id].threshold
 
-    upgrades = []
-    for state in states:
-        target = rules.tier_for_points(earned.get(state["id"], 0), thresholds)
-        floor = state["manual_tier_id"]
-        if floor in tiers and rank(floor) > rank(target):
-            target = floor
-        current = state["tier_id"] if state["tier_id"] in tiers else None
-        if rank(target) > rank(current):
-            upgrades.append(
-                Member(pk=state["id"], tier_id=target, tier_changed_at=now, updated_at=now)
+    target = rules.tier_for_points(earned, [(t.threshold, t.pk) for t in tiers.values()])
+    floor = state["manual_tier_id"]
+    if floor in tiers and rank(floor) > rank(target):
+        target = floor
+    current = state["tier_id"] if state["tier_id"] in tiers else None
+    if rank(target) > rank(current):
+        state["tier_id"] = target
+        state["tier_changed_at"] = now
+
+
+@dataclass(frozen=True)
+class OpeningCredit:
+    """Points for a member being created (``members_create_with_credits``)."""
+
+    points: int
+    idempotency_key: str
+    reference: str = ""
+
+
+@transaction.atomic
+def members_create_with_credits(
+    *,
+    shop: Shop,
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    same: Mapping[str, Any],
+    credits: Sequence[OpeningCredit | None],
+    kind: str,
+    actor: Actor,
+    note: str = "",
+    branch: Branch | None = None,
+    expires_on: dt.date | bool | None = True,
+) -> tuple[list[int], BulkCreditResult]:
+    """Create members (``fields`` of each row, ``same`` for all) and credit each its opening
+    points, ``credits[i]`` or None: what ``insert_rows`` then ``points_credit_many`` would do,
+    with each member row written once, its balance and tier already in it.
+
+    A member created here has nothing before its credit (no entry, no debt, no lock anyone else
+    could hold: no other transaction sees it), so the credit's effect on its row is known before
+    the row exists: balance = the points, debt 0, and the tier those points reach now (the tier
+    given in its row kept when higher), as ``_upgrade_tiers`` would decide it. Each credit is
+    checked as ``points_credit_many`` checks it (points, key); a key used before belongs to an
+    entry of another member, so it is refused (``IdempotencyMismatch``), as there. Returns the
+    new members' ids in the order of ``rows``, and each key's outcome.
+    """
+    result = BulkCreditResult()
+    valid: dict[int, tuple[OpeningCredit, str]] = {}
+    for index, credit in enumerate(credits):
+        key = _checked_key(credit, result) if credit is not None else None
+        if key is not None:
+            valid[index] = (credit, key)
+    shop = Shop.objects.get(pk=shop.pk)  # the policy as committed now
+    used = set(
+        LedgerEntry.objects.filter(
+            shop=shop, idempotency_key__in=[key for _c, key in valid.values()]
+        ).values_list("idempotency_key", flat=True)
+        if valid
+        else ()
+    )
+    mismatch = _("This idempotency key was already used for a different request.")
+    for index, (_credit, key) in list(valid.items()):
+        if key in used:  # another member's entry (its fingerprint names that member)
+            result.refused[key] = IdempotencyMismatch(mismatch)
+            del valid[index]
+        else:
+            used.add(key)  # the same key twice here is two members: the second is refused
+
+    today = timezone.localdate()
+    if expires_on is True:
+        expires_on = rules.expiry_date_for(today, mode=shop.expiry_mode, months=shop.expiry_months)
+    now = timezone.now()
+    tiers = {t.pk: t for t in Tier.objects.filter(shop=shop)} if shop.tiers_enabled else {}
+    qualifies = kind in TIER_QUALIFYING_KINDS
+    names = list(fields)
+    tier_at = names.index("tier_id") if "tier_id" in names else None
+    manual_at = names.index("manual_tier_id") if "manual_tier_id" in names else None
+    # The columns written: the given ones (the tier among them, when given), then these.
+    written = [*names, "public_id", "balance"]
+    written += ["tier_changed_at"] if tier_at is not None else ["tier_id", "tier_changed_at"]
+    status_at = names.index("status") if "status" in names else None
+    member_rows = []
+    public_ids = []
+    for index, row in enumerate(rows):
+        status = row[status_at] if status_at is not None else same.get("status")
+        state = {
+            "tier_id": row[tier_at] if tier_at is not None else same.get("tier_id"),
+            "manual_tier_id": row[manual_at]
+            if manual_at is not None
+            else same.get("manual_tier_id"),
+            "tier_changed_at": same.get("tier_changed_at"),
+        }
+        balance = 0
+        if index in valid and status in (Member.Status.BLOCKED, Member.Status.ERASED):
+            _credit, key = valid.pop(index)
+            result.refused[key] = MemberNotActive(
+                _("This member is blocked or deleted; points cannot change.")
             )
-    if upgrades:
-        Member.objects.bulk_update(
-            upgrades, ["tier", "tier_changed_at", "updated_at"], batch_size=1000
+        if index in valid:
+            balance = valid[index][0].points
+            if tiers:
+                _raise_tier(state, balance if qualifies else 0, tiers, now=now)
+        public_id = uuid.uuid4()
+        public_ids.append(public_id)
+        values = list(row)
+        if tier_at is not None:
+            values[tier_at] = state["tier_id"]
+            member_rows.append((*values, public_id, balance, state["tier_changed_at"]))
+        else:
+            member_rows.append(
+                (*values, public_id, balance, state["tier_id"], state["tier_changed_at"])
+            )
+    constant = {k: v for k, v in same.items() if k not in ("tier_id", "tier_changed_at")}
+    ids_by_public = dict(
+        insert_rows(Member, written, member_rows, same=constant, returning=("public_id", "id"))
+    )
+    ids = [ids_by_public[public_id] for public_id in public_ids]
+    if not valid:
+        return ids, result
+
+    entries = []
+    lots = []
+    for index, (credit, key) in valid.items():
+        member_id = ids[index]
+        print_ = _print_for(kind, Credit(member_id, credit.points, key))
+        entries.append(
+            (member_id, credit.points, credit.points, key, print_, credit.reference[:100])
         )
+        lots.append((member_id, credit.points, credit.points, 0))
+    entry_ids = _write_credits(
+        shop,
+        entries,
+        lots,
+        kind=kind,
+        actor=actor,
+        note=note,
+        branch=branch,
+        now=now,
+        today=today,
+        expires_on=expires_on,
+    )
+    result.credited.update(entry_ids)
+    return ids, result
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+# --- set-based writes -----------------------------------------------------------------------------
+
+# Rows per statement on PostgreSQL (one array per column, so the statement's size is flat).
+_ARRAY_ROWS = 5000
+
+
+# Fields whose database value is the Python value itself when it already has the field's type
+# (an int, a str) on both databases: ``get_db_prep_save`` is skipped for those values.
+_INTEGER_FIELDS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+_TEXT_FIELDS = frozenset({"CharField", "TextField", "EmailField", "SlugField"})
+
+
+def _column(field, values, connection) -> list:
+    """``values`` converted for ``field`` as ``get_db_prep_save`` does (skipped where it would
+    give back the value itself)."""
+    target = field.target_field if field.is_relation else field
+    kind = target.get_internal_type()
+    plain = int if kind in _INTEGER_FIELDS else str if kind in _TEXT_FIELDS else None
+    prep = field.get_db_prep_save
+    if plain is None:
+        return [prep(v, connection) for v in values]
+    return [v if v is None or type(v) is plain else prep(v, connection) for v in values]
+
+
+def _pg_array(values: list):
+    """A PostgreSQL array literal of ``values`` ('{1,2,NULL}', '{"a","b"}'), to be cast to the
+    column's array type: one text parameter instead of one element at a time for psycopg to
+    quote in Python (a few µs each, millions of them in an import). Values of other types are
+    given back as the list, for psycopg."""
+    parts = []
+    append = parts.append
+    for value in values:
+        kind = type(value)
+        if value is None:
+            append("NULL")
+        elif kind is int:
+            append(str(value))
+        elif kind is str or kind in _LITERAL_TYPES:
+            text = str(value)
+            if "\\" in text:
+                text = text.replace("\\", "\\\\")
+            if '"' in text:
+                text = text.replace('"', '\\"')
+            append(f'"{text}"')
+        else:
+            return values
+    return "{" + ",".join(parts) + "}"
+
+
+# Types whose str() PostgreSQL reads back as the same value.
+_LITERAL_TYPES = frozenset({bool, float, Decimal, uuid.UUID, dt.date, dt.datetime})
+
+
+def _defaults(model: type[Model], given: set[str]) -> tuple[dict[str, Any], list]:
+    """What ``Model()`` and ``save`` put in the columns not given: the same value for every row
+    (constants, ``auto_now`` times), and the fields whose default is called per row (UUIDs)."""
+    now = timezone.now()
+    same: dict[str, Any] = {}
+    per_row = []
+    for f in model._meta.concrete_fields:
+        if f.attname in given or f.name in given or (f.primary_key and f.db_returning):
+            continue
+        if f.db_default is not NOT_PROVIDED:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            same[f.attname] = now
+        elif f.has_default() and callable(f.default):
+            per_row.append(f)
+        else:
+            same[f.attname] = f.get_default()
+    return same, per_row
+
+
+def insert_rows(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+    returning: Sequence[str] = (),
+    ignore_conflicts: bool = False,
+    using: str | None = None,
+) -> list[tuple]:
+    """Insert many rows at once: each row holds the values of ``fields``, ``same`` the values
+    every row gets, and every other column what ``Model()`` would give it (its default, called per
+    row when it is callable; ``auto_now`` fields the time now). Returns the ``returning`` columns
+    of each row inserted, in no particular order (return a unique column to match them up).
+
+    As ``bulk_create``: no ``save()``, no signals; values are converted by each field
+    (``get_db_prep_save``); a unique clash raises ``IntegrityError`` unless ``ignore_conflicts``
+    (then the clashing rows are skipped). One ``INSERT … SELECT`` per batch: on PostgreSQL from
+    one typed array per column (``unnest``), on SQLite from ``VALUES`` as many rows as its
+    parameter limit allows.
+    """
+    if not rows:
+        return []
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    opts = model._meta
+    given = {*fields, *(same or {})}
+    defaults, per_row = _defaults(model, given)
+    constant = [
+        (opts.get_field(name), value) for name, value in {**defaults, **(same or {})}.items()
+    ]
+    columns = [opts.get_field(name) for name in fields] + per_row
+    if per_row:
+        rows = [(*row, *(f.get_default() for f in per_row)) for row in rows]
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    targets = ", ".join(quote(f.column) for f in [*columns, *(f for f, _v in constant)])
+    constant_params = [f.get_db_prep_save(value, connection) for f, value in constant]
+    returned = (
+        " RETURNING " + ", ".join(quote(opts.get_field(name).column) for name in returning)
+        if returning
+        else ""
+    )
+    out: list[tuple] = []
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = [f"c{i}" for i in range(len(columns))]
+            picks = [f"v.{n}" for n in names]
+            picks += [f"%s::{f.cast_db_type(connection)}" for f, _v in constant]
+            arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in columns)
+            sql = (
+                f"INSERT INTO {table} ({targets}) SELECT {', '.join(picks)} "  # noqa: S608 - names from model metadata
+                f"FROM unnest({arrays}) AS v({', '.join(names)})"
+                + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+                + returned
+            )
+            for start in range(0, len(rows), _ARRAY_ROWS):
+                batch = rows[start : start + _ARRAY_ROWS]
+                arrays_params = [
+                    _pg_array(_column(f, [row[i] for row in batch], connection))
+                    for i, f in enumerate(columns)
+                ]
+                cursor.execute(sql, [*constant_params, *arrays_params])
+                if returning:
+                    out.extend(cursor.fetchall())
+        elif connection.vendor == "sqlite":
+            width = len(columns)
+            limit = connection.features.max_query_params or 999
+            per_statement = max(1, (limit - len(constant_params)) // max(width, 1))
+            picks = [f"column{i}" for i in range(1, width + 1)] + ["%s"] * len(constant)
+            placeholder = "(" + ", ".join(["%s"] * width) + ")"
+            verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+            for start in range(0, len(rows), per_statement):
+                batch = rows[start : start + per_statement]
+                prepared = [
+                    _column(f, [row[i] for row in batch], connection) for i, f in enumerate(columns)
+                ]
+                params = [value for row in zip(*prepared, strict=True) for value in row]
+                cursor.execute(
+                    f"{verb} INTO {table} ({targets}) SELECT {', '.join(picks)} "  # noqa: S608 - names from model metadata
+                    f"FROM (VALUES {', '.join([placeholder] * len(batch))})" + returned,
+                    [*constant_params, *params],
+                )
+                if returning:
+                    out.extend(cursor.fetchall())
+        else:  # pragma: no cover - the project runs on PostgreSQL and SQLite
+            objects = [
+                model(**dict(same or {}), **dict(zip(fields, row, strict=False))) for row in rows
+            ]
+            model._default_manager.using(using).bulk_create(
+                objects, ignore_conflicts=ignore_conflicts
+            )
+            out = [tuple(getattr(o, name) for name in returning) for o in objects]
+    if not returning:
+        return []
+    # As the database gives them back (SQLite: a UUID as its hex digits): as Python values.
+    fields_back = [opts.get_field(name) for name in returning]
+    return [tuple(f.to_python(v) for f, v in zip(fields_back, row, strict=True)) for row in out]
+
+
+def update_rows(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+    using: str | None = None,
+) -> int:
+    """Set ``fields`` of many rows at once: each row is ``(pk, value of each field …)``, and
+    ``same`` holds values every row gets (``updated_at``). Returns the rows changed.
+
+    One statement per batch, joined on the primary key: on PostgreSQL ``UPDATE … FROM unnest(…)``
+    with one typed array per column, on SQLite (≥ 3.33) ``UPDATE … FROM (VALUES …)`` as many rows as
+    its parameter limit allows. Values are converted by each field (``get_db_prep_save``), as the
+    ORM's ``update`` does; ``pre_save`` hooks (``auto_now``) are not run, so pass those in ``same``.
+    Other databases get ``QuerySet.bulk_update``.
+    """
+    if not rows:
+        return 0
+    same = dict(same or {})
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    opts = model._meta
+    pk = opts.pk
+    columns = [opts.get_field(name) for name in fields]
+    constant = [(opts.get_field(name), value) for name, value in same.items()]
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    sets = [f"{quote(f.column)} = v.{{{i}}}" for i, f in enumerate(columns, start=1)]
+    sets += [f"{quote(f.column)} = %s" for f, _value in constant]
+    constant_params = [f.get_db_prep_save(value, connection) for f, value in constant]
+
+    def prepared(batch):
+        return [
+            _column(f, [row[i] for row in batch], connection) for i, f in enumerate([pk, *columns])
+        ]
+
+    changed = 0
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = ["pk", *(f"c{i}" for i in range(1, len(columns) + 1))]
+            arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in [pk, *columns])
+            set_sql = ", ".join(s.format(*names) for s in sets)
+            sql = (
+                f"UPDATE {table} AS t SET {set_sql} FROM unnest({arrays}) "  # noqa: S608 - names from model metadata
+                f"AS v({', '.join(names)}) WHERE t.{quote(pk.column)} = v.pk"
+            )
+            for start in range(0, len(rows), _ARRAY_ROWS):
+                arrays = [_pg_array(c) for c in prepared(rows[start : start + _ARRAY_ROWS])]
+                cursor.execute(sql, [*constant_params, *arrays])
+                changed += cursor.rowcount
+        elif connection.vendor == "sqlite":
+            names = [f"column{i}" for i in range(1, len(columns) + 2)]
+            set_sql = ", ".join(s.format(*names) for s in sets)
+            width = len(columns) + 1
+            limit = connection.features.max_query_params or 999
+            per_statement = max(1, (limit - len(constant_params)) // width)
+            placeholder = "(" + ", ".join(["%s"] * width) + ")"
+            for start in range(0, len(rows), per_statement):
+                batch = rows[start : start + per_statement]
+                values = ", ".join([placeholder] * len(batch))
+                params = [value for row in zip(*prepared(batch), strict=True) for value in row]
+                cursor.execute(
+                    f"UPDATE {table} SET {set_sql} FROM (VALUES {values}) AS v "  # noqa: S608 - names from model metadata
+                    f"WHERE {table}.{quote(pk.column)} = v.column1",
+                    [*constant_params, *params],
+                )
+                changed += cursor.rowcount
+        else:  # pragma: no cover - the project runs on PostgreSQL and SQLite
+            objects = []
+            for row in rows:
+                obj = model(pk=row[0], **dict(same))
+                for f, value in zip(columns, row[1:], strict=True):
+                    setattr(obj, f.attname, value)
+                objects.append(obj)
+            names = [f.name for f in columns] + [f.name for f, _value in constant]
+            changed = model._default_manager.using(using).bulk_update(objects, names)
+    return changed

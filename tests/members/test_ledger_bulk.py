@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import timezone
 
 from members.ledger import services
 from members.ledger.actors import Actor
@@ -17,7 +18,7 @@ from members.ledger.errors import IdempotencyMismatch, InvalidAmount, MemberNotA
 from members.ledger.models import EntryKind, LedgerEntry, PointLot
 from members.models import Member
 from tests.concurrency import run_concurrently
-from tests.factories import MemberFactory, ShopFactory, TierFactory
+from tests.factories import BranchFactory, MemberFactory, ShopFactory, TagFactory, TierFactory
 from tests.members.conftest import assert_invariants
 
 SYSTEM = Actor.system(channel="import")
@@ -216,3 +217,268 @@ def test_the_same_bulk_sent_by_several_workers_at_once_credits_once():
     assert sum(len(r.replayed) for r in results) == 5 * (len(results) - 1)
     assert sorted(Member.objects.values_list("balance", flat=True)) == [10] * 5
     assert_invariants(shop.pk)
+
+
+# --- set-based writes ---------------------------------------------------------------------------
+
+TRICKY = [
+    "plain",
+    'with "quotes"',
+    "back\\slash",
+    "{braces}, commas",
+    "NULL",
+    " spaced ",
+    "",
+    "ไทย ☕",
+]
+
+
+@pytest.mark.django_db
+class TestSetBasedWrites:
+    @pytest.fixture
+    def shop(self):
+        return ShopFactory(expiry_mode="never", tiers_enabled=False)
+
+    def test_insert_rows_gives_each_row_what_model_would(self, shop):
+        from members.ledger.bulk import insert_rows
+
+        before = timezone.now()
+        rows = [
+            (f"+6689{i:07d}", TRICKY[i % len(TRICKY)], dt.date(1990, 1, 1 + i % 28))
+            for i in range(30)
+        ]
+        returned = insert_rows(
+            Member,
+            ["phone", "first_name", "birthday"],
+            rows,
+            same={"shop_id": shop.pk, "status": Member.Status.PENDING},
+            returning=("phone", "id"),
+        )
+        ids = dict(returned)
+        assert sorted(ids) == sorted(r[0] for r in rows)
+        members = {m.phone: m for m in Member.objects.filter(shop=shop)}
+        for phone, first_name, birthday in rows:
+            m = members[phone]
+            assert (m.pk, m.first_name, m.birthday, m.status) == (
+                ids[phone],
+                first_name,
+                birthday,
+                "pending",
+            )
+            assert (m.balance, m.debt, m.last_name, m.tier_id, m.customer_id) == (
+                0,
+                0,
+                "",
+                None,
+                None,
+            )
+            assert m.created_at >= before and m.updated_at >= before
+        assert len({m.public_id for m in members.values()}) == 30  # a new UUID per row
+
+    def test_insert_rows_in_several_statements_and_conflicts(self, shop, monkeypatch):
+        from django.db import IntegrityError, transaction
+
+        from members.ledger import bulk
+
+        monkeypatch.setattr(bulk, "_ARRAY_ROWS", 7)
+        members = [MemberFactory(shop=shop) for _ in range(3)]
+        through = Member.tags.through
+        tags = [TagFactory(shop=shop) for _ in range(5)]
+        links = [(m.pk, t.pk) for m in members for t in tags]
+        assert (
+            len(bulk.insert_rows(through, ["member_id", "tag_id"], links, returning=("id",))) == 15
+        )
+        # the same links again are skipped with ignore_conflicts, refused without
+        assert (
+            bulk.insert_rows(
+                through,
+                ["member_id", "tag_id"],
+                links[:4],
+                ignore_conflicts=True,
+                returning=("id",),
+            )
+            == []
+        )
+        with pytest.raises(IntegrityError), transaction.atomic():
+            bulk.insert_rows(through, ["member_id", "tag_id"], links[:1])
+        assert through.objects.filter(member__shop=shop).count() == 15
+
+    def test_update_rows_sets_each_rows_values(self, shop, monkeypatch):
+        from members.ledger import bulk
+
+        monkeypatch.setattr(bulk, "_ARRAY_ROWS", 4)
+        members = [MemberFactory(shop=shop, note="old") for _ in range(10)]
+        untouched = MemberFactory(shop=shop, note="old")
+        now = timezone.now()
+        changed = bulk.update_rows(
+            Member,
+            ["note", "birthday", "tier_id"],
+            [
+                (m.pk, TRICKY[i % len(TRICKY)], None if i % 2 else dt.date(2000, 1, 2), None)
+                for i, m in enumerate(members)
+            ],
+            same={"updated_at": now},
+        )
+        assert changed == 10
+        for i, m in enumerate(members):
+            m.refresh_from_db()
+            assert (m.note, m.birthday, m.updated_at) == (
+                TRICKY[i % len(TRICKY)],
+                None if i % 2 else dt.date(2000, 1, 2),
+                now,
+            )
+        untouched.refresh_from_db()
+        assert untouched.note == "old"
+        assert bulk.update_rows(Member, ["note"], []) == 0
+
+
+# --- new members with their opening points ------------------------------------------------------
+
+
+def _ledger_of(shop) -> list[tuple]:
+    """Everything a credit leaves, per member phone, without ids and times."""
+    members = {m.pk: m for m in Member.objects.filter(shop=shop).select_related("tier")}
+    out = []
+    for m in sorted(members.values(), key=lambda m: m.phone):
+        entries = [
+            (
+                e.kind,
+                e.points,
+                e.balance_after,
+                e.idempotency_key,
+                e.channel,
+                e.note,
+                e.reference,
+                e.branch_id is not None,
+                e.actor_kind,
+                e.fingerprint
+                == services.fingerprint(op="credit", kind=e.kind, member=m.pk, points=e.points),
+            )
+            for e in LedgerEntry.objects.filter(member=m).order_by("id")
+        ]
+        lots = [
+            (
+                lot.points,
+                lot.remaining,
+                lot.debt_paid,
+                lot.earned_on,
+                lot.available_on,
+                lot.expires_on,
+            )
+            for lot in PointLot.objects.filter(member=m).order_by("id")
+        ]
+        out.append(
+            (
+                m.phone,
+                m.status,
+                m.balance,
+                m.debt,
+                m.tier.name if m.tier else None,
+                m.tier_changed_at is not None,
+                m.first_name,
+                entries,
+                lots,
+            )
+        )
+    return out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("tiers_enabled", "window", "expiry"),
+    [
+        (True, "lifetime", "never"),
+        (True, "calendar_year", "months_after"),
+        (True, "rolling_12", "year_end"),
+        (False, "lifetime", "never"),
+    ],
+)
+@time_machine.travel(dt.datetime(2026, 3, 31, 17, 30, tzinfo=dt.UTC), tick=False)
+def test_new_members_with_opening_points_end_as_created_then_credited(
+    tiers_enabled, window, expiry
+):
+    from members.ledger.bulk import OpeningCredit, insert_rows, members_create_with_credits
+
+    def shop_with_tiers():
+        shop = ShopFactory(
+            expiry_mode=expiry, expiry_months=3, tiers_enabled=tiers_enabled, tier_window=window
+        )
+        tiers = {
+            name: TierFactory(shop=shop, name=name, threshold=t)
+            for name, t in (("Base", 0), ("Silver", 100), ("Gold", 1000))
+        }
+        return shop, tiers
+
+    rows = [
+        # phone, first name, tier given in the file, status, points (None: no credit)
+        ("+66810000001", "a", None, "pending", 150),
+        ("+66810000002", "b", "Gold", "pending", 150),  # given above what the points reach
+        ("+66810000003", "c", "Base", "pending", 5000),  # given below
+        ("+66810000004", "d", None, "pending", None),
+        ("+66810000005", "e", None, "pending", 0),  # refused: not above 0
+        ("+66810000006", "f", None, "blocked", 10),  # refused: blocked
+        ("+66810000007", "g", None, "pending", 10**9),  # refused: too many
+        ("+66810000008", "h", None, "pending", 7),  # its key was used before: refused
+        ("+66810000009", "i", None, "pending", 7),  # the same key as the row above
+    ]
+    results = []
+    for way in ("created then credited", "created with credits"):
+        shop, tiers = shop_with_tiers()
+        branch = BranchFactory(shop=shop)
+        old = MemberFactory(shop=shop, phone="+66899999999", first_name="old")
+        services.points_credit(
+            member=old, kind=EntryKind.IMPORT, points=3, idempotency_key="k8", actor=SYSTEM
+        )
+        fields = ["phone", "first_name", "tier_id", "status"]
+        values = [(p, n, tiers[t].pk if t else None, s) for p, n, t, s, _pts in rows]
+        keys = ["k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k8"]
+        same = {"shop_id": shop.pk, "created_at": timezone.now()}
+        if way == "created then credited":
+            ids = dict(insert_rows(Member, fields, values, same=same, returning=("phone", "id")))
+            result = credit_many(
+                shop,
+                [
+                    Credit(ids[p], pts, k, "ref")
+                    for (p, _n, _t, _s, pts), k in zip(rows, keys, strict=True)
+                    if pts is not None
+                ],
+                note="opening",
+                branch=branch,
+            )
+        else:
+            _ids, result = members_create_with_credits(
+                shop=shop,
+                fields=fields,
+                rows=values,
+                same=same,
+                credits=[
+                    None if pts is None else OpeningCredit(pts, k, "ref")
+                    for (_p, _n, _t, _s, pts), k in zip(rows, keys, strict=True)
+                ],
+                kind=EntryKind.IMPORT,
+                actor=SYSTEM,
+                note="opening",
+                branch=branch,
+            )
+        results.append(
+            (
+                _ledger_of(shop),
+                sorted(result.credited),
+                sorted((k, type(e).__name__) for k, e in result.refused.items()),
+                sorted(result.replayed),
+            )
+        )
+        assert_invariants(shop.pk)
+    for then, now in zip(results[0][0], results[1][0], strict=True):
+        assert then == now
+    assert results[0][1:] == results[1][1:]
+    ledger, credited, refused, _replayed = results[1]
+    assert credited == ["k1", "k2", "k3"]
+    assert refused == [
+        ("k5", "InvalidAmount"),
+        ("k6", "MemberNotActive"),
+        ("k7", "InvalidAmount"),
+        ("k8", "IdempotencyMismatch"),
+    ]
+    if tiers_enabled:
+        assert [row[4] for row in ledger[:4]] == ["Silver", "Gold", "Gold", None]

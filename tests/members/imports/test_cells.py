@@ -63,6 +63,68 @@ def test_bad_phone_is_an_error(raw):
     assert code_of(cells.parse_phone, raw) == "phone_invalid"
 
 
+def _written(rnd, digits: str):
+    """``digits`` written the ways people, spreadsheets and other systems write a phone."""
+    national = digits[1:] if digits.startswith("0") else digits
+    thai = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+    forms = [
+        digits,
+        f"{digits[:3]}-{digits[3:6]}-{digits[6:]}",
+        f"({digits[:3]}) {digits[3:6]}-{digits[6:]}",
+        f"+66 {national[:2]} {national[2:5]} {national[5:]}",
+        f"+66{national}",
+        f"66{national}",
+        f"0066{national}",
+        f"+660{national}",
+        f"{digits[:3]}.{digits[3:6]}.{digits[6:]}",
+        digits.translate(thai),
+        f" {digits}\u00a0",
+        f"{digits[:3]}/{digits[3:]}",
+        national,
+        f"{national}.0",
+    ]
+    if national.isdigit():
+        forms += [int(national), float(national), int(digits), rnd.choice([True, False])]
+    return forms
+
+
+def test_the_quick_path_for_usual_forms_gives_what_normalise_phone_gives():
+    import random
+
+    from loyalty.phones import InvalidPhone, normalise_phone
+
+    def slow(raw):
+        if cells.is_blank(raw):
+            return "required"
+        if isinstance(raw, str):
+            raw = cells._INVISIBLE.sub("", raw).strip()
+        try:
+            return normalise_phone(raw)
+        except InvalidPhone:
+            return "invalid"
+
+    def fast(raw):
+        try:
+            return cells.parse_phone(raw)
+        except CellError as exc:
+            return exc.code.removeprefix("phone_")
+
+    rnd = random.Random(7)
+    numbers = ["0812345678", "021234567", "053123456", "0612345678", "0601234567", "0712345678"]
+    numbers += ["1800123456", "0012345678", "0800000000", "02123456", "0812345", "66812345678"]
+    for _ in range(3000):
+        length = rnd.choice([8, 9, 10, 11])
+        numbers.append(
+            rnd.choice(["0", "", "6", "8"]) + "".join(rnd.choices("0123456789", k=length))
+        )
+    quick = 0
+    for digits in numbers:
+        for raw in _written(rnd, digits):
+            assert fast(raw) == slow(raw), raw
+            quick += cells._thai_e164(raw) is not None
+    assert quick > 5000  # the quick path was taken, not only normalise_phone
+
+
 # --- names --------------------------------------------------------------------------------------
 
 
@@ -284,3 +346,17 @@ def test_customer_id_stored_as_a_number_loses_its_dot_zero():
 
 def test_note_keeps_its_lines():
     assert cells.parse_note("line one\n  line two ") == "line one\nline two"
+
+
+def test_text_that_needs_no_cleaning_is_given_back_as_it_is():
+    import random
+
+    def slow(text: str) -> str:
+        return cells._SPACES.sub(" ", cells._INVISIBLE.sub("", text)).strip()
+
+    rnd = random.Random(3)
+    alphabet = ["ก", "a", "1", " ", "  ", "\u00a0", "\u200b", "\ufeff", "\t", "\n", "\r", "\u3000"]
+    for _ in range(5000):
+        text = "".join(rnd.choices(alphabet, k=rnd.randint(0, 8)))
+        assert cells.clean_text(text) == slow(text), repr(text)
+    assert cells.clean_text("สมชาย ใจดี") == "สมชาย ใจดี"

@@ -161,11 +161,13 @@ def test_openpyxl_is_never_called_on_a_refused_zip(tmp_path, settings, monkeypat
     settings.LOYALTY_IMPORT_MAX_UNPACKED_BYTES = 1024
     path = make_xlsx(tmp_path / "bomb.xlsx", [HEADER, ["0812345678"] * 7])
     import openpyxl
+    from openpyxl.reader.excel import ExcelReader
 
     def boom(*args, **kwargs):
         raise AssertionError("openpyxl opened a refused file")
 
     monkeypatch.setattr(openpyxl, "load_workbook", boom)
+    monkeypatch.setattr(ExcelReader, "__init__", boom)  # what the import's reader builds on
     with pytest.raises(FileRefused):
         open_table(path, "bomb.xlsx")
 
@@ -174,22 +176,92 @@ def test_openpyxl_is_never_called_on_a_refused_zip(tmp_path, settings, monkeypat
 
 
 def test_workbook_is_opened_read_only_for_streaming(tmp_path, monkeypatch):
-    import openpyxl
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     calls = []
-    original = openpyxl.load_workbook
+    original = ExcelReader.__init__
 
-    def spy(*args, **kwargs):
+    def spy(self, *args, **kwargs):
         calls.append(kwargs)
-        return original(*args, **kwargs)
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(openpyxl, "load_workbook", spy)
+    monkeypatch.setattr(ExcelReader, "__init__", spy)
+    workbook = files.open_workbook(make_xlsx(tmp_path / "a.xlsx", [HEADER, ["0812345678"]]))
+    try:
+        assert workbook.read_only
+        assert all(isinstance(sheet, ReadOnlyWorksheet) for sheet in workbook.worksheets)
+    finally:
+        workbook.close()
+    assert calls == [{"read_only": True, "data_only": True, "keep_links": False}]
     table = open_table(make_xlsx(tmp_path / "a.xlsx", [HEADER, ["0812345678"]]))
     try:
         assert [row for _n, row in table.rows][1][0] == "0812345678"
     finally:
         table.close()
-    assert calls == [{"read_only": True, "data_only": True, "keep_links": False}]
+
+
+def write_only_xlsx(path, rows):
+    """A workbook as openpyxl's write-only mode (and some exporting systems) save it: its sheet
+    has no <dimension>, so nothing says how many rows it has."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Members")
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert b"<dimension" not in archive.read("xl/worksheets/sheet1.xml")
+    return path
+
+
+def test_a_sheet_without_its_size_is_not_parsed_to_open_it(tmp_path, monkeypatch):
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    rows = [HEADER, *[[f"0812{i:06d}", "สมชาย"] for i in range(300)]]
+    path = write_only_xlsx(tmp_path / "a.xlsx", rows)
+    parsed_rows = []
+    original = WorkSheetParser.parse_row
+
+    def counting(self, element):
+        parsed_rows.append(1)
+        return original(self, element)
+
+    monkeypatch.setattr(WorkSheetParser, "parse_row", counting)
+    table = open_table(path)
+    try:
+        assert parsed_rows == []  # opening read no row
+        assert table.estimate == 0  # the sheet does not say
+        read = list(table.rows)
+        assert len(read) == 301 and len(parsed_rows) == 301  # each row parsed once
+    finally:
+        table.close()
+
+
+def test_the_progress_of_a_sheet_without_its_size_is_estimated_from_what_was_read(tmp_path):
+    rows = [HEADER, *[[f"0812{i:06d}", "สมชาย", "ใจดี", i] for i in range(3000)]]
+    table = open_table(write_only_xlsx(tmp_path / "a.xlsx", rows))
+    try:
+        assert table.estimate_after(0) == 0
+        for number, _values in table.rows:
+            if number == 1500:
+                break
+        # about 3,001 rows, from the share of the sheet's XML read so far (read ahead in blocks)
+        assert 2400 <= table.estimate_after(1500) <= 3600
+    finally:
+        table.close()
+
+
+def test_a_sheet_that_gives_its_size_is_sized_by_it(tmp_path):
+    rows = [HEADER, *[[f"0812{i:06d}"] for i in range(40)]]
+    table = open_table(make_xlsx(tmp_path / "a.xlsx", rows))
+    try:
+        assert table.estimate == 41
+        assert table.estimate_after(10) == 41
+        assert len(list(table.rows)) == 41
+    finally:
+        table.close()
 
 
 def test_instructions_sheet_placed_first_is_passed_over(tmp_path):

@@ -322,3 +322,29 @@ def test_unconfirmed_uploads_are_purged_after_a_week(tmp_path, import_shop):
     fresh.refresh_from_db()
     assert old.state == ImportJob.State.CANCELLED and not old.file and not old_path.exists()
     assert fresh.state == ImportJob.State.VALIDATED and fresh.file
+
+
+@pytest.mark.parametrize("mode", ["all", "valid"])
+def test_planner_statistics_are_refreshed_as_the_import_grows_the_tables(
+    tmp_path, import_shop, owner, monkeypatch, mode
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    rows = [[f"08123456{i:02d}", "", "", 1, ""] for i in range(40)]
+    job = upload(import_shop, sheet(tmp_path, *rows), mode=mode)
+    with CaptureQueriesContext(connection) as queries:
+        job = commit(job, user=owner)
+    assert job.state == ImportJob.State.DONE
+    analysed = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    if connection.vendor == "postgresql":
+        # after 2 rows, then 8 and 32: fourfold growth each time
+        assert len(analysed) == 3
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "0"  # put back as it was
+    else:
+        assert analysed == []  # SQLite's planner needs no statistics to use the index
+    assert Member.objects.filter(shop=import_shop).count() == 40
+    assert_invariants(import_shop.pk)
