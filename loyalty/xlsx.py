@@ -18,13 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from django.http import FileResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -262,17 +260,4 @@ def write_workbook(path, sheets: Iterable[tuple[str, list[str], Iterable[Iterabl
             (title, prepare_for(headers), (list(row) for row in rows))
             for title, headers, rows in sheets
         ],
-    )
-
-
-def xlsx_response(filename: str, sheets) -> FileResponse:
-    """A download of the sheets, written to a temporary file first (memory stays flat)."""
-    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by FileResponse
-    write_workbook(handle, sheets)
-    handle.seek(0)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=filename,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

@@ -1,5 +1,5 @@
 """Rewards in the back office: the catalogue (with code pools), redemptions, coupons and deliveries
-(bulk status changes and the list of what to ship)."""
+(bulk status changes and the list of what to ship); redemptions and deliveries export to Excel."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from loyalty.errors import ApplicationError
+from members.imports.admin import ExportAdminMixin
+from members.imports.exports import xlsx_response
 from members.ledger.actors import Actor
 from members.ledger.admin import ReadOnlyAdminMixin
-from rewards import services
+from rewards import exports, services
 from rewards.models import Coupon, Delivery, Redemption, Reward
 from shops.services import shop_row_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator
@@ -191,7 +193,8 @@ class RewardAdmin(ShopScopedAdmin, ModelAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
+class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
+    export_key = exports.REDEMPTIONS.key
     list_display = (
         "created_at",
         "member",
@@ -269,7 +272,8 @@ class ShipForm(forms.Form):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ShopScopedAdmin, ModelAdmin):
+class DeliveryAdmin(ExportAdminMixin, ShopScopedAdmin, ModelAdmin):
+    export_key = exports.DELIVERIES.key
     list_display = (
         "created_at",
         "reward",
@@ -331,9 +335,7 @@ class DeliveryAdmin(ShopScopedAdmin, ModelAdmin):
 
     @admin.action(description=_("Download what to ship (xlsx)"))
     def export_to_ship(self, request, queryset):
-        from rewards.exports import deliveries_xlsx_response
-
-        return deliveries_xlsx_response(queryset.select_related("member", "redemption"))
+        return xlsx_response(exports.DELIVERIES, queryset)
 
     @action(description=_("Mark as shipped"), url_path="ship", icon="local_shipping")
     def mark_shipped(self, request, object_id):
