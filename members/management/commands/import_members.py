@@ -16,6 +16,7 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from members.imports import services
 from members.imports.files import FileRefused
@@ -54,10 +55,13 @@ class Command(BaseCommand):
     def _handle(self, options):
         path: Path = options["file"]
         if not path.is_file():
-            raise CommandError(f"{path}: no such file", returncode=2)
+            raise CommandError(_("%(file)s: no such file") % {"file": path}, returncode=2)
         shop = Shop.objects.filter(slug=options["shop"]).first()
         if shop is None:
-            raise CommandError(f"no shop with the slug {options['shop']!r}", returncode=2)
+            raise CommandError(
+                _("There is no shop with the slug “%(slug)s”.") % {"slug": options["shop"]},
+                returncode=2,
+            )
         branch = None
         if options["branch"]:
             branch = Branch.objects.filter(
@@ -65,7 +69,9 @@ class Command(BaseCommand):
             ).first()
             if branch is None:
                 raise CommandError(
-                    f"{shop.slug} has no active branch {options['branch']!r}", returncode=2
+                    _("%(shop)s has no active branch with the code “%(code)s”.")
+                    % {"shop": shop.slug, "code": options["branch"]},
+                    returncode=2,
                 )
         mode = ImportJob.Mode.VALID_ONLY if options["valid_only"] else ImportJob.Mode.ALL_OR_NOTHING
         try:
@@ -88,19 +94,22 @@ class Command(BaseCommand):
                 f"{path.name}: {describe(job.failure['code'], job.failure.get('params'))}",
                 returncode=2,
             )
-        self._print_counts(job, "check")
+        self._print_counts(job, _("check"))
         self._print_errors(job)
         if not options["commit"]:
             if job.error_count and mode == ImportJob.Mode.ALL_OR_NOTHING:
                 self.stderr.write(
-                    f"{job.error_count} rows have errors: nothing would be imported "
-                    "(use --valid-only to import the other rows)."
+                    _(
+                        "%(n)s rows have errors: nothing would be imported "
+                        "(use --valid-only to import the other rows)."
+                    )
+                    % {"n": job.error_count}
                 )
                 raise SystemExit(1)
-            self.stdout.write("Checked only; add --commit to import.")
+            self.stdout.write(_("Checked only; add --commit to import."))
             return
         if job.new_count + job.updated_count == 0 and not job.error_count:
-            self.stdout.write("Nothing to import: every member is already up to date.")
+            self.stdout.write(_("Nothing to import: every member is already up to date."))
             services.import_cancel(job=job)
             return
         try:
@@ -114,14 +123,24 @@ class Command(BaseCommand):
             self.stderr.write(describe(job.failure.get("code", ""), job.failure.get("params")))
             self._print_errors(job)
             raise SystemExit(1)
-        self._print_counts(job, "import")
-        self.stdout.write(self.style.SUCCESS(f"Imported (job {job.public_id})."))
+        self._print_counts(job, _("import"))
+        self.stdout.write(self.style.SUCCESS(_("Imported (job %(job)s).") % {"job": job.public_id}))
 
     def _print_counts(self, job: ImportJob, what: str) -> None:
         self.stdout.write(
-            f"{what}: rows {job.rows_total}  new {job.new_count}  updated {job.updated_count}  "
-            f"unchanged {job.unchanged_count}  errors {job.error_count}  "
-            f"points {job.points_total}"
+            _(
+                "%(what)s: rows %(rows)s  new %(new)s  updated %(updated)s  "
+                "unchanged %(unchanged)s  errors %(errors)s  points %(points)s"
+            )
+            % {
+                "what": what,
+                "rows": job.rows_total,
+                "new": job.new_count,
+                "updated": job.updated_count,
+                "unchanged": job.unchanged_count,
+                "errors": job.error_count,
+                "points": job.points_total,
+            }
         )
 
     def _print_errors(self, job: ImportJob) -> None:
@@ -131,5 +150,11 @@ class Command(BaseCommand):
             where = f"{found.get('letter', '')} {column_label(error.column)}".strip()
             value = f" “{error.value}”" if error.value else ""
             self.stdout.write(
-                f"row {error.row}, {where}:{value} {describe(error.code, error.params)}"
+                _("row %(row)s, %(column)s:%(value)s %(reason)s")
+                % {
+                    "row": error.row,
+                    "column": where,
+                    "value": value,
+                    "reason": describe(error.code, error.params),
+                }
             )

@@ -45,7 +45,7 @@ def mixed(tmp_path):
     )
 
 
-def test_check_only_prints_counts_and_writes_nothing(good, import_shop, branch):
+def test_check_only_prints_counts_and_writes_nothing(good, import_shop, branch, english):
     code, out, _err = run(good, "--shop", "cafe", "--branch", "bkk01")
     assert code == 0
     assert "new 2" in out and "points 105" in out
@@ -54,7 +54,7 @@ def test_check_only_prints_counts_and_writes_nothing(good, import_shop, branch):
     assert ImportJob.objects.get().state == ImportJob.State.VALIDATED
 
 
-def test_commit_imports_and_exits_zero(good, import_shop, branch):
+def test_commit_imports_and_exits_zero(good, import_shop, branch, english):
     code, out, _err = run(good, "--shop", "cafe", "--branch", "BKK01", "--commit")
     assert code == 0, out
     assert "Imported" in out
@@ -62,7 +62,9 @@ def test_commit_imports_and_exits_zero(good, import_shop, branch):
     assert Member.objects.get(phone="+66812345678").balance == 100
 
 
-def test_running_the_same_commit_twice_adds_nothing_and_exits_zero(good, import_shop, branch):
+def test_running_the_same_commit_twice_adds_nothing_and_exits_zero(
+    good, import_shop, branch, english
+):
     assert run(good, "--shop", "cafe", "--branch", "BKK01", "--commit")[0] == 0
     code, out, _err = run(good, "--shop", "cafe", "--branch", "BKK01", "--commit")
     assert code == 0
@@ -85,7 +87,7 @@ def test_check_only_with_errors_exits_one(mixed, import_shop, branch):
     assert run(mixed, "--shop", "cafe", "--branch", "BKK01")[0] == 1
 
 
-def test_valid_only_imports_the_good_rows(mixed, import_shop, branch):
+def test_valid_only_imports_the_good_rows(mixed, import_shop, branch, english):
     code, out, _err = run(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit")
     assert code == 0, out
     assert list(Member.objects.values_list("phone", flat=True)) == ["+66812345678"]
@@ -93,9 +95,13 @@ def test_valid_only_imports_the_good_rows(mixed, import_shop, branch):
 
 
 def test_messages_are_thai_by_default(mixed, import_shop, branch):
-    code, out, _err = run(mixed, "--shop", "cafe", "--branch", "BKK01")
+    code, out, err = run(mixed, "--shop", "cafe", "--branch", "BKK01")
     assert code == 1
-    assert "row 3" in out  # the reasons come from the translation catalogue (Thai when built)
+    # The counts, each error's place and its reason, all from the Thai catalogue.
+    assert "ตรวจสอบ: แถว 2  ใหม่ 1" in out
+    assert "แถว 3, A เบอร์โทร: “oops” เบอร์โทรไม่ถูกต้อง" in out
+    assert "แถว 3, C พอยท์: “2.5” พอยท์ต้องเป็นจำนวนเต็ม" in out
+    assert "มี 1 แถวที่มีข้อผิดพลาด" in err
 
 
 def test_policy_option_is_used(good, import_shop, branch, tmp_path):
@@ -115,10 +121,10 @@ def test_policy_option_is_used(good, import_shop, branch, tmp_path):
         ["--shop", "cafe", "--branch", "NOPE"],
     ],
 )
-def test_unknown_shop_or_branch_exits_two(good, import_shop, branch, args):
+def test_unknown_shop_or_branch_exits_two(good, import_shop, branch, english, args):
     code, _out, err = run(good, *args)
     assert code == 2
-    assert "no shop" in err or "no active branch" in err
+    assert "no shop with the slug" in err or "has no active branch" in err
 
 
 def test_refused_file_exits_two_with_the_reason(tmp_path, import_shop, branch):
