@@ -451,3 +451,39 @@ def check_invariants(shop_id: int) -> dict:
         off_entries == 0 and off_lots == 0 and off_allocations == 0 and ledger_total == balances
     )
     return result
+
+
+# --- the load benchmarks' command line ----------------------------------------------------------
+
+
+def errors_text(phase: dict) -> str:
+    """A phase's errors as 'Kind×n, …', or 0."""
+    return ", ".join(f"{k}×{v}" for k, v in phase["errors"].items()) or "0"
+
+
+def load_main(argv, *, doc: str, run, report, members: int = 10_000) -> dict:
+    """The command line the HTTP load benchmarks share (earn, staff add-points, redeem): gunicorn
+    workers, client threads, seconds with a warm-up, members; run, print the table, write the
+    JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    add_common_arguments(parser)
+    parser.add_argument("--seconds", type=float, default=None, help="20 × scale (at least 1)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--members", type=int, default=members, help="at --scale 1")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (cores × 2)")
+    parser.add_argument("--warmup", type=float, default=None, help="seconds not measured (3)")
+    args = parser.parse_args(argv)
+    bootstrap(args.database_url)
+    full = args.scale >= 1
+    result = run(
+        seconds=args.seconds or max(1.0, 20.0 * args.scale),
+        clients=args.clients,
+        members=scaled(args.members, args.scale, minimum=max(10, args.clients)),
+        workers=args.workers,
+        warmup=args.warmup if args.warmup is not None else (3.0 if full else 1.0),
+    )
+    print(report(result))
+    write_json(args.json, result)
+    return result

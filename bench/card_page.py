@@ -33,7 +33,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as common
-from bench.earn_api import Phase, _free_port, stop_gunicorn
+from bench import earn_api
+from bench.earn_api import Phase, stop_gunicorn
 
 TARGET_RATIO = 0.5
 AMOUNT = Decimal("250.00")
@@ -133,37 +134,21 @@ def cleanup(shop_id: int, sessions: list[str]) -> None:
 
 
 def start_gunicorn(workers: int, log_path: Path) -> tuple[subprocess.Popen, int]:
+    """The card and the minimal view (``bench.card_page_wsgi``) on the earn benchmark's gunicorn."""
     from django.conf import settings
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "loyalty.settings",
-        "DATABASE_URL": common.database_url(),
-        "DEBUG": "false",
-        "TESTING": "false",
-        # The sessions were signed with this process's key (the test settings' inside pytest).
-        "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECURE_COOKIES": "false",
-        "STATIC_MANIFEST": "false",
-        "LOG_LEVEL": "WARNING",
-    }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    cmd = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-    cmd += [
-        "bench.card_page_wsgi",
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--chdir",
-        str(common.ROOT),
-    ]
-    log = log_path.open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=common.ROOT)
-    return proc, port
+    return earn_api.start_gunicorn(
+        workers,
+        log_path,
+        app="bench.card_page_wsgi",
+        application_name="bench-card",
+        env={
+            # The sessions were signed with this process's key (the test settings' in pytest).
+            "SECRET_KEY": settings.SECRET_KEY,
+            "SECURE_COOKIES": "false",
+            "STATIC_MANIFEST": "false",
+        },
+    )
 
 
 def _get(port: int, path: str, session: str | None = None) -> tuple[int, bytes]:

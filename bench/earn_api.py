@@ -14,7 +14,6 @@ Prints ops/s, p50 and p99 of both, their ratio (target ≥ 0.5) and the API's p9
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -98,24 +97,34 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(workers: int, log_path: Path) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(
+    workers: int,
+    log_path: Path,
+    *,
+    app: str = "loyalty.wsgi",
+    application_name: str = APP_NAME,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving ``app`` with production settings on a free loopback port; ``env`` adds to
+    or overrides the environment it is given."""
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "loyalty.settings",
         # Named, so that the CPU of exactly these database sessions can be read.
-        "DATABASE_URL": common.database_url() + f"?application_name={APP_NAME}",
+        "DATABASE_URL": common.database_url() + f"?application_name={application_name}",
         "DEBUG": "false",
         "TESTING": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-" + uuid.uuid4().hex * 2,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     cmd = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
     cmd += [
-        "loyalty.wsgi",
+        app,
         "-w",
         str(workers),
         "-b",
@@ -524,36 +533,13 @@ def _row(phase: dict) -> tuple:
         phase["p50_ms"],
         phase["p99_ms"],
         phase["ops"],
-        _errors(phase),
+        common.errors_text(phase),
         *(cpu.get(k, "-") for k in ("app", "db", "clients")),
     )
 
 
-def _errors(phase: dict) -> str:
-    return ", ".join(f"{k}×{v}" for k, v in phase["errors"].items()) or "0"
-
-
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_common_arguments(parser)
-    parser.add_argument("--seconds", type=float, default=None, help="20 × scale (at least 1)")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--members", type=int, default=10_000, help="at --scale 1")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (cores × 2)")
-    parser.add_argument("--warmup", type=float, default=None, help="seconds not measured (3)")
-    args = parser.parse_args(argv)
-    common.bootstrap(args.database_url)
-    full = args.scale >= 1
-    result = run(
-        seconds=args.seconds or max(1.0, 20.0 * args.scale),
-        clients=args.clients,
-        members=common.scaled(args.members, args.scale, minimum=10),
-        workers=args.workers,
-        warmup=args.warmup if args.warmup is not None else (3.0 if full else 1.0),
-    )
-    print(report(result))
-    common.write_json(args.json, result)
-    return result
+    return common.load_main(argv, doc=__doc__, run=run, report=report)
 
 
 if __name__ == "__main__":

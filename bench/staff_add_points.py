@@ -16,7 +16,6 @@ Prints ops/s, p50 and p99 of both and their ratio.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import random
@@ -427,7 +426,7 @@ def report(result: dict) -> str:
             app["p50_ms"],
             app["p99_ms"],
             app["ops"],
-            _errors(app),
+            common.errors_text(app),
         ),
         (
             "raw psycopg txn",
@@ -435,7 +434,7 @@ def report(result: dict) -> str:
             raw["p50_ms"],
             raw["p99_ms"],
             raw["ops"],
-            _errors(raw),
+            common.errors_text(raw),
         ),
     ]
     table = common.format_table(
@@ -454,31 +453,8 @@ def report(result: dict) -> str:
     )
 
 
-def _errors(phase: dict) -> str:
-    return ", ".join(f"{k}×{v}" for k, v in phase["errors"].items()) or "0"
-
-
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_common_arguments(parser)
-    parser.add_argument("--seconds", type=float, default=None, help="20 × scale (at least 1)")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--members", type=int, default=10_000, help="at --scale 1")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (cores × 2)")
-    parser.add_argument("--warmup", type=float, default=None, help="seconds not measured (3)")
-    args = parser.parse_args(argv)
-    common.bootstrap(args.database_url)
-    full = args.scale >= 1
-    result = run(
-        seconds=args.seconds or max(1.0, 20.0 * args.scale),
-        clients=args.clients,
-        members=common.scaled(args.members, args.scale, minimum=10),
-        workers=args.workers,
-        warmup=args.warmup if args.warmup is not None else (3.0 if full else 1.0),
-    )
-    print(report(result))
-    common.write_json(args.json, result)
-    return result
+    return common.load_main(argv, doc=__doc__, run=run, report=report)
 
 
 if __name__ == "__main__":
