@@ -154,6 +154,9 @@ def test_card_qr_code_refreshes_every_minute(phone_page, demo, fake_line):
     fill_signup(page, phone="0861112222")
     page.click("[data-testid=signup-submit]")
     page.wait_for_selector("[data-testid=member-qr]")
+    # The refresh script is deferred: its timer exists once the page has loaded, not as soon as
+    # the code is on screen (moving the clock before that would move it past no timer at all).
+    page.wait_for_load_state("load")
     first = page.inner_text("[data-qr-code]")
 
     page.clock.run_for(61_000)
