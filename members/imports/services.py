@@ -421,9 +421,12 @@ def _refuse(job: ImportJob, exc: FileRefused) -> ImportJob:
 
 
 @transaction.atomic
-def import_confirm(*, job: ImportJob, user: User | None, mode: str | None = None) -> ImportJob:
-    """The owner's go-ahead for a validated import: queue the commit. All or nothing is refused
-    while rows have errors; a job with nothing to import is refused."""
+def import_confirm(
+    *, job: ImportJob, user: User | None, mode: str | None = None, start: bool = True
+) -> ImportJob:
+    """The owner's go-ahead for a validated import: queue the commit (``start=False``: the caller
+    runs ``import_commit`` itself, as the command line does, and no worker must run it as well).
+    All or nothing is refused while rows have errors; a job with nothing to import is refused."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.state != ImportJob.State.VALIDATED:
         raise ImportNotAllowed(
@@ -462,7 +465,8 @@ def import_confirm(*, job: ImportJob, user: User | None, mode: str | None = None
             "updated_at",
         ]
     )
-    _enqueue("members.imports.tasks.commit_import", job)
+    if start:
+        _enqueue("members.imports.tasks.commit_import", job)
     return job
 
 

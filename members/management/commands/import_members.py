@@ -113,7 +113,7 @@ class Command(BaseCommand):
             services.import_cancel(job=job)
             return
         try:
-            services.import_confirm(job=job, user=None)
+            services.import_confirm(job=job, user=None, start=False)
         except services.ImportNotAllowed as exc:
             self.stderr.write(str(exc))
             services.import_cancel(job=job)

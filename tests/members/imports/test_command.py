@@ -54,10 +54,17 @@ def test_check_only_prints_counts_and_writes_nothing(good, import_shop, branch, 
     assert ImportJob.objects.get().state == ImportJob.State.VALIDATED
 
 
-def test_commit_imports_and_exits_zero(good, import_shop, branch, english):
-    code, out, _err = run(good, "--shop", "cafe", "--branch", "BKK01", "--commit")
+def test_commit_imports_and_exits_zero(
+    good, import_shop, branch, english, django_capture_on_commit_callbacks
+):
+    from django_q.models import OrmQ
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        code, out, _err = run(good, "--shop", "cafe", "--branch", "BKK01", "--commit")
     assert code == 0, out
     assert "Imported" in out
+    # The command writes the import itself: no job is left for a worker to run a second time.
+    assert queued == [] and not OrmQ.objects.exists()
     assert Member.objects.filter(shop=import_shop, signup_branch=branch).count() == 2
     assert Member.objects.get(phone="+66812345678").balance == 100
 
