@@ -126,9 +126,7 @@ def _expire_batch(day: dt.date, batch_size: int) -> dict | None:
         return None
     lo, hi = member_ids[0], member_ids[-1]
     # Every member with a due lot of ``day`` in [lo, hi] is in ``member_ids`` (they are the
-    # lowest ids that have one), so the statements below change only rows locked here. (Lots are
-    # written under their member's lock, and only a credit given an expiry date in the past
-    # writes one that is due already; the services never do that on their own.)
+    # lowest ids that have one), so the statements below change only rows locked here.
     lock_members(member_ids)
     points = (
         PointLot.objects.filter(
@@ -144,6 +142,8 @@ def _expire_batch(day: dt.date, batch_size: int) -> dict | None:
     due = "l.remaining > 0 AND l.expires_on = %s AND l.member_id BETWEEN %s AND %s"
     with connection.cursor() as cursor:
         # One entry per member; its balance_after from the locked row, before the balance moves.
+        # A member who has this date's entry already (a lot given a last day in the past, after
+        # that day's run) gets none here: see ``_expire_late_lots``.
         cursor.execute(
             f"""
             INSERT INTO {entry} (shop_id, public_id, member_id, kind, points, balance_after,
@@ -154,6 +154,8 @@ def _expire_batch(day: dt.date, batch_size: int) -> dict | None:
             JOIN {member} m ON m.id = l.member_id
             WHERE {due} AND m.id BETWEEN %s AND %s
             GROUP BY l.shop_id, l.member_id, m.balance
+            ON CONFLICT (shop_id, idempotency_key) DO NOTHING
+            RETURNING member_id
             """,  # noqa: S608 - table names from model metadata, values as parameters
             [
                 EntryKind.EXPIRE,
@@ -169,7 +171,13 @@ def _expire_batch(day: dt.date, batch_size: int) -> dict | None:
                 hi,
             ],
         )
-        entries = cursor.rowcount
+        late = set(member_ids) - {row[0] for row in cursor.fetchall()}
+        entries = len(member_ids) - len(late)
+        if late:
+            # Their due lots are expired one member at a time, and the statements below leave
+            # them out (their key would find the earlier entry).
+            lots_late = _expire_late_lots(day, sorted(late), note=note)
+            due += " AND l.member_id NOT IN (" + ", ".join(str(int(i)) for i in sorted(late)) + ")"
         # Each due lot finds its member's entry through the unique (shop, idempotency key) index:
         # the key is unique per shop, and the statement above has just written it for exactly
         # the members that have due lots (an earlier entry with the key would have failed it).
@@ -199,11 +207,35 @@ def _expire_batch(day: dt.date, batch_size: int) -> dict | None:
             [now, day, lo, hi, lo, hi],
         )
         cursor.execute(
-            f"UPDATE {lot} SET remaining = 0 WHERE remaining > 0 AND expires_on = %s "  # noqa: S608
-            "AND member_id BETWEEN %s AND %s",
+            f"UPDATE {lot} AS l SET remaining = 0 WHERE {due}",  # noqa: S608
             [day, lo, hi],
         )
+    if late:
+        entries += len(late)
+        lots += lots_late
     return {"entries": entries, "lots": lots, "points": points}
+
+
+def _expire_late_lots(day: dt.date, member_ids: list[int], *, note: str) -> int:
+    """Expire the due lots of ``day`` of members (locked by the caller) who have that date's
+    ``expire`` entry already: a lot given a last day in the past after that day's run. Each gets a
+    second entry for the date, keyed by its first due lot; returns the lots expired."""
+    from members.ledger.services import expire_lots_now
+
+    members = Member.objects.select_related("shop").in_bulk(member_ids)
+    lots_by_member: dict[int, list[PointLot]] = {}
+    for lot in PointLot.objects.filter(
+        member_id__in=member_ids, remaining__gt=0, expires_on=day
+    ).order_by("id"):
+        lots_by_member.setdefault(lot.member_id, []).append(lot)
+    for member_id, lots in lots_by_member.items():
+        expire_lots_now(
+            members[member_id],
+            lots,
+            key=f"{expire_key_prefix(day)}{member_id}:lot:{lots[0].pk}",
+            note=note,
+        )
+    return sum(len(lots) for lots in lots_by_member.values())
 
 
 def _record_run(name: str, day: dt.date, result: dict) -> None:

@@ -822,11 +822,15 @@ def _reverse_debit(member, entry, *, key, print_, actor, note) -> LedgerEntry:
     today = _today()
     expired = [lot for lot in lots if lot.expires_on is not None and lot.expires_on < today]
     if expired:
-        _expire_lots_now(member, expired, key=f"{key}:expired", actor=actor)
+        expire_lots_now(member, expired, key=f"{key}:expired")
     return reversal
 
 
-def _expire_lots_now(member: Member, lots: list[PointLot], *, key: str, actor: Actor) -> None:
+def expire_lots_now(
+    member: Member, lots: list[PointLot], *, key: str, note: str | None = None
+) -> None:
+    """Expire what is left of ``lots`` (of ``member``, locked by the caller) at once: one
+    ``expire`` entry keyed ``key``, an allocation per lot, the lots emptied, the balance lowered."""
     points = sum(lot.remaining for lot in lots)
     if points <= 0:
         return
@@ -840,7 +844,7 @@ def _expire_lots_now(member: Member, lots: list[PointLot], *, key: str, actor: A
         idempotency_key=key[:MAX_KEY_LENGTH],
         fingerprint="",
         channel=Channel.SYSTEM,
-        note=_("Returned points whose expiry date had passed"),
+        note=note or _("Returned points whose expiry date had passed"),
         **Actor.system().entry_fields(),
     )
     LotAllocation.objects.bulk_create(

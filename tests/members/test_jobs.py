@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from members.ledger import jobs, services
 from members.ledger.actors import Actor
-from members.ledger.models import EntryKind, JobRun, LedgerEntry, LotAllocation
+from members.ledger.models import EntryKind, JobRun, LedgerEntry, LotAllocation, PointLot
 from members.ledger.selectors import tier_progress
 from members.models import Member
 from tests.concurrency import run_concurrently
@@ -124,6 +124,33 @@ def test_expiry_leaves_alone_a_member_whose_lots_of_that_date_expired_before(poi
         [(middle.pk, -10, 5), (low.pk, -7, 0), (high.pk, -9, 1)]
     )
     assert_invariants(points_shop.pk)
+
+
+def test_a_late_lot_of_an_expired_date_expires_with_a_second_entry(points_shop, system):
+    # given: a member whose lots of 31 Jan expired in that date's run, and a neighbour
+    late, neighbour = (MemberFactory(shop=points_shop) for _ in range(2))
+    day = dt.date(2026, 1, 31)
+    credit(late, 10, day, system)
+    credit(late, 5, None, system)
+    jobs.points_expire_due(today=dt.date(2026, 2, 1))
+    # and then lots with that same past last day, for both (a credit given a past expiry date)
+    credit(late, 7, day, system)
+    credit(late, 2, day, system)
+    credit(neighbour, 4, day, system)
+    # when the job runs again
+    result = jobs.points_expire_due(today=dt.date(2026, 2, 2))
+    # then both members' late lots expire: the late member gets a second entry for that date
+    assert (result["entries"], result["lots"], result["points"]) == (2, 3, 13)
+    late.refresh_from_db()
+    neighbour.refresh_from_db()
+    assert (late.balance, neighbour.balance) == (5, 0)
+    entries = LedgerEntry.objects.filter(member=late, kind=EntryKind.EXPIRE).order_by("id")
+    assert [(e.points, e.balance_after) for e in entries] == [(-10, 5), (-9, 5)]
+    assert entries[1].idempotency_key.startswith(jobs.expire_key_prefix(day) + f"{late.pk}:")
+    assert not PointLot.objects.filter(expires_on=day, remaining__gt=0).exists()
+    assert_invariants(points_shop.pk)
+    # and a third run finds nothing
+    assert jobs.points_expire_due(today=dt.date(2026, 2, 2))["entries"] == 0
 
 
 def test_expiry_run_twice_equals_once(member, system):
