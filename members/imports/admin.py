@@ -320,7 +320,10 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
                 "label": info["label"],
                 "means": column_label(key),
             }
-            for key, info in found.items()
+            # In the file's order (A, B, … Z, AA), as the owner sees the columns in the sheet.
+            for key, info in sorted(
+                found.items(), key=lambda item: (len(item[1]["letter"]), item[1]["letter"])
+            )
         ]
         failure = describe(job.failure["code"], job.failure.get("params")) if job.failure else ""
         same_file = (

@@ -302,3 +302,14 @@ def test_upload_goes_to_the_users_own_shop(cafe_client, import_shop, other_shop,
     assert response.status_code == 200  # another shop's branch is not a choice
     assert "branch" in response.context["form"].errors
     assert not ImportJob.objects.exists()
+
+
+def test_preview_lists_the_columns_in_the_files_order(cafe_client, import_shop, tmp_path):
+    # (PostgreSQL's jsonb keeps an object's keys shortest first, so the stored mapping's order is
+    # not the file's there.)
+    header = ["หมายเหตุ", "Phone", "Customer ID", "Points", "อีเมล", "ชื่อ", "x"] + [""] * 20
+    header += ["Birthday"]  # column AB, after Z
+    path = make_xlsx(tmp_path / "m.xlsx", [header, ["n", "0812345678", "C1", 5, "", "ก"]])
+    job = upload(import_shop, path)
+    page = cafe_client.get(reverse("admin:members_importjob_preview", args=[job.public_id]))
+    assert [c["letter"] for c in page.context["columns"]] == ["A", "B", "C", "D", "E", "F", "AB"]
