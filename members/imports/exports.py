@@ -230,7 +230,7 @@ def _member_rows(queryset: QuerySet) -> Iterator[MemberRow]:
             yield MemberRow(*row, ", ".join(tags.get(row[0], ())))
 
 
-# A stored Thai mobile number (+66 and 9 digits from 6, 8 or 9): its local form is 0XX-XXX-XXXX,
+# A stored Thai mobile number (+66 and 9 digits from 6, 8 or 9): its local form is 0xx-xxx-xxxx,
 # which is what phonenumbers' Thai grouping gives it (``format_phone_local``).
 _THAI_MOBILE = re.compile(r"\+66([689]\d)(\d{3})(\d{4})")
 
