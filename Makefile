@@ -9,14 +9,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # Parallel test workers (pytest-xdist); each has its own database and, for browser tests, browser.
 WORKERS ?= auto
-# The Thai catalogue: the compiled .mo is committed (a machine without GNU gettext still gets Thai)
+# The Thai catalogues (ours, and the one for django-unfold's strings): the compiled .mo files are
+# committed (a machine without GNU gettext still gets Thai)
 # and rebuilt here whenever the .po is newer.
-PO     := locale/th/LC_MESSAGES/django.po
-MO     := locale/th/LC_MESSAGES/django.mo
+MO     := locale/th/LC_MESSAGES/django.mo locale_vendor/th/LC_MESSAGES/django.mo
 
 .PHONY: run test venv venv-dev setup demo-data lint format messages check-deploy system-deps bench clean
 
-$(MO): $(PO)
+%.mo: %.po
 	@if command -v msgfmt >/dev/null 2>&1; then msgfmt --check -o $@ $<; \
 	else echo "msgfmt (GNU gettext) not found: using the committed $@"; touch $@; fi
 

@@ -150,7 +150,8 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "th"
 LANGUAGES = [("th", _("Thai")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Ours first (it wins); then Thai for django-unfold's own strings, which unfold does not ship.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_vendor"]
 TIME_ZONE = "Asia/Bangkok"
 USE_I18N = True
 USE_TZ = True

@@ -10,6 +10,11 @@ from django.conf import settings
 from django.urls import reverse
 
 PO_FILE = Path(settings.BASE_DIR) / "locale" / "th" / "LC_MESSAGES" / "django.po"
+# Thai for django-unfold's own strings (unfold ships none); LOCALE_PATHS serves it after ours.
+VENDOR_PO_FILE = Path(settings.BASE_DIR) / "locale_vendor" / "th" / "LC_MESSAGES" / "django.po"
+both_catalogues = pytest.mark.parametrize(
+    "po_file", [PO_FILE, VENDOR_PO_FILE], ids=["ours", "unfold"]
+)
 needs_catalogue = pytest.mark.skipif(
     not PO_FILE.exists(),
     reason=f"{PO_FILE.relative_to(settings.BASE_DIR)} does not exist yet (`make messages` makes it)",
@@ -87,9 +92,9 @@ def test_po_parser_reads_what_the_catalogue_checks_rely_on():
     assert by_id["Old"]["obsolete"] is True
 
 
-def catalogue() -> list[dict]:
+def catalogue(po_file: Path = PO_FILE) -> list[dict]:
     return [
-        e for e in parse_po(PO_FILE.read_text(encoding="utf-8")) if e["msgid"] and not e["obsolete"]
+        e for e in parse_po(po_file.read_text(encoding="utf-8")) if e["msgid"] and not e["obsolete"]
     ]
 
 
@@ -101,26 +106,31 @@ def translation_of(msgid: str) -> str:
 
 
 @needs_catalogue
-def test_thai_catalogue_has_no_empty_translations():
-    empty = [e["msgid"] for e in catalogue() if not all(v.strip() for v in e["msgstr"].values())]
+@both_catalogues
+def test_thai_catalogue_has_no_empty_translations(po_file):
+    empty = [
+        e["msgid"] for e in catalogue(po_file) if not all(v.strip() for v in e["msgstr"].values())
+    ]
 
     assert empty == [], f"{len(empty)} untranslated: {empty[:10]}"
 
 
 @needs_catalogue
-def test_thai_catalogue_has_no_fuzzy_entries():
-    fuzzy = [e["msgid"] for e in catalogue() if "fuzzy" in e["flags"]]
+@both_catalogues
+def test_thai_catalogue_has_no_fuzzy_entries(po_file):
+    fuzzy = [e["msgid"] for e in catalogue(po_file) if "fuzzy" in e["flags"]]
 
     assert fuzzy == [], f"{len(fuzzy)} fuzzy (unchecked) translations: {fuzzy[:10]}"
 
 
 @needs_catalogue
-def test_thai_catalogue_keeps_the_placeholders():
+@both_catalogues
+def test_thai_catalogue_keeps_the_placeholders(po_file):
     """A translation that drops or renames %(limit)s fails at run time, in front of a user.
     (Untranslated entries are the test above's business.)"""
     placeholder = re.compile(r"%\([A-Za-z_]+\)[sdif]|\{[A-Za-z_]+\}")
     broken = []
-    for entry in catalogue():
+    for entry in catalogue(po_file):
         if "python-format" not in entry["flags"] and "python-brace-format" not in entry["flags"]:
             continue
         expected = sorted(set(placeholder.findall(entry["msgid"])))
@@ -141,14 +151,15 @@ def test_thai_catalogue_keeps_the_placeholders():
 
 
 @needs_catalogue
-def test_compiled_catalogue_matches_the_source():
+@both_catalogues
+def test_compiled_catalogue_matches_the_source(po_file):
     """Django serves the .mo, not the .po: every Thai translation must be compiled in."""
     from django.utils import translation
 
-    assert PO_FILE.with_suffix(".mo").exists(), "run `make messages` (compilemessages)"
+    assert po_file.with_suffix(".mo").exists(), "run `make messages` (compilemessages)"
     stale = []
     with translation.override("th"):
-        for entry in catalogue():
+        for entry in catalogue(po_file):
             if entry.get("msgid_plural") or "fuzzy" in entry["flags"] or not entry["msgstr"][0]:
                 continue
             if "msgctxt" in entry:
@@ -238,3 +249,29 @@ def test_both_languages_ship():
     assert [code for code, _name in settings.LANGUAGES] == ["th", "en"]
     assert settings.LANGUAGE_CODE == "th"
     assert settings.TIME_ZONE == "Asia/Bangkok"
+
+
+@pytest.mark.django_db
+def test_the_admin_themes_own_words_are_thai(client):
+    from shops.models import User
+    from tests.factories import ShopFactory, UserFactory
+
+    owner = UserFactory(username="th-owner", shop=ShopFactory(), role=User.Role.OWNER)
+    client.force_login(owner)
+    html = client.get(reverse("admin:members_member_changelist")).content.decode()
+    assert "ค้นหาเมนู..." in html
+    assert "Search apps and models" not in html
+
+
+def test_djangos_own_messages_that_its_thai_lacks_are_thai():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    with translation.override("th"):
+        with pytest.raises(ValidationError) as refused:
+            validate_password("1234")
+        added = translation.gettext("The {name} “{obj}” was added successfully.")
+    assert "รหัสผ่านสั้นเกินไป ต้องมีอย่างน้อย 8 ตัวอักษร" in refused.value.messages
+    assert "รหัสผ่านนี้เป็นตัวเลขทั้งหมด" in refused.value.messages
+    assert added == "เพิ่ม{name} “{obj}” เรียบร้อยแล้ว"
