@@ -263,6 +263,10 @@ def test_the_admin_themes_own_words_are_thai(client):
     assert "Search apps and models" not in html
 
 
+# Django's admin message after an add (a variable, so that makemessages does not take it as ours).
+ADDED = "The {name} “{obj}” was added successfully."
+
+
 def test_djangos_own_messages_that_its_thai_lacks_are_thai():
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
@@ -271,7 +275,7 @@ def test_djangos_own_messages_that_its_thai_lacks_are_thai():
     with translation.override("th"):
         with pytest.raises(ValidationError) as refused:
             validate_password("1234")
-        added = translation.gettext("The {name} “{obj}” was added successfully.")
+        added = translation.gettext(ADDED)
     assert "รหัสผ่านสั้นเกินไป ต้องมีอย่างน้อย 8 ตัวอักษร" in refused.value.messages
     assert "รหัสผ่านนี้เป็นตัวเลขทั้งหมด" in refused.value.messages
     assert added == "เพิ่ม{name} “{obj}” เรียบร้อยแล้ว"
