@@ -12,7 +12,8 @@ WORKERS ?= auto
 # The Thai catalogues (ours, and the one for django-unfold's strings): the compiled .mo files are
 # committed (a machine without GNU gettext still gets Thai)
 # and rebuilt here whenever the .po is newer.
-MO     := locale/th/LC_MESSAGES/django.mo locale_vendor/th/LC_MESSAGES/django.mo
+MO     := locale/th/LC_MESSAGES/django.mo locale_vendor/th/LC_MESSAGES/django.mo \
+          locale_vendor/th/LC_MESSAGES/djangojs.mo
 
 .PHONY: run test venv venv-dev setup demo-data lint format messages check-deploy system-deps bench clean
 

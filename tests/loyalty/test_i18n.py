@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,8 +13,12 @@ from django.urls import reverse
 PO_FILE = Path(settings.BASE_DIR) / "locale" / "th" / "LC_MESSAGES" / "django.po"
 # Thai for django-unfold's own strings (unfold ships none); LOCALE_PATHS serves it after ours.
 VENDOR_PO_FILE = Path(settings.BASE_DIR) / "locale_vendor" / "th" / "LC_MESSAGES" / "django.po"
+VENDOR_JS_PO_FILE = VENDOR_PO_FILE.with_name("djangojs.po")
 both_catalogues = pytest.mark.parametrize(
-    "po_file", [PO_FILE, VENDOR_PO_FILE], ids=["ours", "unfold"]
+    "po_file", [PO_FILE, VENDOR_PO_FILE], ids=["ours", "vendor"]
+)
+every_catalogue = pytest.mark.parametrize(
+    "po_file", [PO_FILE, VENDOR_PO_FILE, VENDOR_JS_PO_FILE], ids=["ours", "vendor", "vendor-js"]
 )
 needs_catalogue = pytest.mark.skipif(
     not PO_FILE.exists(),
@@ -106,7 +111,7 @@ def translation_of(msgid: str) -> str:
 
 
 @needs_catalogue
-@both_catalogues
+@every_catalogue
 def test_thai_catalogue_has_no_empty_translations(po_file):
     empty = [
         e["msgid"] for e in catalogue(po_file) if not all(v.strip() for v in e["msgstr"].values())
@@ -116,7 +121,7 @@ def test_thai_catalogue_has_no_empty_translations(po_file):
 
 
 @needs_catalogue
-@both_catalogues
+@every_catalogue
 def test_thai_catalogue_has_no_fuzzy_entries(po_file):
     fuzzy = [e["msgid"] for e in catalogue(po_file) if "fuzzy" in e["flags"]]
 
@@ -124,7 +129,7 @@ def test_thai_catalogue_has_no_fuzzy_entries(po_file):
 
 
 @needs_catalogue
-@both_catalogues
+@every_catalogue
 def test_thai_catalogue_keeps_the_placeholders(po_file):
     """A translation that drops or renames %(limit)s fails at run time, in front of a user.
     (Untranslated entries are the test above's business.)"""
@@ -279,3 +284,16 @@ def test_djangos_own_messages_that_its_thai_lacks_are_thai():
     assert "รหัสผ่านสั้นเกินไป ต้องมีอย่างน้อย 8 ตัวอักษร" in refused.value.messages
     assert "รหัสผ่านนี้เป็นตัวเลขทั้งหมด" in refused.value.messages
     assert added == "เพิ่ม{name} “{obj}” เรียบร้อยแล้ว"
+
+
+@pytest.mark.django_db
+def test_the_admins_javascript_words_are_thai(client):
+    from shops.models import User
+    from tests.factories import ShopFactory, UserFactory
+
+    owner = UserFactory(username="js-owner", shop=ShopFactory(), role=User.Role.OWNER)
+    client.force_login(owner)
+    script = client.get(reverse("admin:jsi18n")).content.decode()
+    assert VENDOR_JS_PO_FILE.with_suffix(".mo").exists()
+    for thai in ("อาทิตย์", "พฤหัสบดี", "มี.ค.", "คลิกเพื่อล้าง"):
+        assert json.dumps(thai)[1:-1] in script  # the catalogue is JSON, Thai as \\u escapes
