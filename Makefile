@@ -72,7 +72,7 @@ format: venv-dev
 
 ## Refresh the Thai catalogue (then translate what is new; `make lint` lists it) from the code, then compile it (needs GNU gettext).
 messages: venv
-	DEBUG=true $(PY) manage.py makemessages -l th --no-obsolete --ignore=.venv --ignore=var --ignore=bench
+	DEBUG=true $(PY) manage.py makemessages -l th --no-obsolete --no-location --ignore=.venv --ignore=var --ignore=bench
 	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
 
 check-deploy: venv

@@ -149,6 +149,36 @@ class Shop(models.Model):
             "passed (the shop's return window). 0 = spendable at once."
         ),
     )
+    max_points_per_entry = models.PositiveIntegerField(
+        _("most points in one entry"),
+        default=1_000_000,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000_000)],
+        help_text=_(
+            "An earn or adjustment that would give more points than this in one go is refused "
+            "(a typing mistake, not a real purchase)."
+        ),
+    )
+    cashier_amount_limit = models.DecimalField(
+        _("largest purchase a cashier enters alone (THB)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("20000.00"),
+        validators=[MinValueValidator(Decimal("1.00"))],
+        help_text=_(
+            "Above this amount the staff app asks a manager to approve the purchase on the same "
+            "phone (manager's PIN or sign-in)."
+        ),
+    )
+    language = models.CharField(
+        _("language for members and staff"),
+        max_length=5,
+        choices=[("th", _("Thai")), ("en", _("English"))],
+        default="th",
+        help_text=_(
+            "Member pages and the staff app open in this language; each person can switch on the "
+            "page, and the choice is remembered."
+        ),
+    )
     use_buddhist_era = models.BooleanField(
         _("show Buddhist Era years"),
         default=True,
