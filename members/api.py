@@ -18,10 +18,12 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
+from loyalty.api_idempotency import api_error
 from loyalty.errors import InvalidInput
 from members import services as member_services
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
+from members.ledger.errors import EntryOwned
 from members.ledger.models import LedgerEntry
 from members.ledger.selectors import member_entries, member_points_summary, tier_progress
 from members.models import Member
@@ -464,6 +466,12 @@ def adjust(request, payload: AdjustIn):
         422: ErrorOut,
     },
     summary="Reverse an entry (refund, void, cancelled adjustment)",
+    description=(
+        "A redemption's points are not reversed here: that is refused with 422 "
+        "`owned_by_redemption` and the `redemption_id` to cancel instead "
+        "(`POST /api/v1/redemptions/{redemption_id}/cancel`), which also cancels the coupon or "
+        "delivery and returns the stock."
+    ),
 )
 def reverse(request, entry_id: uuid.UUID, payload: ReverseIn):
     entry = (
@@ -473,9 +481,19 @@ def reverse(request, entry_id: uuid.UUID, payload: ReverseIn):
     )
     if entry is None:
         raise Http404
-    reversal, _replayed = ledger.entry_reverse(
-        entry=entry, note=payload.note, idempotency_key=_ledger_key(request), actor=_actor(request)
-    )
+    try:
+        reversal, _replayed = ledger.entry_reverse(
+            entry=entry,
+            note=payload.note,
+            idempotency_key=_ledger_key(request),
+            actor=_actor(request),
+        )
+    except EntryOwned as exc:
+        # The points paid for a redemption: undone only by cancelling it. Its id, to do that.
+        owner = exc.owner
+        return api_error(
+            exc.http_status, exc.code, str(exc), **{f"{owner.kind}_id": str(owner.public_id)}
+        )
     return Status(
         201,
         {

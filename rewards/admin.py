@@ -47,6 +47,14 @@ class AddCodesForm(forms.Form):
         return data
 
 
+class CancelRedemptionForm(forms.Form):
+    note = forms.CharField(
+        label=_("reason"),
+        max_length=300,
+        help_text=_("Why? The member's history shows it."),
+    )
+
+
 @admin.register(Reward)
 class RewardAdmin(ShopScopedAdmin, ModelAdmin):
     list_display = (
@@ -209,6 +217,56 @@ class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
     search_fields = ("reward_name", "member__phone", "member__first_name", "member__last_name")
     date_hierarchy = "created_at"
     actions = ["cancel_redemptions"]
+    actions_detail = ["cancel_redemption"]
+
+    @action(
+        description=_("Cancel and return the points"),
+        url_path="cancel",
+        icon="undo",
+        permissions=["cancel"],
+    )
+    def cancel_redemption(self, request, object_id):
+        """One redemption: where the points panel's and the ledger's refusal to reverse a
+        redemption's points send the manager."""
+        redemption = self.get_object(request, object_id)
+        if redemption is None:
+            raise Http404
+        form = CancelRedemptionForm(request.POST or None)
+        page = reverse("admin:rewards_redemption_change", args=[redemption.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.redemption_cancel(
+                    redemption=redemption,
+                    note=form.cleaned_data["note"],
+                    actor=Actor.admin(request.user),
+                )
+            except ApplicationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "Redemption cancelled: the points, the stock and the member's limit are back."
+                    )
+                    if redemption.status == Redemption.Status.COMPLETED
+                    else _("This redemption was already cancelled."),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(page)
+        return TemplateResponse(
+            request,
+            "admin/rewards/redemption/cancel.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel %(redemption)s") % {"redemption": redemption},
+                "redemption": redemption,
+                "coupon": Coupon.objects.filter(redemption=redemption).first(),
+                "delivery": Delivery.objects.filter(redemption=redemption).first(),
+                "form": form,
+                "page": page,
+                "opts": self.model._meta,
+            },
+        )
 
     @admin.action(description=_("Cancel and return the points"), permissions=["cancel"])
     def cancel_redemptions(self, request, queryset):
@@ -223,7 +281,7 @@ class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
             ),
         )
 
-    def has_cancel_permission(self, request):
+    def has_cancel_permission(self, request, object_id=None):
         return request.user.has_perm("rewards.change_redemption")
 
 

@@ -18,7 +18,7 @@ from ninja import Field, Router, Schema, Status
 from loyalty.errors import InvalidInput
 from members.api import ErrorOut, _actor, _ledger_key, _member
 from rewards import services
-from rewards.models import Coupon, Reward
+from rewards.models import Coupon, Delivery, Redemption, Reward
 from shops.models import Branch
 
 router = Router()
@@ -76,10 +76,15 @@ class RedemptionOut(Schema):
     redemption_id: uuid.UUID
     reward_id: uuid.UUID
     member_id: uuid.UUID
+    status: str = Field(description="completed, or cancelled (points returned)")
     points: int
     balance: int
     coupon: CouponOut | None
     delivery: DeliveryOut | None
+
+
+class CancelIn(Schema):
+    note: str = Field("", max_length=300, description="Why; shown in the member's history")
 
 
 class UseIn(Schema):
@@ -164,34 +169,69 @@ def redeem(request, payload: RedeemIn):
         actor=_actor(request),
         address=address,
     )
+    return Status(201, redemption_out(redemption, balance=redemption.entry.balance_after))
+
+
+def redemption_out(redemption: Redemption, *, balance: int) -> dict:
     coupon = (
         Coupon.objects.select_related("redemption", "used_branch")
         .filter(redemption=redemption)
         .first()
     )
-    delivery = (
-        getattr(redemption, "delivery", None) if reward.kind == Reward.Kind.DELIVERY else None
+    delivery = Delivery.objects.filter(redemption=redemption).first()
+    return {
+        "redemption_id": redemption.public_id,
+        "reward_id": redemption.reward.public_id,
+        "member_id": redemption.member.public_id,
+        "status": redemption.status,
+        "points": redemption.points,
+        "balance": balance,
+        "coupon": coupon_out(coupon) if coupon else None,
+        "delivery": (
+            {
+                "status": delivery.status,
+                "carrier": delivery.carrier,
+                "tracking_number": delivery.tracking_number,
+            }
+            if delivery
+            else None
+        ),
+    }
+
+
+@router.post(
+    "/redemptions/{uuid:redemption_id}/cancel",
+    response={
+        200: RedemptionOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Cancel a redemption: points back, coupon or delivery cancelled, stock returned",
+    description=(
+        "The only way to give back the points of a redemption (reversing its ledger entry is "
+        "refused with `owned_by_redemption`). Cancelling an already cancelled redemption returns "
+        "it unchanged. A used coupon or a gift shipped or delivered cannot be cancelled: 422 "
+        "`wrong_state`."
+    ),
+)
+def cancel_redemption(request, redemption_id: uuid.UUID, payload: CancelIn):
+    redemption = (
+        Redemption.objects.select_related("member", "reward")
+        .filter(shop=request.shop, public_id=redemption_id)
+        .first()
     )
-    return Status(
-        201,
-        {
-            "redemption_id": redemption.public_id,
-            "reward_id": reward.public_id,
-            "member_id": member.public_id,
-            "points": redemption.points,
-            "balance": redemption.entry.balance_after,
-            "coupon": coupon_out(coupon) if coupon else None,
-            "delivery": (
-                {
-                    "status": delivery.status,
-                    "carrier": delivery.carrier,
-                    "tracking_number": delivery.tracking_number,
-                }
-                if delivery
-                else None
-            ),
-        },
+    if redemption is None:
+        raise Http404
+    redemption = services.redemption_cancel(
+        redemption=redemption,
+        note=payload.note.strip() or _("Cancelled through the Open API"),
+        actor=_actor(request),
     )
+    redemption.member.refresh_from_db(fields=["balance"])
+    return redemption_out(redemption, balance=redemption.member.balance)
 
 
 @router.post(

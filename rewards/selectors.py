@@ -12,19 +12,27 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.dates import format_display_date
+from members.ledger.owners import EntryOwner
 from members.ledger.selectors import PointsSummary, member_points_summary
 from members.models import Member
 from rewards.models import Coupon, Delivery, Redemption, Reward, RewardCode, SavedAddress, SpotCode
-from rewards.services import SPOT_CODE_LIFETIME, refusal_for
+from rewards.services import (
+    REDEMPTION_OWNER,
+    SPOT_CODE_LIFETIME,
+    redemption_cancel_refusal,
+    refusal_for,
+)
 
 # Why a member cannot redeem a reward now (``Offer.reason``); "" means they can.
 POINTS = "points"
@@ -424,3 +432,41 @@ def open_spot_code(member: Member, reward: Reward) -> SpotCode | None:
         .order_by("-created_at", "-pk")
         .first()
     )
+
+
+# --- the ledger's entries that are redemptions ------------------------------------------------------
+
+
+def redemption_entry_owners(entry_ids: Collection[int]) -> dict[int, EntryOwner]:
+    """For the ledger's registry of entry owners (registered in ``RewardsConfig.ready``): the
+    redemption each of ``entry_ids`` paid for, named, with how to undo it, so that the ledger
+    refuses to reverse the debit on its own (``members.ledger.owners``)."""
+    redemptions = Redemption.objects.filter(entry_id__in=list(entry_ids)).select_related(
+        "coupon", "delivery"
+    )
+    owners = {}
+    for redemption in redemptions:
+        if redemption.status == Redemption.Status.CANCELLED:
+            undo = _("The redemption has been cancelled.")
+        else:
+            refusal = redemption_cancel_refusal(
+                getattr(redemption, "coupon", None), getattr(redemption, "delivery", None)
+            )
+            undo = (
+                str(refusal)
+                if refusal is not None
+                else _(
+                    "Cancel the redemption instead: the points come back, the coupon or delivery "
+                    "is cancelled, and the stock and the member's limit are returned."
+                )
+            )
+        owners[redemption.entry_id] = EntryOwner(
+            kind=REDEMPTION_OWNER,
+            public_id=redemption.public_id,
+            noun=_("redemption"),
+            label=_("the redemption of “%(reward)s” (ID %(id)s)")
+            % {"reward": redemption.reward_name, "id": redemption.public_id},
+            undo=undo,
+            admin_url=reverse("admin:rewards_redemption_change", args=[redemption.pk]),
+        )
+    return owners

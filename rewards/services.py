@@ -24,7 +24,7 @@ from loyalty.phones import InvalidPhone, normalise_phone
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.ledger.locks import lock_member
-from members.ledger.selectors import member_points_summary
+from members.ledger.selectors import entry_is_reversed, member_points_summary
 from members.models import Member
 from rewards.models import (
     CODE_ALPHABET,
@@ -311,11 +311,34 @@ def _start_delivery(member, redemption, address: Address, *, save_address: bool)
 # --- cancel ---------------------------------------------------------------------------------------
 
 
+REDEMPTION_OWNER = "redemption"  # the kind under which rewards owns its debits in the ledger
+
+
+def redemption_cancel_refusal(
+    coupon: Coupon | None, delivery: Delivery | None
+) -> WrongState | None:
+    """Why a redemption with this coupon or delivery can no longer be cancelled, or None: a used
+    coupon, a gift shipped or delivered (the reward has been handed over)."""
+    if coupon is not None and coupon.status == Coupon.Status.USED:
+        return WrongState(_("This coupon has been used; it cannot be cancelled."))
+    if delivery is not None and delivery.status == Delivery.Status.DELIVERED:
+        return WrongState(_("This gift has been delivered; it cannot be cancelled."))
+    if delivery is not None and delivery.status == Delivery.Status.SHIPPED:
+        return WrongState(_("This gift has been shipped; it cannot be cancelled."))
+    return None
+
+
 @transaction.atomic
 def redemption_cancel(*, redemption: Redemption, note: str, actor: Actor) -> Redemption:
-    """Cancel a redemption (a manager, or a cancelled delivery): the points go back to the very
-    lots they came from, the stock is returned, the coupon or delivery is cancelled. A used coupon
-    or a delivered gift cannot be cancelled. A pool code stays used: it was shown to the member."""
+    """Cancel a redemption (a manager, the Open API, or a cancelled delivery): the points go back
+    to the very lots they came from, the stock is returned, the coupon or delivery is cancelled,
+    and the member's per-member count drops (it counts completed redemptions only). A used coupon
+    or a gift shipped or delivered cannot be cancelled. A pool code stays used: it was shown to the
+    member. Cancelling twice returns the cancelled redemption.
+
+    The redemption's debit belongs to it: the ledger refuses to reverse it for anyone else, and
+    reverses it here (``as_owner``). A debit reversed on its own before that rule existed is not
+    reversed again; the rest is cancelled."""
     lock_member(redemption.member_id)  # lock order: Member, then Reward
     redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
     if redemption.status == Redemption.Status.CANCELLED:
@@ -324,18 +347,17 @@ def redemption_cancel(*, redemption: Redemption, note: str, actor: Actor) -> Red
     # moment either finishes first, and the cancellation is refused, or waits and is refused.
     coupon = Coupon.objects.select_for_update().filter(redemption=redemption).first()
     delivery = Delivery.objects.select_for_update().filter(redemption=redemption).first()
-    if coupon is not None and coupon.status == Coupon.Status.USED:
-        raise WrongState(_("This coupon has been used; it cannot be cancelled."))
-    if delivery is not None and delivery.status == Delivery.Status.DELIVERED:
-        raise WrongState(_("This gift has been delivered; it cannot be cancelled."))
-    if delivery is not None and delivery.status == Delivery.Status.SHIPPED:
-        raise WrongState(_("This gift has been shipped; it cannot be cancelled."))
-    ledger.entry_reverse(
-        entry=redemption.entry,
-        note=note or _("Redemption cancelled"),
-        idempotency_key=f"cancel:{redemption.public_id}",
-        actor=actor,
-    )
+    refusal = redemption_cancel_refusal(coupon, delivery)
+    if refusal is not None:
+        raise refusal
+    if not entry_is_reversed(redemption.entry_id):
+        ledger.entry_reverse(
+            entry=redemption.entry,
+            note=note or _("Redemption cancelled"),
+            idempotency_key=f"cancel:{redemption.public_id}",
+            actor=actor,
+            as_owner=REDEMPTION_OWNER,
+        )
     Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
     now = timezone.now()
     if coupon is not None:

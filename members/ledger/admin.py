@@ -20,8 +20,9 @@ from unfold.decorators import action, display
 
 from loyalty.errors import ApplicationError
 from members.imports.admin import LedgerExportMixin
-from members.ledger import services
+from members.ledger import owners, services
 from members.ledger.actors import Actor
+from members.ledger.errors import EntryOwned
 from members.ledger.models import LedgerEntry, Product, Purchase, PurchaseItem
 from members.ledger.selectors import member_entries, member_points_summary, tier_progress
 from shops.tenancy import ShopScopedAdmin, ShopScopedMixin, is_platform_operator
@@ -92,6 +93,15 @@ class LedgerEntryAdmin(LedgerExportMixin, ReadOnlyAdminMixin, ShopScopedAdmin, M
         if obj.api_key_id:
             return str(obj.api_key)
         return obj.get_actor_kind_display()
+
+
+def _with_owners(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """``entries``, each with ``owner``: the redemption (or other owner) it belongs to, or None;
+    the panel links those to their owner instead of offering "Reverse"."""
+    found = owners.entry_owners([e.pk for e in entries])
+    for entry in entries:
+        entry.owner = found.get(entry.pk)
+    return entries
 
 
 class PurchaseItemInline(ShopScopedMixin, TabularInline):
@@ -197,7 +207,7 @@ class MemberPointsAdminMixin:
                 **(extra_context or {}),
                 "points_summary": member_points_summary(member),
                 "points_progress": tier_progress(member),
-                "points_entries": entries,
+                "points_entries": _with_owners(entries),
                 "reversed_ids": set(
                     LedgerEntry.objects.filter(
                         reversal_of_id__in=[e.pk for e in entries]
@@ -258,7 +268,11 @@ class MemberPointsAdminMixin:
         member = self._member_or_404(request, object_id)
         entry = get_object_or_404(LedgerEntry, member=member, public_id=entry_id)
         form = ReverseEntryForm(request.POST or None, initial={"idempotency_key": uuid.uuid4()})
-        if request.method == "POST" and form.is_valid():
+        # Points that paid for a redemption are refused before the form is filled in, with a link
+        # to the redemption, where cancelling undoes all of it.
+        owner = owners.entry_owner(entry.pk)
+        refusal = services.reverse_refusal(entry) if owner is not None else None
+        if request.method == "POST" and form.is_valid() and refusal is None:
             try:
                 reversal, _replayed = services.entry_reverse(
                     entry=entry,
@@ -266,6 +280,8 @@ class MemberPointsAdminMixin:
                     idempotency_key=f"admin:{form.cleaned_data['idempotency_key']}",
                     actor=Actor.admin(request.user),
                 )
+            except EntryOwned as exc:  # claimed by its owner since the page was read
+                refusal, owner = exc, exc.owner
             except ApplicationError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -290,6 +306,8 @@ class MemberPointsAdminMixin:
                 "member": member,
                 "entry": entry,
                 "form": form,
+                "refusal": refusal,
+                "owner": owner,
                 "summary": member_points_summary(member),
                 "opts": self.model._meta,
                 "submit_label": _("Reverse this entry"),

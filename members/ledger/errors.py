@@ -28,6 +28,15 @@ class CannotReverse(ApplicationError):
     code = "cannot_reverse"
 
 
+class EntryOwned(CannotReverse):
+    """The entry belongs to a higher layer's record (a redemption) and is undone only through it.
+    ``owner`` is the ``members.ledger.owners.EntryOwner``; the code is ``owned_by_<kind>``."""
+
+    def __init__(self, message, *, owner, **kwargs) -> None:
+        super().__init__(message, code=f"owned_by_{owner.kind}", **kwargs)
+        self.owner = owner
+
+
 class DuplicateOrder(ApplicationError):
     code = "duplicate_order"
 

@@ -126,6 +126,11 @@ def member_entries(member: Member, *, before_id: int | None = None, limit: int =
     return page[:limit], (page[limit - 1].pk if len(page) > limit else None)
 
 
+def entry_is_reversed(entry_id: int) -> bool:
+    """Whether an entry has a reversal (an entry is reversed at most once)."""
+    return LedgerEntry.objects.filter(reversal_of_id=entry_id).exists()
+
+
 def shop_points_totals(shop_id: int) -> dict:
     """Per-kind sums of the shop's ledger and the sum of balances (for reports and invariants)."""
     by_kind = dict(

@@ -26,11 +26,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.phones import InvalidPhone, normalise_phone
-from members.ledger import rules
+from members.ledger import owners, rules
 from members.ledger.actors import Actor
 from members.ledger.errors import (
     CannotReverse,
     DuplicateOrder,
+    EntryOwned,
     IdempotencyMismatch,
     InvalidAmount,
     InvalidBranch,
@@ -706,9 +707,43 @@ def points_spend(
     return entry, False
 
 
+def reverse_refusal(entry: LedgerEntry, *, as_owner: str | None = None) -> CannotReverse | None:
+    """Why ``entry`` cannot be reversed, or None: a reversal or an expiry; an entry already
+    reversed; an entry that belongs to a higher layer's record (a redemption: see
+    ``members.ledger.owners``), unless the caller is that owner (``as_owner`` its kind), whose
+    service undoes the rest of it too. ``entry_reverse`` asks again under the member's lock; the
+    back office asks before it shows the form."""
+    if entry.kind == EntryKind.REVERSAL:
+        return CannotReverse(_("A reversal cannot be reversed; make an adjustment instead."))
+    if entry.kind == EntryKind.EXPIRE:
+        return CannotReverse(_("Expired points cannot be reversed; make an adjustment instead."))
+    owner = owners.entry_owner(entry.pk)
+    if as_owner is not None and (owner is None or owner.kind != as_owner):
+        raise ValueError(f"entry {entry.pk} does not belong to a {as_owner}")
+    if LedgerEntry.objects.filter(reversal_of=entry).exists():
+        if owner is not None:
+            return CannotReverse(
+                _("This entry has already been reversed (it belongs to %(owner)s).")
+                % {"owner": owner.label}
+            )
+        return CannotReverse(_("This entry has already been reversed."))
+    if owner is not None and owner.kind != as_owner:
+        return EntryOwned(
+            _("These points belong to %(owner)s and cannot be reversed on their own. %(undo)s")
+            % {"owner": owner.label, "undo": owner.undo},
+            owner=owner,
+        )
+    return None
+
+
 @transaction.atomic
 def entry_reverse(
-    *, entry: LedgerEntry, note: str, idempotency_key: str, actor: Actor
+    *,
+    entry: LedgerEntry,
+    note: str,
+    idempotency_key: str,
+    actor: Actor,
+    as_owner: str | None = None,
 ) -> tuple[LedgerEntry, bool]:
     """Reverse one entry with a new, opposite entry.
 
@@ -717,7 +752,10 @@ def entry_reverse(
       reversed.
     - a debit (reward, adjustment): the points go back to exactly the lots they came from; points
       whose lot has expired meanwhile expire again at once.
-    A reversal, an expiry, or an entry already reversed cannot be reversed.
+    A reversal, an expiry, or an entry already reversed cannot be reversed. Neither can an entry
+    that belongs to a higher layer (a redemption's debit): only its owner's service reverses it,
+    passing ``as_owner`` (``rewards.services.redemption_cancel``, which also cancels the coupon or
+    delivery and returns the stock), so the points never come back while the reward stays taken.
     """
     key = clean_key(idempotency_key)
     note = (note or "").strip()
@@ -730,12 +768,9 @@ def entry_reverse(
     if replay is not None:
         return replay, True
     entry = LedgerEntry.objects.select_related("purchase").get(pk=entry.pk)
-    if entry.kind == EntryKind.REVERSAL:
-        raise CannotReverse(_("A reversal cannot be reversed; make an adjustment instead."))
-    if entry.kind == EntryKind.EXPIRE:
-        raise CannotReverse(_("Expired points cannot be reversed; make an adjustment instead."))
-    if LedgerEntry.objects.filter(reversal_of=entry).exists():
-        raise CannotReverse(_("This entry has already been reversed."))
+    refusal = reverse_refusal(entry, as_owner=as_owner)
+    if refusal is not None:
+        raise refusal
     if member.status == Member.Status.ERASED:
         raise MemberNotActive(_("This member is deleted; points cannot change."))
 
