@@ -1,20 +1,47 @@
 """No oversell, no double spend, no code handed out twice, whatever runs at once."""
 
+import time
+
 import pytest
 from django.db import connection
 
 from members.ledger.actors import Actor
 from members.ledger.models import LedgerEntry, PointLot
 from rewards import services
-from rewards.models import Coupon, Redemption, RewardCode, SpotCode
+from rewards.models import Coupon, Delivery, Redemption, RewardCode, SpotCode
+from shops.apikeys import api_key_create
 from tests.concurrency import run_concurrently
 from tests.factories import MemberFactory, RewardFactory, ShopFactory
 from tests.members.conftest import assert_invariants
+from tests.members.test_api import Api
 from tests.rewards.conftest import give
 
 # These tests read the English messages; Thai (the default) has its own tests.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
 ACTOR = Actor.member()
+
+
+def assert_reward_invariants(shop_id: int) -> None:
+    """The ledger's invariants, and no reward left in the member's hands whose points came back:
+    a redemption's debit is reversed exactly when the redemption is cancelled, and then no coupon
+    is usable and no delivery open."""
+    assert_invariants(shop_id)
+    reversed_debits = LedgerEntry.objects.filter(reversed_by__isnull=False)
+    assert not Coupon.objects.filter(
+        shop_id=shop_id, status=Coupon.Status.ISSUED, redemption__entry__in=reversed_debits
+    ).exists()
+    assert not Delivery.objects.filter(
+        shop_id=shop_id,
+        status__in=[Delivery.Status.PENDING, Delivery.Status.PREPARING],
+        redemption__entry__in=reversed_debits,
+    ).exists()
+    for redemption in Redemption.objects.filter(shop_id=shop_id):
+        reversals = LedgerEntry.objects.filter(reversal_of=redemption.entry_id).count()
+        assert reversals == (1 if redemption.status == Redemption.Status.CANCELLED else 0), (
+            redemption.pk,
+            redemption.status,
+            reversals,
+        )
 
 
 def n_threads(n):
@@ -46,7 +73,7 @@ def test_fifty_members_redeem_stock_ten_exactly_ten_succeed(shop):
     assert set(outcomes) <= {"ok", "OutOfStock"}
     assert reward.stock == 0
     assert Redemption.objects.count() == Coupon.objects.count() == min(10, n - 2)
-    assert_invariants(shop.pk)
+    assert_reward_invariants(shop.pk)
 
 
 def test_one_members_double_tap_gives_one_redemption(shop):
@@ -63,7 +90,7 @@ def test_one_members_double_tap_gives_one_redemption(shop):
     member.refresh_from_db()
     reward.refresh_from_db()
     assert (member.balance, reward.stock, Redemption.objects.count()) == (90, 4, 1)
-    assert_invariants(shop.pk)
+    assert_reward_invariants(shop.pk)
 
 
 def test_a_pool_of_five_codes_and_twenty_redeemers(shop):
@@ -87,7 +114,7 @@ def test_a_pool_of_five_codes_and_twenty_redeemers(shop):
     assert RewardCode.objects.filter(redemption__isnull=True).count() == 0
     # The refused members kept their points.
     assert sum(m.balance for m in type(members[0]).objects.filter(shop=shop)) == 5 * (n - 5)
-    assert_invariants(shop.pk)
+    assert_reward_invariants(shop.pk)
 
 
 def test_per_member_limit_holds_under_concurrency(shop):
@@ -102,7 +129,7 @@ def test_per_member_limit_holds_under_concurrency(shop):
     outcomes = [outcome(r) for r in results]
     assert outcomes.count("ok") == 2
     assert set(outcomes) <= {"ok", "LimitReachedForMember"}
-    assert_invariants(shop.pk)
+    assert_reward_invariants(shop.pk)
 
 
 def test_concurrent_cancellations_and_coupon_uses_restore_the_same_lots_once(shop):
@@ -141,7 +168,7 @@ def test_concurrent_cancellations_and_coupon_uses_restore_the_same_lots_once(sho
     assert sum(
         PointLot.objects.filter(member=member).values_list("remaining", flat=True)
     ) == 30 * len(cancelled)
-    assert_invariants(shop.pk)
+    assert_reward_invariants(shop.pk)
 
 
 def test_a_delivery_cancelled_twice_and_a_redemption_cancel_at_once_return_points_once(shop):
@@ -175,7 +202,7 @@ def test_a_delivery_cancelled_twice_and_a_redemption_cancel_at_once_return_point
     assert (member.balance, reward.stock) == (40, 3)
     delivery.refresh_from_db()
     assert delivery.status == "cancelled"
-    assert_invariants(shop.pk)
+    assert_reward_invariants(shop.pk)
 
 
 def test_a_members_taps_at_once_open_one_spot_code(shop):
@@ -192,3 +219,72 @@ def test_a_members_taps_at_once_open_one_spot_code(shop):
     assert {outcome(r) for r in results} == {"ok"}
     assert len({r.pk for r in results}) == 1
     assert SpotCode.objects.filter(member=member, reward=reward).count() == 1
+    assert_reward_invariants(shop.pk)
+
+
+def test_reverse_through_the_api_cancel_and_redeem_race_without_a_double_spend(shop):
+    # given a member who spent all 100 of their points on the last tote bag (one per member),
+    # and a delivered mug redeemed earlier with points given for it
+    n = n_threads(12)
+    bag = RewardFactory(shop=shop, name="Tote bag", points_cost=100, stock=1, per_member_limit=1)
+    mug = RewardFactory(shop=shop, kind="delivery", name="Mug", points_cost=50, stock=5)
+    member = give(MemberFactory(shop=shop), 100)
+    bag_redemption, _ = services.reward_redeem(
+        member=member, reward=bag, idempotency_key="bag", actor=ACTOR
+    )
+    give(member, 50)
+    mug_redemption, _ = services.reward_redeem(
+        member=member,
+        reward=mug,
+        idempotency_key="mug",
+        actor=ACTOR,
+        address=services.Address("Somchai", "0812345678", "1 Rama I Rd", "10330"),
+    )
+    raw_key = api_key_create(shop=shop, name="race")[1]
+    targets = [bag_redemption, mug_redemption]
+
+    # when, all at once, an integrator reverses their points entries, a manager cancels the
+    # redemptions, and the member tries to redeem the bag again
+    def op(i):
+        redemption = targets[i % 2]
+        if i % 4 in (0, 1):
+            response = Api(raw_key).post(f"/points/{redemption.entry.public_id}/reverse", {})
+            return response.status_code, response.json()["error"]["code"]
+        if i % 4 == 2:
+            # A moment late, so that reversals also come first: the order that used to give the
+            # points back while the coupon and the delivery stayed.
+            time.sleep(0.2)
+            return services.redemption_cancel(
+                redemption=targets[(i // 4) % 2], note="race", actor=ACTOR
+            )
+        return services.reward_redeem(
+            member=member, reward=bag, idempotency_key=f"again-{i}", actor=ACTOR
+        )
+
+    results = run_concurrently(op, n)
+
+    # then every direct reverse was refused (owned, or already reversed by the cancellation),
+    # every cancellation succeeded, and no points came back without their reward going too
+    reverses = [r for i, r in enumerate(results) if i % 4 in (0, 1)]
+    assert set(reverses) <= {(422, "owned_by_redemption"), (422, "cannot_reverse")}, reverses
+    assert all(outcome(r) == "ok" for i, r in enumerate(results) if i % 4 == 2), results
+    redeems = [outcome(r) for i, r in enumerate(results) if i % 4 == 3]
+    assert set(redeems) <= {
+        "ok",
+        "OutOfStock",
+        "NotEnoughPoints",
+        "LimitReachedForMember",
+    }, redeems
+    for redemption in targets:
+        redemption.refresh_from_db()
+        assert redemption.status == "cancelled"
+        assert LedgerEntry.objects.filter(reversal_of=redemption.entry).count() == 1
+    assert Delivery.objects.get(redemption=mug_redemption).status == "cancelled"
+    # at most one new bag (stock 1, one per member), paid for with the returned points
+    completed = Redemption.objects.filter(member=member, reward=bag, status="completed").count()
+    assert completed == redeems.count("ok") <= 1
+    member.refresh_from_db()
+    bag.refresh_from_db()
+    mug.refresh_from_db()
+    assert (member.balance, bag.stock, mug.stock) == (150 - 100 * completed, 1 - completed, 5)
+    assert_reward_invariants(shop.pk)
