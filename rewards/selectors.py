@@ -470,3 +470,19 @@ def redemption_entry_owners(entry_ids: Collection[int]) -> dict[int, EntryOwner]
             admin_url=reverse("admin:rewards_redemption_change", args=[redemption.pk]),
         )
     return owners
+
+
+def redemptions_with_reversed_points(shop_id: int | None = None) -> QuerySet[Redemption]:
+    """Redemptions still completed whose points were nevertheless given back: their debit was
+    reversed on its own, which the Open API and the back office allowed before the ledger refused
+    it (a double spend left open: the coupon usable, the delivery open, the stock taken)."""
+    redemptions = (
+        Redemption.objects.filter(
+            status=Redemption.Status.COMPLETED, entry__reversed_by__isnull=False
+        )
+        .select_related("shop", "member", "coupon", "delivery")
+        .order_by("shop_id", "created_at", "id")
+    )
+    if shop_id is not None:
+        redemptions = redemptions.filter(shop_id=shop_id)
+    return redemptions

@@ -417,3 +417,48 @@ def test_a_cannot_reverse_error_is_still_a_cannot_reverse(rich, reward):
         ledger.entry_reverse(
             entry=redemption.entry, note="x", idempotency_key="k", actor=Actor.system()
         )
+
+
+# --- redemptions left open by direct reversals made before the rule ------------------------------
+
+
+def test_the_command_finds_and_cancels_redemptions_whose_points_were_reversed_alone(rich, rshop):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given three redemptions whose debits were reversed on their own (as the API allowed), one of
+    # them with its coupon used since, and one redemption left alone
+    reward = RewardFactory(shop=rshop, name="Free latte", points_cost=100, stock=10)
+    left_open = [redeem(rich, reward, key=f"old-{i}") for i in range(3)]
+    untouched = redeem(rich, reward, key="fine")
+    for redemption in left_open:
+        ledger.entry_reverse(
+            entry=redemption.entry,
+            note="old direct reversal",
+            idempotency_key=f"legacy-{redemption.pk}",
+            actor=Actor.system(),
+            as_owner="redemption",
+        )
+    services.coupon_use(shop=rshop, code=left_open[2].coupon.code, branch=None, actor=MEMBER)
+
+    # when the operator lists them, then cancels them
+    listed = StringIO()
+    with pytest.raises(SystemExit) as exit_listed:
+        call_command("cancel_reversed_redemptions", stdout=listed)
+    done = StringIO()
+    with pytest.raises(SystemExit) as exit_done:
+        call_command("cancel_reversed_redemptions", "--commit", stdout=done)
+
+    # then the list named the three; the two that could be were cancelled without returning the
+    # points twice; the used one is reported; the untouched redemption stayed completed
+    assert exit_listed.value.code == exit_done.value.code == 1
+    assert all(str(r.public_id) in listed.getvalue() for r in left_open)
+    assert str(untouched.public_id) not in listed.getvalue()
+    assert "2 cancelled, 1 refused" in done.getvalue()
+    statuses = [Redemption.objects.get(pk=r.pk).status for r in [*left_open, untouched]]
+    assert statuses == ["cancelled", "cancelled", "completed", "completed"]
+    rich.refresh_from_db()
+    reward.refresh_from_db()
+    assert (rich.balance, reward.stock) == (1000 - 100, 10 - 2)
+    assert all(reversals_of(r.entry) == 1 for r in left_open)
