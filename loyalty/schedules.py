@@ -46,6 +46,12 @@ SCHEDULES: list[Job] = [
         description="Delete uploaded member lists never confirmed within 7 days (personal data).",
     ),
     Job(
+        name="purge-import-errors",
+        func="members.imports.tasks.purge_import_errors",
+        at=dt.time(3, 42),
+        description="Delete the row errors (cell values) of member imports finished 30 days ago.",
+    ),
+    Job(
         name="purge-member-codes",
         func="members.tasks.purge_member_codes",
         at=dt.time(3, 45),
