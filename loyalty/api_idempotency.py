@@ -3,6 +3,13 @@ stored first response, a reused key with another body refused, a key still in fl
 
 Runs as middleware around the API views so each endpoint gets it without repeating it. The record is
 committed before the view runs (its own transaction), so a second process sees it in flight.
+
+Records are kept ``IDEMPOTENCY_RETENTION_DAYS`` (default 7) and then purged by a daily job
+(``idempotency_records_purge``): their stored responses hold members' names and phones, and a
+client retries within minutes or hours, not weeks. A retry after the purge still does nothing
+twice: every ledger write has its own permanent idempotency key (it finds the first entry), a
+member is found again by phone, and a used coupon is refused as used; only the stored first
+response is gone.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
@@ -22,6 +30,22 @@ MAX_KEY_LENGTH = 200
 # An in-flight record older than this is a crashed request: the next replay runs it again (the
 # ledger's own idempotency key makes that safe).
 STALE_AFTER = dt.timedelta(minutes=5)
+
+
+PURGE_BATCH = 5000
+
+
+def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete API request records older than ``IDEMPOTENCY_RETENTION_DAYS`` (in batches, so a
+    busy table is not locked for long). Safe to run twice. Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.IDEMPOTENCY_RETENTION_DAYS)
+    old = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+    deleted = 0
+    while True:
+        batch = list(old.values_list("pk", flat=True)[:PURGE_BATCH])
+        if not batch:
+            return deleted
+        deleted += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
 
 
 def api_error(status: int, code: str, message: str, **extra) -> JsonResponse:

@@ -46,6 +46,25 @@ SCHEDULES: list[Job] = [
         description="Delete uploaded member lists never confirmed within 7 days (personal data).",
     ),
     Job(
+        name="purge-import-errors",
+        func="members.imports.tasks.purge_import_errors",
+        at=dt.time(3, 42),
+        description="Delete the row errors (cell values) of member imports finished 30 days ago.",
+    ),
+    Job(
+        name="purge-member-codes",
+        func="members.tasks.purge_member_codes",
+        at=dt.time(3, 45),
+        description="Delete member-card QR codes a day after they expire.",
+    ),
+    Job(
+        name="purge-api-requests",
+        func="loyalty.tasks.purge_api_requests",
+        at=dt.time(3, 50),
+        description="Delete Open API request records (stored responses with members' data) "
+        "after IDEMPOTENCY_RETENTION_DAYS.",
+    ),
+    Job(
         name="clear-expired-sessions",
         func="loyalty.tasks.clear_expired_sessions",
         at=dt.time(3, 30),

@@ -258,6 +258,14 @@ LOYALTY_IMPORT_MAX_UNPACKED_BYTES = env.int(
     "LOYALTY_IMPORT_MAX_UNPACKED_BYTES", default=400 * 1024 * 1024
 )
 
+# --- Personal data retention (PDPA, docs/pdpa.md) ---------------------------------------------------
+# Open API request records (the replay of a POST with the same Idempotency-Key) are purged after
+# this many days: their stored responses hold members' names and phones. Longer than any client's
+# retries; a later retry is still safe (the ledger's own keys are permanent).
+IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=7)
+if IDEMPOTENCY_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("IDEMPOTENCY_RETENTION_DAYS must be at least 1.")
+
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

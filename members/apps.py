@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Members and points")
+
+    def ready(self) -> None:
+        # The personal-data registry (PDPA): "download my data" sections and erasers of the
+        # members app's own models; apps above register theirs in their own ready().
+        from members import personal_data
+        from members.pages import export  # noqa: F401 - registers the built-in sections
+
+        personal_data.register_members_own()

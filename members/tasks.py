@@ -2,6 +2,7 @@
 each is safe to run twice."""
 
 from members.ledger.jobs import points_expire_due, tiers_evaluate_due
+from members.qr import member_codes_purge
 
 
 def expire_points() -> dict:
@@ -12,3 +13,8 @@ def expire_points() -> dict:
 def evaluate_tiers() -> dict:
     """Daily: evaluate tiers for shops whose month, quarter or year has just ended."""
     return tiers_evaluate_due()
+
+
+def purge_member_codes() -> int:
+    """Daily: delete member-card QR codes that expired more than a day ago."""
+    return member_codes_purge()

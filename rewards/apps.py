@@ -14,3 +14,8 @@ class RewardsConfig(AppConfig):
         from rewards.services import REDEMPTION_OWNER
 
         register_entry_owner(REDEMPTION_OWNER, redemption_entry_owners)
+
+        # Rewards' sections of "download my data" and erasers of its personal data (PDPA).
+        from rewards import personal_data
+
+        personal_data.register()

@@ -26,7 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -758,6 +758,28 @@ def _delete_file(job: ImportJob) -> None:
         with contextlib.suppress(OSError):
             job.file.delete(save=False)
         ImportJob.objects.filter(pk=job.pk).update(file="")
+
+
+FINISHED_STATES = (
+    ImportJob.State.DONE,
+    ImportJob.State.FAILED,
+    ImportJob.State.REFUSED,
+    ImportJob.State.CANCELLED,
+)
+
+
+def import_errors_purge(*, days: int = 30) -> int:
+    """Delete the row errors of imports finished more than ``days`` ago: each holds a cell's value
+    (a wrong phone, a name), and a finished job needs only its counts. Safe to run twice; returns
+    how many rows were deleted."""
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    finished = Q(job__finished_at__lt=cutoff) | Q(
+        job__finished_at__isnull=True, job__created_at__lt=cutoff
+    )
+    deleted, _detail = ImportRowError.objects.filter(
+        finished, job__state__in=FINISHED_STATES
+    ).delete()
+    return deleted
 
 
 def imports_purge_stale(*, days: int = 7) -> int:

@@ -17,3 +17,8 @@ def commit_import(job_id: int) -> str:
 def purge_stale_imports() -> int:
     """Daily: delete uploaded member lists that were never confirmed (after 7 days)."""
     return services.imports_purge_stale(days=7)
+
+
+def purge_import_errors() -> int:
+    """Daily: delete the row errors (cell values: personal data) of imports finished 30 days ago."""
+    return services.import_errors_purge(days=30)

@@ -25,7 +25,6 @@ from members.ledger.actors import Actor
 from members.ledger.errors import InvalidBranch
 from members.ledger.locks import lock_member, lock_shop
 from members.models import Member
-from members.qr import MemberCode
 from members.signup.errors import (
     AccountNotActive,
     AlreadyRegistered,
@@ -38,8 +37,9 @@ from members.signup.models import ConsentRecord, SignupAnswer, SignupQuestion
 from shops.models import Branch, PolicyDocument, Shop
 from shops.services import current_document
 
-# Sent after a member's account is erased, inside the erasing transaction, so that other apps
-# (saved delivery addresses, survey answers) erase their own personal data of that member too.
+# Sent after a member's account is erased, inside the erasing transaction, with ``member``: each
+# model's personal data of that member is erased by its receiver. Receivers are connected through
+# ``members.personal_data.register_eraser`` (the registry a test checks), not directly.
 member_erased = django.dispatch.Signal()
 
 OLDEST_BIRTH_YEAR = 1900
@@ -427,15 +427,16 @@ def member_marketing_consent_set(
 
 @transaction.atomic
 def member_erase(*, member: Member) -> Member:
-    """Delete a member's account at their request (PDPA): the personal fields are erased, the
-    answers, tags and QR codes deleted, and the status set to *erased*. The ledger, purchases and
-    consent records stay, tied to the member id only, so the shop's points totals still add up.
-    An erased member can sign up again as a new member. Running it twice changes nothing more."""
+    """Delete a member's account at their request (PDPA): the personal fields are erased, the tags
+    cleared and the status set to *erased*; then ``member_erased`` lets each model's eraser
+    (``members.personal_data``) delete or blank the rest in the same transaction: answers, QR
+    codes, names in the staff log, saved addresses, delivery addresses... The ledger, purchases
+    and consent records stay, tied to the member id only, so the shop's points totals still add
+    up. An erased member can sign up again as a new member. Running it twice changes nothing
+    more."""
     member = lock_member(member.pk)
     if member.status == Member.Status.ERASED:
         return member
-    SignupAnswer.objects.filter(member=member).delete()
-    MemberCode.objects.filter(member=member).delete()
     member.tags.clear()
     for field in ("phone", "line_user_id", "customer_id", "birthday"):
         setattr(member, field, None)

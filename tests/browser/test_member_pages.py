@@ -192,7 +192,11 @@ def test_member_downloads_their_data_then_deletes_their_account(phone_page, demo
     assert download.value.suggested_filename.endswith(".xlsx")
     with open(download.value.path(), "rb") as file:
         book = load_workbook(io.BytesIO(file.read()), read_only=True)
-    assert "history" in book.sheetnames
+    # the file is for the person: Thai sheet names and headers on the Thai pages, not code keys
+    assert "ประวัติพอยท์" in book.sheetnames
+    history = list(book["ประวัติพอยท์"].iter_rows(values_only=True))
+    assert history[0][:3] == ("รหัสรายการ", "เวลา", "ประเภท")
+    assert history[1][2] == "พอยท์ต้อนรับ"
 
     page.click("[data-testid=delete-account]")
     page.wait_for_selector("[data-testid=delete-form]")

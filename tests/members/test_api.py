@@ -235,3 +235,39 @@ def test_an_api_earn_makes_a_pinned_number_of_queries(api, api_shop, django_asse
 
     assert response.status_code == 201, response.content
     assert response.json()["points"] == 10
+
+
+# --- retention of request records -----------------------------------------------------------------
+
+
+def test_request_records_are_purged_after_the_retention_and_a_late_retry_adds_nothing(
+    api, api_shop, settings
+):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from loyalty.api_idempotency import idempotency_records_purge
+
+    settings.IDEMPOTENCY_RETENTION_DAYS = 7
+    body = {"phone": "0812345678", "amount": "100"}
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        first = api.post("/points/earn", body, key="k-old")
+    with time_machine.travel(start + dt.timedelta(days=6), tick=False):
+        api.post("/points/earn", body, key="k-recent")
+
+    # a day before the end of the retention nothing goes; after it, only the old record
+    assert (
+        idempotency_records_purge(now=start + dt.timedelta(days=7) - dt.timedelta(seconds=1)) == 0
+    )
+    assert idempotency_records_purge(now=start + dt.timedelta(days=7, seconds=1)) == 1
+    assert idempotency_records_purge(now=start + dt.timedelta(days=7, seconds=1)) == 0  # twice
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["k-recent"]
+
+    # the client retries the old request: the ledger's own key still finds the first entry
+    again = api.post("/points/earn", body, key="k-old")
+    assert again.status_code == 201
+    assert again.json()["entry_id"] == first.json()["entry_id"]
+    assert LedgerEntry.objects.filter(member__phone="+66812345678").count() == 2

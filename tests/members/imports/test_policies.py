@@ -303,6 +303,36 @@ def test_cancel_deletes_the_upload_and_writes_nothing(tmp_path, import_shop):
     assert not Path(path).exists()
 
 
+def test_row_errors_of_finished_imports_are_purged_after_30_days(tmp_path, import_shop):
+    """A row error keeps the cell's value (here a wrong phone): personal data, kept for the
+    preview and its download, then purged by a daily job once the import is long finished."""
+    from django.utils.module_loading import import_string
+
+    from loyalty.schedules import SCHEDULES
+
+    [job] = [job for job in SCHEDULES if job.name == "purge-import-errors"]
+    purge = import_string(job.func)
+    bad = ["08123", "Somchai", "", 10, ""]
+    with time_machine.travel(dt.datetime(2026, 10, 1, 10, 0, tzinfo=dt.UTC), tick=False):
+        old = upload(import_shop, sheet(tmp_path, bad, name="old.xlsx"))
+        services.import_cancel(job=old)
+    with time_machine.travel(dt.datetime(2026, 10, 20, 10, 0, tzinfo=dt.UTC), tick=False):
+        recent = upload(import_shop, sheet(tmp_path, bad, name="recent.xlsx"))
+        services.import_cancel(job=recent)
+    with time_machine.travel(dt.datetime(2026, 10, 2, 10, 0, tzinfo=dt.UTC), tick=False):
+        waiting = upload(import_shop, sheet(tmp_path, bad, name="waiting.xlsx"))
+    assert old.errors.filter(value="08123").exists()
+
+    with time_machine.travel(dt.datetime(2026, 11, 1, 3, 42, tzinfo=dt.UTC), tick=False):
+        assert purge() == 1
+        assert purge() == 0  # safe to run twice
+
+    assert not old.errors.exists()
+    assert counts(old)["errors"] == 1  # the job keeps its counts
+    assert recent.errors.count() == 1  # finished 12 days ago
+    assert waiting.errors.count() == 1  # not finished: the preview still needs it
+
+
 def test_a_confirmed_import_cannot_be_cancelled(tmp_path, import_shop, owner):
     job = commit(upload(import_shop, sheet(tmp_path, ["0812345678", "", "", 10, ""])), user=owner)
     with pytest.raises(services.ImportNotAllowed):

@@ -155,15 +155,68 @@ def test_download_my_data_as_xlsx_opens_in_openpyxl(rich_member):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     book = load_workbook(io.BytesIO(response.content), read_only=True)
-    assert {"profile", "answers", "consents", "history", "purchases", "open_points"} <= set(
-        book.sheetnames
-    )
-    profile = {row[0]: row[1] for row in book["profile"].iter_rows(values_only=True, max_col=2)}
-    assert profile["first_name"] == "Somchai" and profile["phone"] == "+66812345678"
-    history = list(book["history"].iter_rows(values_only=True))
-    assert history[0][:4] == ("entry_id", "time", "kind", "points")
-    assert [row[2] for row in history[1:]] == ["welcome", "earn"]
+    assert {
+        "Profile",
+        "Sign-up answers",
+        "Consent records",
+        "Points history",
+        "Purchases",
+        "Points and expiry",
+    } <= set(book.sheetnames)
+    history = list(book["Points history"].iter_rows(values_only=True))
     assert isinstance(history[1][1], dt.datetime)
+
+
+def test_my_data_xlsx_has_headers_and_words_in_english_on_an_english_page(rich_member):
+    """The file is for the person: no code keys ("first_name", "earn"), but what the page says."""
+    book = load_workbook(io.BytesIO(rich_member.get(url("data_xlsx")).content), read_only=True)
+
+    profile = {row[0]: row[1] for row in book["Profile"].iter_rows(values_only=True, max_col=2)}
+    assert profile["First name"] == "Somchai"
+    assert profile["Phone"] == "081-234-5678"
+    assert profile["Status"] == "Registered"
+    assert "first_name" not in profile and "Exported at" in profile
+    history = list(book["Points history"].iter_rows(values_only=True))
+    assert history[0][:4] == ("Entry ID", "Time", "Kind", "Points")
+    assert [row[2] for row in history[1:]] == ["Welcome points", "Earned from a purchase"]
+    consents = list(book["Consent records"].iter_rows(values_only=True))
+    assert consents[0] == ("What", "Version", "Given", "How", "When")
+    assert {row[2] for row in consents[1:]} <= {"Yes", "No"}
+
+
+def test_my_data_xlsx_is_in_thai_on_a_thai_page(rich_member, settings):
+    settings.LANGUAGE_CODE = "th"
+
+    book = load_workbook(io.BytesIO(rich_member.get(url("data_xlsx")).content), read_only=True)
+
+    assert {"โปรไฟล์", "ประวัติพอยท์", "การซื้อ", "บันทึกความยินยอม"} <= set(book.sheetnames)
+    profile = {row[0]: row[1] for row in book["โปรไฟล์"].iter_rows(values_only=True, max_col=2)}
+    assert profile["ชื่อ"] == "Somchai"
+    assert profile["เบอร์โทร"] == "081-234-5678"
+    history = list(book["ประวัติพอยท์"].iter_rows(values_only=True))
+    assert history[0][:4] == ("รหัสรายการ", "เวลา", "ประเภท", "พอยท์")
+    assert history[1][2] == "พอยท์ต้อนรับ"
+
+
+def test_my_data_json_keeps_stable_keys_and_stored_values_in_any_language(rich_member, settings):
+    settings.LANGUAGE_CODE = "th"
+
+    data = json.loads(rich_member.get(url("data_json")).content)
+
+    assert data["profile"]["first_name"] == "Somchai"
+    assert [e["kind"] for e in data["history"]] == ["welcome", "earn"]
+
+
+def test_every_section_row_has_exactly_its_columns(rich_member):
+    """A value that a section collects but does not declare would be missing from the xlsx."""
+    from members.pages import export
+
+    data = export.member_data(rich_member.member)
+
+    assert set(data["profile"]) == {c.key for c in export.PROFILE}
+    for section in export.sections():
+        for row in data[section.name]:
+            assert set(row) == {c.key for c in section.columns}, section.name
 
 
 def test_my_data_is_only_mine(rich_member, line_shop):
@@ -177,13 +230,21 @@ def test_my_data_is_only_mine(rich_member, line_shop):
 def test_other_apps_can_add_their_section_to_my_data(rich_member):
     from members.pages import export
 
-    export.register_section("coupons", lambda member: [{"code": f"C-{member.pk}"}])
+    export.register_section(
+        "stamps",
+        lambda member: [{"code": f"C-{member.pk}"}],
+        title="Stamp cards",
+        columns=[export.Column("code", "stamp code")],
+        models=[],
+    )
     try:
         data = json.loads(rich_member.get(url("data_json")).content)
+        book = load_workbook(io.BytesIO(rich_member.get(url("data_xlsx")).content))
     finally:
-        export._SECTIONS.pop("coupons")
+        export._SECTIONS.pop("stamps")
 
-    assert data["coupons"] == [{"code": f"C-{rich_member.member.pk}"}]
+    assert data["stamps"] == [{"code": f"C-{rich_member.member.pk}"}]
+    assert list(book["Stamp cards"].values) == [("Stamp code",), (f"C-{rich_member.member.pk}",)]
 
 
 # --- delete my account -----------------------------------------------------------------------------
