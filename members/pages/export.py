@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from openpyxl import Workbook
 
+from loyalty import xlsx
 from members.ledger.models import LedgerEntry, Purchase
 from members.models import Member
 from members.signup.models import ConsentRecord, SignupAnswer
@@ -182,6 +183,11 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+def _row(sheet, values) -> list:
+    # Formula-safe cells without the characters an xlsx cannot hold (``loyalty.xlsx``).
+    return [xlsx.safe_cell(sheet, _cell(value)) for value in values]
+
+
 def member_data_xlsx(member: Member) -> bytes:
     """The same data as an Excel workbook (openpyxl write-only mode: rows stream to the file,
     so a long history does not build a sheet in memory): one sheet per section."""
@@ -189,8 +195,8 @@ def member_data_xlsx(member: Member) -> bytes:
     workbook = Workbook(write_only=True)
     profile = workbook.create_sheet("profile")
     for key, value in data["profile"].items():
-        profile.append([key, _cell(value)])
-    profile.append(["exported_at", _cell(data["exported_at"])])
+        profile.append(_row(profile, [key, value]))
+    profile.append(_row(profile, ["exported_at", data["exported_at"]]))
     for name, rows in data.items():
         if name in ("profile", "exported_at") or not isinstance(rows, list):
             continue
@@ -199,9 +205,9 @@ def member_data_xlsx(member: Member) -> bytes:
             sheet.append(["—"])
             continue
         columns = list(rows[0])
-        sheet.append(columns)
+        sheet.append(_row(sheet, columns))
         for row in rows:
-            sheet.append([_cell(row.get(c)) for c in columns])
+            sheet.append(_row(sheet, [row.get(c) for c in columns]))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
