@@ -57,6 +57,8 @@ XML_REFUSED = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ud800-\\udfff\\ufff
 # Zero-width characters: allowed inside text, trimmed at its ends with the white space.
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _ENDS = re.compile(f"^[\\s{ZERO_WIDTH}]+|[\\s{ZERO_WIDTH}]+$")
+# Line breaks and tabs with the spaces around them: one space in one-line text from elsewhere.
+_BREAKS = re.compile(r" *[\t\n\r][ \t\n\r]*")
 
 _WHAT = {
     "line_break": _("a line break"),
@@ -130,9 +132,10 @@ def trim_ends(text: str) -> str:
 def strip_refused(text: str, *, multiline: bool = False) -> str:
     """Text from elsewhere (a LINE display name) made storable: line breaks and tabs of a
     one-line text become spaces, the other refused characters go, the ends are trimmed."""
+    text = REFUSED_MULTILINE.sub("", text)
     if not multiline:
-        text = re.sub(r"[\t\n\r]+", " ", text)
-    return trim_ends(REFUSED_MULTILINE.sub("", text))
+        text = _BREAKS.sub(" ", text)
+    return trim_ends(text)
 
 
 def xml_safe(text: str) -> str:
