@@ -201,11 +201,17 @@ def guard_text_fields(form: forms.BaseForm) -> None:
 
 
 class TypedTextForm:
-    """Mixin for every form people type into: ``guard_text_fields`` on each instance."""
+    """Mixin for every form people type into: ``guard_text_fields`` on each instance, and again
+    before it validates, for fields a subclass adds after ``__init__`` (the shop's own sign-up
+    questions)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         guard_text_fields(self)
+
+    def full_clean(self) -> None:
+        guard_text_fields(self)
+        super().full_clean()
 
 
 def has_text_guard(field: forms.Field) -> bool:
