@@ -3,6 +3,9 @@
 A cell that starts with = + - − @ tab or CR (or their full-width forms) would be run as a formula by a
 spreadsheet (CSV/formula injection: a member named "=HYPERLINK(...)"); such text is written as text
 with Excel's quote prefix, never as a formula. All text is written as text (``#N/A`` stays words).
+Characters XML 1.0 cannot hold (control characters, U+FFFE/U+FFFF, surrogates: ``loyalty.text``)
+are left out, whatever is stored, so a file is always readable (openpyxl and Excel refuse a sheet
+with one of them).
 
 ``write_xlsx`` writes a workbook the way openpyxl's write-only mode does, and nearly all of it is
 openpyxl's: the package, styles, column widths, frozen panes and header rows. Only the data rows
@@ -26,16 +29,17 @@ from typing import IO, Any
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.compat.strings import safe_string
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
+from loyalty.text import XML_REFUSED, xml_safe
+
 FORMULA_STARTS = ("=", "+", "-", "\u2212", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each is one character
 MAX_TEXT = 32767  # Excel's limit; openpyxl cuts text there too
-_illegal = ILLEGAL_CHARACTERS_RE.search
+_illegal = XML_REFUSED.search
 # Rows serialised before they are handed to the zip stream together.
 _ROWS_PER_WRITE = 500
 
@@ -54,7 +58,7 @@ def safe_cell(sheet, value, *, date_format: str | None = None, datetime_format: 
     """One formula-safe openpyxl cell (headers, and what ``write_xlsx`` writes rows like)."""
     value = safe_value(value)
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = xml_safe(value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # a string cell: openpyxl would otherwise store "=..." as a formula
@@ -94,7 +98,7 @@ class _CellWriter:
 
     def text(self, ref: str, text: str) -> str:
         if _illegal(text) is not None:
-            text = ILLEGAL_CHARACTERS_RE.sub("", text)
+            text = XML_REFUSED.sub("", text)
         text = text[:MAX_TEXT]
         if not text:
             return f'<c r="{ref}" t="inlineStr"/>'
@@ -157,8 +161,8 @@ class _CellWriter:
 
 
 # Text that needs more than being put between <t> and </t>: something to escape, or a character
-# XML cannot hold (ILLEGAL_CHARACTERS_RE). White space at either end is checked apart.
-_not_plain = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]").search
+# XML cannot hold (XML_REFUSED). White space at either end is checked apart.
+_not_plain = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]").search
 # Integers that openpyxl writes as their digits ("%.16g"); larger ones go through safe_string.
 _EXACT = 10**15
 

@@ -20,6 +20,7 @@ from pydantic import field_validator
 
 from loyalty.api_idempotency import api_error
 from loyalty.errors import InvalidInput
+from loyalty.text import MultilineText, SingleLineText
 from members import services as member_services
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
@@ -90,16 +91,16 @@ class MemberListOut(Schema):
 
 
 class MemberIn(Schema):
-    phone: str = Field(description="Thai or international number in any common form")
-    first_name: str = Field("", max_length=100)
-    last_name: str = Field("", max_length=100)
-    customer_id: str | None = Field(None, max_length=100)
-    line_user_id: str | None = Field(None, max_length=64)
+    phone: SingleLineText = Field(description="Thai or international number in any common form")
+    first_name: SingleLineText = Field("", max_length=100)
+    last_name: SingleLineText = Field("", max_length=100)
+    customer_id: SingleLineText | None = Field(None, max_length=100)
+    line_user_id: SingleLineText | None = Field(None, max_length=64)
 
 
 class ItemIn(Schema):
-    sku: str = Field("", max_length=64)
-    name: str = Field(..., min_length=1, max_length=200)
+    sku: SingleLineText = Field("", max_length=64)
+    name: SingleLineText = Field(..., min_length=1, max_length=200)
     quantity: str = Field("1", description="Decimal string")
     price: str = Field(..., description="Unit price, decimal string in baht")
 
@@ -117,13 +118,13 @@ class ItemIn(Schema):
 
 class EarnIn(Schema):
     member_id: uuid.UUID | None = None
-    phone: str | None = Field(
+    phone: SingleLineText | None = Field(
         None,
         description="Used when member_id is not given; an unknown phone creates a pending member",
     )
     amount: str = Field(..., description='Spend in baht as a decimal string, e.g. "250.00"')
-    branch_code: str | None = None
-    order_id: str | None = Field(None, max_length=100)
+    branch_code: SingleLineText | None = None
+    order_id: SingleLineText | None = Field(None, max_length=100)
     channel: Literal["store", "online", "api"] = "api"
     items: list[ItemIn] = Field(default_factory=list, max_length=500)
 
@@ -140,11 +141,11 @@ class EarnOut(Schema):
 class AdjustIn(Schema):
     member_id: uuid.UUID
     points: int = Field(..., description="Positive to add, negative to remove")
-    note: str = Field(..., min_length=1, max_length=500)
+    note: MultilineText = Field(..., min_length=1, max_length=500)
 
 
 class ReverseIn(Schema):
-    note: str = Field("", max_length=500)
+    note: MultilineText = Field("", max_length=500)
 
 
 class EntryResultOut(Schema):

@@ -17,6 +17,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from loyalty.errors import ApplicationError
+from loyalty.text import TypedTextForm
 from members.imports.admin import ExportAdminMixin
 from members.imports.exports import xlsx_response
 from members.ledger.actors import Actor
@@ -27,7 +28,7 @@ from shops.services import shop_row_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator
 
 
-class AddCodesForm(forms.Form):
+class AddCodesForm(TypedTextForm, forms.Form):
     file = forms.FileField(
         label=_("file of codes"),
         required=False,
@@ -47,7 +48,7 @@ class AddCodesForm(forms.Form):
         return data
 
 
-class CancelRedemptionForm(forms.Form):
+class CancelRedemptionForm(TypedTextForm, forms.Form):
     note = forms.CharField(
         label=_("reason"),
         max_length=300,
@@ -322,7 +323,7 @@ class CouponAdmin(ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
         return request.user.has_perm("rewards.change_coupon")
 
 
-class ShipForm(forms.Form):
+class ShipForm(TypedTextForm, forms.Form):
     carrier = forms.CharField(
         label=_("carrier"), max_length=60, help_text=_("e.g. Kerry, Flash, ไปรษณีย์ไทย")
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from loyalty.errors import InvalidInput
+from loyalty.text import MultilineText, SingleLineText
 from members.api import ErrorOut, _actor, _ledger_key, _member
 from rewards import services
 from rewards.models import Coupon, Delivery, Redemption, Reward
@@ -44,10 +45,10 @@ class RewardListOut(Schema):
 
 
 class AddressIn(Schema):
-    recipient: str = Field(..., max_length=120)
-    phone: str
-    address: str = Field(..., max_length=1000)
-    postcode: str = Field(..., description="5 digits")
+    recipient: SingleLineText = Field(..., max_length=120)
+    phone: SingleLineText
+    address: MultilineText = Field(..., max_length=1000)
+    postcode: SingleLineText = Field(..., description="5 digits")
 
 
 class RedeemIn(Schema):
@@ -88,7 +89,7 @@ class CancelIn(Schema):
 
 
 class UseIn(Schema):
-    branch_code: str
+    branch_code: SingleLineText
 
 
 class CouponListOut(Schema):

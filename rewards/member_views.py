@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from loyalty.errors import ApplicationError
 from loyalty.phones import format_phone_local
+from loyalty.text import TypedTextForm
 from members.ledger.actors import Actor
 from members.ledger.errors import IdempotencyMismatch
 from members.member_auth import member_required
@@ -42,7 +43,7 @@ from rewards.models import Redemption, Reward, SavedAddress
 NEW_ADDRESS = "new"
 
 
-class RedeemForm(forms.Form):
+class RedeemForm(TypedTextForm, forms.Form):
     """Confirm a redemption. ``key`` is the UUID rendered into the page: the idempotency key of
     the one redemption this form may create."""
 

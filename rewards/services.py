@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.errors import ApplicationError, InvalidInput, NotFound
 from loyalty.phones import InvalidPhone, normalise_phone
+from loyalty.text import REFUSED_MULTILINE, check_text
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.ledger.locks import lock_member
@@ -135,8 +136,12 @@ def refusal_for(
 def clean_address(address: Address | None) -> Address:
     if address is None:
         raise AddressRequired(_("Enter the delivery address."), field="address")
-    recipient = (address.recipient or "").strip()
-    text = (address.address or "").strip()
+    recipient = check_text(
+        (address.recipient or "").strip(), field="recipient", where=_("Recipient")
+    )
+    text = check_text(
+        (address.address or "").strip(), multiline=True, field="address", where=_("Address")
+    )
     postcode = (address.postcode or "").strip()
     if not recipient or not text:
         raise AddressRequired(_("Enter the recipient's name and the address."), field="address")
@@ -721,6 +726,9 @@ def reward_codes_add(*, reward: Reward, codes: list[str]) -> int:
     cleaned = [c.strip() for c in codes if c and c.strip()]
     if not cleaned:
         raise InvalidInput(_("No codes found. Put one code per line or per row."))
+    for code in cleaned:
+        # The code itself says where (its refused character shown as U+FFFD).
+        check_text(code, where=REFUSED_MULTILINE.sub("\ufffd", code))
     too_long = [c for c in cleaned if len(c) > 100]
     if too_long:
         raise InvalidInput(

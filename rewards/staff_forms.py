@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.phones import THAI_DIGITS
+from loyalty.text import TypedTextForm
 from rewards.services import normalise_code
 
 SPOT_CODE_DIGITS = 6
@@ -22,7 +23,7 @@ def code_kind(code: str) -> str:
     return "spot" if len(code) == SPOT_CODE_DIGITS and code.isdigit() else "coupon"
 
 
-class CounterCodeForm(forms.Form):
+class CounterCodeForm(TypedTextForm, forms.Form):
     """A coupon code or a spot code, as typed (any case, spaces, dashes, Thai digits) or scanned."""
 
     code = forms.CharField(
@@ -52,7 +53,7 @@ class CounterCodeForm(forms.Form):
         return code
 
 
-class KeyedForm(forms.Form):
+class KeyedForm(TypedTextForm, forms.Form):
     """A confirmation: ``key`` is the UUID rendered into the form, so it acts at most once."""
 
     key = forms.UUIDField(widget=forms.HiddenInput)

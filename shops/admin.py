@@ -17,6 +17,7 @@ from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminColorInputWidget
 
+from loyalty.text import TypedTextForm
 from shops import services
 from shops.models import (
     Branch,
@@ -274,13 +275,13 @@ class PolicyDocumentAdmin(ShopScopedAdmin, ModelAdmin):
         obj.version = published.version
 
 
-class ShopUserCreationForm(UserCreationForm):
+class ShopUserCreationForm(TypedTextForm, UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username",)
 
 
-class ShopUserChangeForm(UserChangeForm):
+class ShopUserChangeForm(TypedTextForm, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
 

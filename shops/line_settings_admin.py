@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.widgets import UnfoldAdminPasswordWidget
 
+from loyalty.text import TypedTextForm
 from shops.line_settings import ShopLineChannel, line_channel_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
@@ -24,7 +25,7 @@ def _secret_widget():
     return UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"})
 
 
-class ShopLineChannelForm(forms.ModelForm):
+class ShopLineChannelForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = ShopLineChannel
         fields = ("login_channel_id", "login_channel_secret", "liff_id", "messaging_access_token")

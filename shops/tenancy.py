@@ -19,6 +19,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
 
 from loyalty.errors import ApplicationError
+from loyalty.text import TypedTextForm
 from shops.images import SafeImageField
 
 if TYPE_CHECKING:
@@ -84,9 +85,10 @@ class ShopRelatedFieldListFilter(admin.RelatedFieldListFilter):
         return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=limit)
 
 
-class ShopScopedForm:
+class ShopScopedForm(TypedTextForm):
     """Mixin for admin model forms: puts the shop on the instance before validation so that the
-    per-shop unique constraints are checked with a clear message instead of failing at save."""
+    per-shop unique constraints are checked with a clear message instead of failing at save; and
+    every text field refuses the characters ``loyalty.text`` refuses."""
 
     scoped_shop: Shop | None = None
 
@@ -135,6 +137,12 @@ class ShopScopedMixin:
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         self._scope_choices(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        # Inlines: their forms refuse what typed text may not contain, as the admin's own form.
+        form = kwargs.get("form", self.form)
+        kwargs["form"] = type(form.__name__, (TypedTextForm, form), {})
+        return super().get_formset(request, obj, **kwargs)
 
     def get_exclude(self, request: HttpRequest, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])

@@ -3,6 +3,12 @@
 Each function takes what openpyxl or the CSV reader gives (str, int, float, datetime, None) and
 returns the clean value, or raises ``CellError(code, **params)`` with a code of
 ``messages.ROW_PROBLEMS``. No database access here.
+
+A cell with a character typed text may not contain (``loyalty.text``: control characters other
+than tab and line breaks, U+FFFE/U+FFFF and the other noncharacters) is an error of its row, never
+a value changed behind the owner's back; tabs and line breaks are white space (one space in a
+one-line cell, kept in a note). ``clean_text``, which also gives the value shown next to an error,
+shows such a character as U+FFFD (�), so the error itself can be stored and written to a file.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from loyalty.phones import THAI_DIGITS, InvalidPhone, normalise_phone
+from loyalty.text import REFUSED_MULTILINE, find_refused
 from members.ledger.rules import MAX_POINTS_PER_ENTRY
 
 BE_OFFSET = 543  # Buddhist Era year = Gregorian year + 543
@@ -37,8 +44,20 @@ class CellError(Exception):
 
 
 # Text that clean_text would change: an invisible character, white space other than a plain
-# space, two spaces together, or a space at either end. Most cells have none.
-_NEEDS_CLEANING = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]|[^\S ]|  |^ | $")
+# space, two spaces together, a space at either end, or a refused character. Most cells have none.
+_NEEDS_CLEANING = re.compile(
+    r"[\u200b\u200c\u200d\u2060\ufeff]|[^\S ]|  |^ | $|" + REFUSED_MULTILINE.pattern
+)
+_refused = REFUSED_MULTILINE.search
+
+
+def refuse_characters(value: object) -> None:
+    """``CellError`` when a text cell holds a character typed text may not contain (a tab or a
+    line break is white space here, not refused)."""
+    if type(value) is str and _refused(value) is not None:
+        found = find_refused(value, multiline=True)
+        code = "text_control_character" if found.kind == "control" else "text_noncharacter"
+        raise CellError(code, char=found.code, position=found.position)
 
 
 def is_blank(value: object) -> bool:
@@ -47,7 +66,8 @@ def is_blank(value: object) -> bool:
 
 def clean_text(value: object) -> str:
     """A cell as one line of text: numbers without a trailing ".0", invisible characters removed,
-    runs of spaces (including non-breaking ones) made one space."""
+    runs of spaces (including non-breaking ones) made one space; a refused character (which the
+    ``parse_`` functions refuse first) shown as U+FFFD."""
     if value is None:
         return ""
     if type(value) is str and _NEEDS_CLEANING.search(value) is None:
@@ -60,11 +80,15 @@ def clean_text(value: object) -> str:
         value = value.date() if value.time() == dt.time.min else value
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    text = _INVISIBLE.sub("", str(value))
+    text = str(value)
+    if _refused(text) is not None:
+        text = REFUSED_MULTILINE.sub("\ufffd", text)
+    text = _INVISIBLE.sub("", text)
     return _SPACES.sub(" ", text).strip()
 
 
 def parse_text(value: object, *, max_length: int, multiline: bool = False) -> str:
+    refuse_characters(value)
     if multiline and isinstance(value, str):
         text = "\n".join(clean_text(line) for line in value.splitlines()).strip()
     else:
@@ -85,6 +109,7 @@ def parse_phone(value: object) -> str:
     """
     if is_blank(value):
         raise CellError("phone_required")
+    refuse_characters(value)
     if isinstance(value, str):
         value = _INVISIBLE.sub("", value).strip()
     fast = _thai_e164(value)
@@ -172,6 +197,7 @@ _DOTTED_TITLE = re.compile(r"^(น\.ส\.|ด\.ช\.|ด\.ญ\.|mrs\.|mr\.|ms\.|
 def split_full_name(value: object) -> tuple[str, str]:
     """ "สมชาย ใจดี" → ("สมชาย", "ใจดี"); the first word is the first name, the rest the last
     name; a leading title (นาย, นาง, นางสาว, น.ส., คุณ, Mr., Ms. ...) is dropped."""
+    refuse_characters(value)
     text = clean_text(value)
     text = _DOTTED_TITLE.sub(lambda m: m.group(1) + " ", text)
     words = text.split(" ") if text else []
@@ -197,6 +223,7 @@ def parse_points(value: object) -> int:
     Negative and fractional numbers are errors, never rounded."""
     if is_blank(value):
         return 0
+    refuse_characters(value)
     if isinstance(value, bool):
         raise CellError("points_not_number")
     if isinstance(value, int):
@@ -255,6 +282,7 @@ def parse_gender(value: object) -> str:
     blank or "ไม่ระบุ" → ""."""
     if is_blank(value):
         return ""
+    refuse_characters(value)
     key = re.sub(r"[\s.]+", "", clean_text(value).casefold())
     if key in _GENDER_INDEX:
         return _GENDER_INDEX[key]
@@ -384,6 +412,7 @@ def parse_birthday(value: object, *, today: dt.date) -> dt.date | None:
     Era. Blank → None. Future dates and dates before 1900 are errors."""
     if is_blank(value):
         return None
+    refuse_characters(value)
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
@@ -414,6 +443,7 @@ def parse_birthday(value: object, *, today: dt.date) -> dt.date | None:
 def parse_email(value: object) -> str:
     if is_blank(value):
         return ""
+    refuse_characters(value)
     text = clean_text(value).replace(" ", "")
     if text.lower().startswith("mailto:"):
         text = text[7:]
@@ -431,6 +461,7 @@ def parse_list(value: object) -> list[str]:
     """Tag names separated by commas, semicolons, | or new lines; duplicates dropped."""
     if is_blank(value):
         return []
+    refuse_characters(value)
     seen: dict[str, str] = {}
     for part in re.split(r"[,;|\n、]+", str(value)):
         name = clean_text(part)

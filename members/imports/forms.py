@@ -6,11 +6,12 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.text import TypedTextForm
 from members.imports.models import ImportJob
 from shops.models import Branch, Shop
 
 
-class UploadForm(forms.Form):
+class UploadForm(TypedTextForm, forms.Form):
     file = forms.FileField(
         label=_("Member list"),  # Thai: ไฟล์รายชื่อสมาชิก
         help_text=_("An Excel workbook (.xlsx) or a CSV file, up to %(mb)s MB.")
@@ -44,7 +45,7 @@ class UploadForm(forms.Form):
             self.fields["branch"].initial = branches.first().pk
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(TypedTextForm, forms.Form):
     mode = forms.ChoiceField(
         label=_("Rows with errors"),
         choices=ImportJob.Mode.choices,

@@ -108,6 +108,14 @@ ROW_PROBLEMS = {
     ),
     "tier_unknown": _("Your shop has no tier “%(name)s”. Use one of: %(choices)s."),
     "text_too_long": _("Too long: at most %(max)s characters."),
+    "text_control_character": _(
+        "The cell contains an invisible control character (%(char)s) at position %(position)s. "
+        "Delete it in the file and upload the file again."
+    ),
+    "text_noncharacter": _(
+        "The cell contains a code that is not a character (%(char)s) at position %(position)s. "
+        "Delete it in the file and upload the file again."
+    ),
     "member_blocked": _("This member is blocked or deleted; points cannot be added."),
     "points_conflict": _(
         "Points for this phone were already imported from this file with a different amount."

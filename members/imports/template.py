@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from loyalty.text import xml_safe
 from members.imports.headers import ALIASES, template_header
 from shops.models import Shop, Tag, Tier
 
@@ -41,9 +42,17 @@ HEADER_FILL = PatternFill("solid", fgColor="06C755")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 
 
+def _names(model, shop: Shop | None) -> list[str]:
+    """The shop's tag or tier names, without characters an xlsx cannot hold (``loyalty.text``):
+    openpyxl refuses a control character, and U+FFFF would make the file unreadable."""
+    if shop is None:
+        return []
+    return [xml_safe(n) for n in model.objects.filter(shop=shop).values_list("name", flat=True)]
+
+
 def _help_rows(shop: Shop | None) -> list[tuple[str, str, str]]:
-    tags = list(Tag.objects.filter(shop=shop).values_list("name", flat=True)) if shop else []
-    tiers = list(Tier.objects.filter(shop=shop).values_list("name", flat=True)) if shop else []
+    tags = _names(Tag, shop)
+    tiers = _names(Tier, shop)
     return [
         (
             template_header("phone"),
@@ -138,7 +147,7 @@ def member_template(*, shop: Shop | None = None) -> bytes:
     gender.add(column_range("gender"))
     sheet.add_data_validation(gender)
 
-    tiers = list(Tier.objects.filter(shop=shop).values_list("name", flat=True)) if shop else []
+    tiers = _names(Tier, shop)
     if tiers:
         for row, name in enumerate(tiers, start=1):
             lists.cell(row=row, column=2, value=name)

@@ -19,6 +19,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
 from loyalty.errors import ApplicationError
+from loyalty.text import TypedTextForm
 from members.imports.admin import LedgerExportMixin
 from members.ledger import owners, services
 from members.ledger.actors import Actor
@@ -155,7 +156,7 @@ class ProductAdmin(ShopScopedAdmin, ModelAdmin):
 # --- business actions on a member --------------------------------------------------------------
 
 
-class AdjustPointsForm(forms.Form):
+class AdjustPointsForm(TypedTextForm, forms.Form):
     points = forms.IntegerField(
         label=_("points"),
         help_text=_("Positive to add, negative to remove (e.g. -50)."),
@@ -176,7 +177,7 @@ class AdjustPointsForm(forms.Form):
         return points
 
 
-class ReverseEntryForm(forms.Form):
+class ReverseEntryForm(TypedTextForm, forms.Form):
     note = forms.CharField(label=_("reason"), max_length=500)
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
+from loyalty import xlsx
 from loyalty.phones import format_phone_local
 from members.ledger.models import Channel, EntryKind, LedgerEntry, PointLot, Purchase
 from members.models import Gender, Member
@@ -391,6 +392,11 @@ def _sheet_title(title: Any, taken: set[str]) -> str:
     return name
 
 
+def _row(sheet, values) -> list:
+    # Formula-safe cells without the characters an xlsx cannot hold (``loyalty.xlsx``).
+    return [xlsx.safe_cell(sheet, value) for value in values]
+
+
 def member_data_xlsx(member: Member) -> bytes:
     """The same data as an Excel workbook for the person, in the active language: a profile sheet
     (label, value), then one sheet per section with a header row. openpyxl's write-only mode
@@ -400,13 +406,15 @@ def member_data_xlsx(member: Member) -> bytes:
     taken: set[str] = set()
     profile = workbook.create_sheet(_sheet_title(_("Profile"), taken))
     for column in PROFILE:
-        profile.append([_header(column.label), _shown(column, data["profile"][column.key])])
-    profile.append([_header(_("exported at")), _cell(data["exported_at"])])
+        profile.append(
+            _row(profile, [_header(column.label), _shown(column, data["profile"][column.key])])
+        )
+    profile.append(_row(profile, [_header(_("exported at")), _cell(data["exported_at"])]))
     for section in _SECTIONS.values():
         sheet = workbook.create_sheet(_sheet_title(section.title, taken))
-        sheet.append([_header(c.label) for c in section.columns])
+        sheet.append(_row(sheet, [_header(c.label) for c in section.columns]))
         for row in data[section.name]:
-            sheet.append([_shown(c, row.get(c.key)) for c in section.columns])
+            sheet.append(_row(sheet, [_shown(c, row.get(c.key)) for c in section.columns]))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

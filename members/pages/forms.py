@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.text import TypedTextForm
 from members.models import Gender
 from members.signup.models import SignupQuestion
 from members.signup.services import answer_field
@@ -36,7 +37,7 @@ def _branch_field(shop: Shop, *, required: bool) -> forms.ModelChoiceField:
     )
 
 
-class MemberDetailsForm(forms.Form):
+class MemberDetailsForm(TypedTextForm, forms.Form):
     """The base questions, asked at sign-up and edited on the profile page."""
 
     first_name = forms.CharField(
@@ -162,11 +163,11 @@ class ProfileForm(MemberDetailsForm):
             self.fields["branch"].required = False
 
 
-class MarketingForm(forms.Form):
+class MarketingForm(TypedTextForm, forms.Form):
     marketing = forms.BooleanField(required=False)
 
 
-class DeleteAccountForm(forms.Form):
+class DeleteAccountForm(TypedTextForm, forms.Form):
     confirm = forms.BooleanField(
         label=_("I understand that my points, coupons and history will be lost"),
         error_messages={"required": _("Tick the box to confirm.")},

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.dates import BE_OFFSET
 from loyalty.errors import InvalidInput
+from loyalty.text import check_text, strip_refused
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.ledger.errors import InvalidBranch
@@ -87,6 +88,8 @@ def clean_birthday(birthday: dt.date | None, *, today: dt.date | None = None) ->
 
 
 def clean_name(value: str, *, field: str, label: str) -> str:
+    # Refused before the white space is tidied: split() would turn U+001C–U+001F into spaces.
+    check_text(value or "", field=field, where=label)
     value = " ".join((value or "").split())
     if not value:
         raise InvalidInput(_("Enter your %(label)s.") % {"label": label}, field=field)
@@ -271,7 +274,8 @@ def member_register(
     target.phone = e164
     target.birthday = birthday
     target.line_user_id = line_user_id
-    target.line_display_name = (line_display_name or "")[:100]
+    # LINE's name for the person is theirs, not typed into our form: cleaned, not refused.
+    target.line_display_name = strip_refused(line_display_name or "")[:100]
     target.signup_branch = branch or target.signup_branch
     target.status = Member.Status.REGISTERED
     now = timezone.now()

@@ -14,13 +14,14 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.errors import ApplicationError
 from loyalty.phones import THAI_DIGITS, InvalidPhone, normalise_phone
+from loyalty.text import TypedTextForm
 from members.ledger.services import clean_amount
 from members.qr import clean_member_code
 from members.staff.selectors import can_use_staff_app
 from shops.models import User
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(TypedTextForm, AuthenticationForm):
     """Django's sign-in form (it calls ``authenticate`` with the request, so django-axes counts
     failures), for staff of an active shop only."""
 
@@ -42,7 +43,7 @@ class SignInForm(AuthenticationForm):
             raise ValidationError(self.error_messages["not_staff"], code="not_staff")
 
 
-class JoinForm(forms.Form):
+class JoinForm(TypedTextForm, forms.Form):
     name = forms.CharField(
         label=_("Your name"),
         max_length=150,
@@ -89,7 +90,7 @@ def _ascii_digits(value: str) -> str:
     return (value or "").translate(THAI_DIGITS).strip()
 
 
-class FindForm(forms.Form):
+class FindForm(TypedTextForm, forms.Form):
     """Find a member by phone (any form people type) or by the code of their member QR."""
 
     phone = forms.CharField(label=_("Member's phone"), max_length=40, required=False)
@@ -159,7 +160,7 @@ def receipt_field() -> forms.CharField:
     )
 
 
-class SpendForm(forms.Form):
+class SpendForm(TypedTextForm, forms.Form):
     """The spend for a member (``member``) or a new phone (``phone``). ``key`` is the UUID rendered
     into the form: the idempotency key of the one entry it may create."""
 
@@ -190,7 +191,7 @@ class SpendForm(forms.Form):
         return data
 
 
-class ClaimForm(forms.Form):
+class ClaimForm(TypedTextForm, forms.Form):
     amount = AmountField()
     receipt_no = receipt_field()
     key = forms.UUIDField(widget=forms.HiddenInput)
@@ -201,7 +202,7 @@ class ClaimForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class VoidForm(forms.Form):
+class VoidForm(TypedTextForm, forms.Form):
     reason = forms.CharField(
         # Translators: Thai: เหตุผลที่ยกเลิก
         label=_("Why is it voided?"),

@@ -17,6 +17,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from loyalty.errors import ApplicationError
+from loyalty.text import TypedTextForm
 from shops.models import Branch
 from shops.staffing.links import absolute_url, qr_png_data_uri, qr_svg
 from shops.staffing.models import StaffAction, StaffInvite
@@ -35,7 +36,7 @@ VALIDITY_CHOICES = [
 ]
 
 
-class StaffInviteForm(forms.ModelForm):
+class StaffInviteForm(TypedTextForm, forms.ModelForm):
     valid_for = forms.TypedChoiceField(
         label=_("valid for"),
         choices=VALIDITY_CHOICES,
