@@ -4,7 +4,8 @@
         [--policy skip|update|add-points] [--valid-only] [--commit] [--language th|en]
 
 Without ``--commit`` it only checks the file and prints what an import would do. Exit status:
-0 the check found no errors or the import was written (or there was nothing to write);
+0 the check found no errors or the import was written, or there was nothing left to write (a
+re-run; with --valid-only the rows with errors are skipped and do not count as a failure);
 1 rows have errors and nothing was written (all or nothing, the default);
 2 the file, shop or branch was refused.
 """
@@ -108,10 +109,22 @@ class Command(BaseCommand):
                 raise SystemExit(1)
             self.stdout.write(_("Checked only; add --commit to import."))
             return
-        if job.new_count + job.updated_count == 0 and not job.error_count:
-            self.stdout.write(_("Nothing to import: every member is already up to date."))
-            services.import_cancel(job=job)
-            return
+        if job.new_count + job.updated_count == 0:
+            # A re-run with nothing left to do has succeeded: with valid rows only, the rows with
+            # errors are skipped (as they were the first time), so they do not make it a failure.
+            if not job.error_count:
+                self.stdout.write(_("Nothing to import: every member is already up to date."))
+                services.import_cancel(job=job)
+                return
+            if mode == ImportJob.Mode.VALID_ONLY:
+                self.stdout.write(
+                    _(
+                        "Nothing to import: the rows without errors are already up to date; "
+                        "the rows with errors were skipped."
+                    )
+                )
+                services.import_cancel(job=job)
+                return
         try:
             services.import_confirm(job=job, user=None, start=False)
         except services.ImportNotAllowed as exc:

@@ -101,6 +101,26 @@ def test_valid_only_imports_the_good_rows(mixed, import_shop, branch, english):
     assert "errors 1" in out
 
 
+def test_a_valid_only_rerun_with_nothing_left_exits_zero(mixed, import_shop, branch, english):
+    # given: the valid rows were imported, the row with an error skipped
+    assert run(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit")[0] == 0
+    # when: the same command runs again (a retried script)
+    code, out, err = run(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit")
+    # then: nothing left to do is success, and the skipped row is still reported
+    assert code == 0, err
+    assert "Nothing to import" in out
+    assert "row 3, A Phone" in out
+    assert Member.objects.get(phone="+66812345678").balance == 100
+    assert not ImportJob.objects.filter(state=ImportJob.State.VALIDATED).exists()
+
+
+def test_an_all_or_nothing_rerun_with_errors_still_exits_one(mixed, import_shop, branch, english):
+    run(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit")
+    code, _out, err = run(mixed, "--shop", "cafe", "--branch", "BKK01", "--commit")
+    assert code == 1
+    assert "rows have errors" in err
+
+
 def test_messages_are_thai_by_default(mixed, import_shop, branch):
     code, out, err = run(mixed, "--shop", "cafe", "--branch", "BKK01")
     assert code == 1
@@ -194,3 +214,5 @@ def test_exit_status_of_the_real_manage_py(tmp_path, good, mixed, import_shop, b
     assert manage(good, "--shop", "nope") == 2
     assert manage(good, "--shop", "cafe", "--branch", "BKK01", "--commit") == 0
     assert Member.objects.filter(shop=import_shop).count() == 2
+    # mixed's good row is in already and its bad row is skipped: nothing left to do is success
+    assert manage(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit") == 0
