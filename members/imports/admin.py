@@ -121,9 +121,19 @@ def column_rows(job: ImportJob) -> list[dict]:
             {"letter": c["letter"], "label": c["label"], "field": ""}
             for c in info.get("ignored", [])
         ]
-        headers.sort(key=lambda h: (len(h["letter"]), h["letter"]))
     problems = {p["letter"]: p for p in info.get("problems", [])}
     chosen = job.column_mapping or {}
+    named = {h["letter"] for h in headers}
+    # Columns with data and no header are listed too, after the check has seen them.
+    headers = [
+        *headers,
+        *(
+            {"letter": p["letter"], "label": "", "field": "", "unnamed": True}
+            for p in problems.values()
+            if p["letter"] not in named
+        ),
+    ]
+    headers.sort(key=lambda h: (len(h["letter"]), h["letter"]))
     rows = []
     for header in headers:
         letter, key = header["letter"], header["field"]
@@ -139,6 +149,7 @@ def column_rows(job: ImportJob) -> list[dict]:
                 "problem": describe_column(problem) if problem else "",
                 "blocking": blocking,
                 "initial": key or ("" if blocking else IGNORE),
+                "unnamed": header.get("unnamed", False),
             }
         )
     return rows
@@ -359,8 +370,9 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
         columns = column_rows(job)
         may_map = job.state == ImportJob.State.VALIDATED and self.may_import(request)
         if may_map:
-            mapping_form = ColumnMappingForm(headers=columns)
-            for column in columns:
+            named = [c for c in columns if not c["unnamed"]]
+            mapping_form = ColumnMappingForm(headers=named)
+            for column in named:
                 column["select"] = mapping_form[ColumnMappingForm.name_of(column["letter"])]
         failure = describe(job.failure["code"], job.failure.get("params")) if job.failure else ""
         same_file = (
@@ -465,7 +477,7 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
         job = self._job(request, public_id)
         if not self.may_import(request):
             raise PermissionDenied
-        headers = column_rows(job)
+        headers = [c for c in column_rows(job) if not c["unnamed"]]
         form = ColumnMappingForm(request.POST, headers=headers)
         if not form.is_valid():
             self.message_user(

@@ -379,6 +379,35 @@ class ColumnMap:
         }
 
 
+class UnnamedColumns:
+    """Data under no header: a column without a name that holds data is not imported either, and
+    the preview says so (``see`` each data row, then ``problems``). Costs a look at the few
+    unnamed cells of each row, and none once every such column has been seen."""
+
+    def __init__(self, columns: ColumnMap) -> None:
+        self.width = max((i for i, _label in columns.headers), default=-1) + 1
+        named = {i for i, _label in columns.headers}
+        self.gaps = [i for i in range(self.width) if i not in named]
+        self.first_row: dict[int, int] = {}
+
+    def see(self, row: int, values: tuple, is_blank) -> None:
+        if self.gaps:
+            found = [i for i in self.gaps if i < len(values) and not is_blank(values[i])]
+            if found:
+                for i in found:
+                    self.first_row[i] = row
+                self.gaps = [i for i in self.gaps if i not in self.first_row]
+        for i in range(self.width, len(values)):
+            if i not in self.first_row and not is_blank(values[i]):
+                self.first_row[i] = row
+
+    def problems(self) -> list[ColumnProblem]:
+        return [
+            ColumnProblem(get_column_letter(i + 1), "", "column_unnamed", {"row": row})
+            for i, row in sorted(self.first_row.items())
+        ]
+
+
 def is_column_letter(text: str) -> bool:
     return bool(_LETTERS.fullmatch(text)) and column_index_from_string(text) <= 16384
 

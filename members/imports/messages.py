@@ -131,6 +131,10 @@ COLUMN_PROBLEMS = {
         "Looks like %(field)s, but the import does not know this name. Choose what the column "
         "holds, or ignore it; nothing is imported until you do."
     ),
+    "column_unnamed": _(
+        "No header, but row %(row)s has data in this column: it is not imported. Give the "
+        "column a header in your file and upload it again."
+    ),
     "column_not_imported_line": _(
         "Not imported: a member's LINE account is linked when they sign up through LINE."
     ),

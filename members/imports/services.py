@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 from loyalty.errors import ApplicationError, InvalidInput
+from members.imports.cells import is_blank
 from members.imports.files import (
     HEADER_SEARCH_ROWS,
     FileRefused,
@@ -44,6 +45,7 @@ from members.imports.headers import (
     FIELDS,
     IGNORE,
     ColumnMap,
+    UnnamedColumns,
     choose_header,
     header_score,
     is_column_letter,
@@ -237,14 +239,20 @@ def _parse_file(
     *,
     on_header: Callable[[ColumnMap, Table], None] | None = None,
     keep: ParsedRowsWriter | None = None,
+    unnamed: list[UnnamedColumns] | None = None,
 ) -> Iterator[ParsedRow]:
     """Read the file and yield each non-blank row as ``parse_row`` reads it (no checks that need
-    the whole file or the database). With ``keep``, each row is also kept for the commit."""
+    the whole file or the database). With ``keep``, each row is also kept for the commit; with
+    ``unnamed`` (an empty list), the columns with data and no header are noted in it."""
     table = open_table(path, job.original_name, header_score=header_score)
     try:
         columns, rows = _read_header(job, table)
         if on_header is not None:
             on_header(columns, table)
+        seen = None
+        if unnamed is not None:
+            seen = UnnamedColumns(columns)
+            unnamed.append(seen)
         today = timezone.localdate()
         limit = settings.LOYALTY_IMPORT_MAX_ROWS
         count = 0
@@ -254,6 +262,8 @@ def _parse_file(
             count += 1
             if count > limit:
                 raise FileRefused("file_too_many_rows", limit=f"{limit:,}")
+            if seen is not None:
+                seen.see(number, values, is_blank)
             parsed = parse_row(values, columns, row=number, today=today)
             if keep is not None:
                 keep.add(parsed)
@@ -383,10 +393,13 @@ def _validate_pass(job: ImportJob) -> Counts:
     header_row = 0
     tables: list[Table] = []
 
+    header: list[ColumnMap] = []
+
     def on_header(columns: ColumnMap, table: Table) -> None:
         nonlocal header_row
         header_row = columns.header_row
         tables.append(table)
+        header.append(columns)
         ImportJob.objects.filter(pk=job.pk).update(
             columns=columns.as_json(),
             header_row=columns.header_row,
@@ -400,7 +413,8 @@ def _validate_pass(job: ImportJob) -> Counts:
         ParsedRowsWriter(job) as keep,
     ):
         delete_parsed_rows(job)  # what an earlier run kept no longer counts
-        rows = _parse_file(job, path, on_header=on_header, keep=keep)
+        unnamed: list[UnnamedColumns] = []
+        rows = _parse_file(job, path, on_header=on_header, keep=keep, unnamed=unnamed)
         for planner, chunk, read in _each_chunk(job, rows):
             plans = planner.plan(chunk)
             for plan in plans:
@@ -411,6 +425,9 @@ def _validate_pass(job: ImportJob) -> Counts:
             estimate = tables[0].estimate_after(read + header_row) - header_row if tables else 0
             progress.report(rows_done=read, rows_estimate=max(estimate, read))
         keep.save()
+    if unnamed and unnamed[0].first_row:
+        header[0].problems += unnamed[0].problems()
+        ImportJob.objects.filter(pk=job.pk).update(columns=header[0].as_json())
     return counts
 
 

@@ -242,14 +242,15 @@ class Command(BaseCommand):
 
     def _print_columns(self, job: ImportJob) -> None:
         for problem in job.column_problems:
-            self.stdout.write(
-                _("column %(letter)s “%(label)s”: %(reason)s")
-                % {
-                    "letter": problem["letter"],
-                    "label": problem["label"],
-                    "reason": describe_column(problem),
-                }
-            )
+            values = {
+                "letter": problem["letter"],
+                "label": problem["label"],
+                "reason": describe_column(problem),
+            }
+            if problem["label"]:
+                self.stdout.write(_("column %(letter)s “%(label)s”: %(reason)s") % values)
+            else:  # a column with data and no header
+                self.stdout.write(_("column %(letter)s: %(reason)s") % values)
 
     def _print_counts(self, job: ImportJob, what: str) -> None:
         self.stdout.write(

@@ -415,3 +415,19 @@ def test_a_column_left_without_a_choice_is_refused(cafe_client, import_shop, tmp
     assert any("phone numbers" in m for m in admin_messages(response))
     job.refresh_from_db()
     assert (job.state, job.column_mapping) == ("validated", {})
+
+
+def test_a_column_with_data_and_no_header_is_listed_without_a_choice(
+    cafe_client, import_shop, tmp_path, english
+):
+    rows = [["เบอร์โทร", "ชื่อ"], ["0812345678", "สมชาย", 700]]
+    job = upload(import_shop, make_xlsx(tmp_path / "m.xlsx", rows))
+    page = cafe_client.get(reverse("admin:members_importjob_preview", args=[job.public_id]))
+    html = page.content.decode()
+    assert [(c["letter"], c["unnamed"]) for c in page.context["columns"]] == [
+        ("A", False),
+        ("B", False),
+        ("C", True),
+    ]
+    assert "No header, but row 2 has data in this column" in html
+    assert 'name="column-B"' in html and 'name="column-C"' not in html

@@ -163,3 +163,18 @@ def test_columns_cannot_change_once_the_import_is_confirmed(tmp_path, import_sho
     job = commit(job, user=owner)
     with pytest.raises(services.ImportNotAllowed):
         services.import_columns_map(job=job, mapping={"C": "ignore"}, start=False)
+
+
+def test_data_under_no_header_is_a_warning_too(tmp_path, import_shop, english):
+    # given: a column whose header was deleted (C) and data right of the header (E)
+    rows = [
+        ["เบอร์โทร", "ชื่อ", None, "พอยท์"],
+        ["0812345678", "สมชาย", None, 10, "VIP"],
+        ["0812345679", "สมหญิง", 250, 20],
+    ]
+    job = upload(import_shop, make_xlsx(tmp_path / "m.xlsx", rows))
+    assert [(p["letter"], p["code"], p["params"], p["blocking"]) for p in job.column_problems] == [
+        ("C", "column_unnamed", {"row": 3}, False),
+        ("E", "column_unnamed", {"row": 2}, False),
+    ]
+    assert job.can_commit

@@ -231,7 +231,7 @@ def odd_columns(tmp_path):
         tmp_path / "odd.xlsx",
         [
             [*MYCUSTOMER, "ที่อยู่", "พอยท์ยกมา"],
-            ["0812345678", "สมชาย ใจดี", 0, "ชาย", "", "", "กรุงเทพฯ", 700],
+            ["0812345678", "สมชาย ใจดี", 0, "ชาย", "", "", "กรุงเทพฯ", 700, "no header"],
         ],
     )
 
@@ -254,6 +254,7 @@ def test_columns_not_imported_are_printed_and_a_points_like_one_stops_it(
     assert code == 1
     assert "column G “ที่อยู่”: Not a column the import knows" in out
     assert "column H “พอยท์ยกมา”: Looks like Points" in out
+    assert "column I: No header, but row 2 has data" in out
     assert "1 column needs your choice" in err and "--map" in err
     assert not Member.objects.exists()
     # the check alone says the same, with the same status
