@@ -26,8 +26,9 @@ from unfold.decorators import action, display
 from loyalty.errors import ApplicationError
 from members.imports import exports, services
 from members.imports.files import FileRefused
-from members.imports.forms import ConfirmForm, UploadForm
-from members.imports.messages import column_label, describe
+from members.imports.forms import ColumnMappingForm, ConfirmForm, UploadForm
+from members.imports.headers import IGNORE
+from members.imports.messages import column_label, describe, describe_column
 from members.imports.models import ImportJob
 from members.imports.template import member_template
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
@@ -104,6 +105,54 @@ class LedgerExportMixin(ExportAdminMixin):
 
 
 # --- imports ----------------------------------------------------------------------------------
+
+
+def column_rows(job: ImportJob) -> list[dict]:
+    """Every named column of the job's file in the file's order (A, B, … Z, AA): what it is read
+    as, whether the owner chose that, and why it is not read (a warning, or an error that blocks
+    the import), with the choice the column-mapping form starts from."""
+    info = job.columns or {}
+    headers = info.get("headers")
+    if headers is None:  # checked before the header kept every column
+        headers = [
+            {"letter": c["letter"], "label": c["label"], "field": key}
+            for key, c in info.get("found", {}).items()
+        ] + [
+            {"letter": c["letter"], "label": c["label"], "field": ""}
+            for c in info.get("ignored", [])
+        ]
+    problems = {p["letter"]: p for p in info.get("problems", [])}
+    chosen = job.column_mapping or {}
+    named = {h["letter"] for h in headers}
+    # Columns with data and no header are listed too, after the check has seen them.
+    headers = [
+        *headers,
+        *(
+            {"letter": p["letter"], "label": "", "field": "", "unnamed": True}
+            for p in problems.values()
+            if p["letter"] not in named
+        ),
+    ]
+    headers.sort(key=lambda h: (len(h["letter"]), h["letter"]))
+    rows = []
+    for header in headers:
+        letter, key = header["letter"], header["field"]
+        problem = problems.get(letter)
+        blocking = bool(problem and problem.get("blocking"))
+        rows.append(
+            {
+                "letter": letter,
+                "label": header["label"],
+                "key": key,
+                "means": column_label(key) if key else "",
+                "chosen": letter in chosen,
+                "problem": describe_column(problem) if problem else "",
+                "blocking": blocking,
+                "initial": key or ("" if blocking else IGNORE),
+                "unnamed": header.get("unnamed", False),
+            }
+        )
+    return rows
 
 
 @admin.register(ImportJob)
@@ -199,6 +248,11 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
                 "<uuid:public_id>/confirm/",
                 view(require_POST(self.confirm_view)),
                 name="members_importjob_confirm",
+            ),
+            path(
+                "<uuid:public_id>/columns/",
+                view(require_POST(self.columns_view)),
+                name="members_importjob_columns",
             ),
             path(
                 "<uuid:public_id>/cancel/",
@@ -313,18 +367,13 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
             }
             for e in page.object_list
         ]
-        columns = [
-            {
-                "key": key,
-                "letter": info["letter"],
-                "label": info["label"],
-                "means": column_label(key),
-            }
-            # In the file's order (A, B, … Z, AA), as the owner sees the columns in the sheet.
-            for key, info in sorted(
-                found.items(), key=lambda item: (len(item[1]["letter"]), item[1]["letter"])
-            )
-        ]
+        columns = column_rows(job)
+        may_map = job.state == ImportJob.State.VALIDATED and self.may_import(request)
+        if may_map:
+            named = [c for c in columns if not c["unnamed"]]
+            mapping_form = ColumnMappingForm(headers=named)
+            for column in named:
+                column["select"] = mapping_form[ColumnMappingForm.name_of(column["letter"])]
         failure = describe(job.failure["code"], job.failure.get("params")) if job.failure else ""
         same_file = (
             ImportJob.objects.filter(
@@ -346,7 +395,9 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
                 errors_page=page,
                 error_rows=rows,
                 columns=columns,
-                ignored=(job.columns or {}).get("ignored", []),
+                may_map=may_map,
+                column_errors=[c for c in columns if c["blocking"]],
+                column_warnings=[c for c in columns if c["problem"] and not c["blocking"]],
                 names_split=(job.columns or {}).get("names_in_first_name", False),
                 failure=failure,
                 same_file=same_file,
@@ -419,6 +470,32 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
         return HttpResponseRedirect(
             reverse("admin:members_importjob_preview", args=[job.public_id])
+        )
+
+    def columns_view(self, request, public_id):
+        """The owner's choice of what the columns hold; the file is then checked again."""
+        job = self._job(request, public_id)
+        if not self.may_import(request):
+            raise PermissionDenied
+        headers = [c for c in column_rows(job) if not c["unnamed"]]
+        form = ColumnMappingForm(request.POST, headers=headers)
+        if not form.is_valid():
+            self.message_user(
+                request, _("Choose what each column marked in red holds."), messages.ERROR
+            )
+        else:
+            try:
+                services.import_columns_map(
+                    job=job, mapping=form.changes(headers, job.column_mapping or {})
+                )
+            except ApplicationError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("The file is checked again with your choice of columns.")
+                )
+        return HttpResponseRedirect(
+            reverse("admin:members_importjob_preview", args=[job.public_id]) + "#columns"
         )
 
     def cancel_view(self, request, public_id):

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.text import TypedTextForm
+from members.imports.headers import FIELDS, IGNORE
+from members.imports.messages import column_label
 from members.imports.models import ImportJob
 from shops.models import Branch, Shop
 
@@ -51,3 +53,38 @@ class ConfirmForm(TypedTextForm, forms.Form):
         choices=ImportJob.Mode.choices,
         widget=forms.RadioSelect,
     )
+
+
+class ColumnMappingForm(TypedTextForm, forms.Form):
+    """What each named column of the file holds: a field the import fills in, or "ignore". A
+    column the import could not settle (it could hold points, a phone or a birthday) starts
+    with no choice, so the owner has to make one."""
+
+    def __init__(self, *args, headers: list[dict], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        fields = [(key, column_label(key)) for key in FIELDS]
+        for header in headers:
+            initial = header["initial"]
+            choices = [(IGNORE, _("Do not import this column")), *fields]
+            if not initial:
+                choices = [("", _("Choose what it holds…")), *choices]
+            self.fields[self.name_of(header["letter"])] = forms.ChoiceField(
+                label=_("Column %(letter)s “%(label)s”")
+                % {"letter": header["letter"], "label": header["label"]},
+                choices=choices,
+                initial=initial,
+            )
+
+    @staticmethod
+    def name_of(letter: str) -> str:
+        return f"column-{letter}"
+
+    def changes(self, headers: list[dict], kept: dict[str, str]) -> dict[str, str]:
+        """The choices to keep on the job: the owner's earlier ones (``kept``), with every
+        column whose choice now differs from how it was read."""
+        mapping = dict(kept)
+        for header in headers:
+            value = self.cleaned_data[self.name_of(header["letter"])]
+            if value != header["initial"] or header["letter"] in kept:
+                mapping[header["letter"]] = value
+        return mapping

@@ -122,6 +122,35 @@ ROW_PROBLEMS = {
     ),
 }
 
+# Why a column is not read (``headers.ColumnProblem``). The column's letter and header are shown
+# beside the sentence; %(field)s is a field's label and %(used)s the letter of the column read as it.
+COLUMN_PROBLEMS = {
+    "column_unknown": _(
+        "Not a column the import knows: it is not imported. Choose what it holds if it should be."
+    ),
+    "column_duplicate": _(
+        "Also %(field)s, which is read from column %(used)s: this column is not imported."
+    ),
+    "column_ambiguous": _(
+        "Could also be %(field)s, which is read from column %(used)s. Choose which column holds "
+        "the %(field)s and ignore the other; nothing is imported until you do."
+    ),
+    "column_looks_like": _(
+        "Looks like %(field)s, but the import does not know this name. Choose what the column "
+        "holds, or ignore it; nothing is imported until you do."
+    ),
+    "column_unnamed": _(
+        "No header, but row %(row)s has data in this column: it is not imported. Give the "
+        "column a header in your file and upload it again."
+    ),
+    "column_not_imported_line": _(
+        "Not imported: a member's LINE account is linked when they sign up through LINE."
+    ),
+    "column_not_imported_export": _(
+        "Not imported: the members export writes this column for information only."
+    ),
+}
+
 PROBLEMS = {**FILE_PROBLEMS, **ROW_PROBLEMS}
 
 
@@ -139,3 +168,17 @@ def describe(code: str, params: dict | None = None) -> str:
 def column_label(key: str) -> str:
     label = COLUMN_LABELS.get(key)
     return str(label) if label is not None else key
+
+
+def describe_column(problem: dict) -> str:
+    """The sentence for a column problem (``ImportJob.column_problems``) in the active language."""
+    template = COLUMN_PROBLEMS.get(problem.get("code", ""))
+    if template is None:
+        return problem.get("code", "")
+    params = dict(problem.get("params") or {})
+    if "field" in params:
+        params["field"] = column_label(params["field"])
+    try:
+        return str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(template)

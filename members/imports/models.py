@@ -110,8 +110,12 @@ class ImportJob(models.Model):
     points_total = models.PositiveBigIntegerField(_("points to add"), default=0)
     sheet_name = models.CharField(_("sheet"), max_length=100, blank=True)
     header_row = models.PositiveIntegerField(_("header row"), default=0)
-    # {"phone": {"index": 0, "letter": "A", "label": "เบอร์โทร"}, ...} and the ignored columns.
+    # {"phone": {"index": 0, "letter": "A", "label": "เบอร์โทร"}, ...}, the columns not read and
+    # why (``headers.ColumnMap.as_json``).
     columns = models.JSONField(_("columns"), default=dict, blank=True)
+    # The owner's choices: {"D": "points", "F": "ignore"} (column letter → field or "ignore"); the
+    # other columns are read by their names.
+    column_mapping = models.JSONField(_("column choices"), default=dict, blank=True)
     # Why the file was refused or the commit failed: {"code": ..., "params": {...}}.
     failure = models.JSONField(_("problem"), default=dict, blank=True)
     created_by = models.ForeignKey(
@@ -165,8 +169,23 @@ class ImportJob(models.Model):
         return min(100, int(self.rows_done * 100 / self.rows_estimate))
 
     @property
+    def column_problems(self) -> list[dict]:
+        """The columns not read and why (warnings and errors), in the file's order."""
+        return list((self.columns or {}).get("problems", []))
+
+    @property
+    def column_errors(self) -> list[dict]:
+        """Columns that could hold points, a phone or a birthday and are not read: nothing is
+        imported until the owner says what each holds or ignores it."""
+        return [p for p in self.column_problems if p.get("blocking")]
+
+    @property
     def can_commit(self) -> bool:
-        return self.state == self.State.VALIDATED and (self.new_count + self.updated_count > 0)
+        return (
+            self.state == self.State.VALIDATED
+            and (self.new_count + self.updated_count > 0)
+            and not self.column_errors
+        )
 
     @property
     def idempotency_prefix(self) -> str:

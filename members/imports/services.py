@@ -29,8 +29,10 @@ from django.db import DatabaseError, IntegrityError, connection, connections, tr
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from loyalty.errors import ApplicationError, InvalidInput
+from members.imports.cells import is_blank
 from members.imports.files import (
     HEADER_SEARCH_ROWS,
     FileRefused,
@@ -39,7 +41,17 @@ from members.imports.files import (
     sha256_of,
     sniff,
 )
-from members.imports.headers import ColumnMap, header_score, map_header
+from members.imports.headers import (
+    FIELDS,
+    IGNORE,
+    ColumnMap,
+    UnnamedColumns,
+    choose_header,
+    header_score,
+    is_column_letter,
+    map_header,
+)
+from members.imports.messages import column_label
 from members.imports.models import ImportJob, ImportRowError
 from members.imports.parsed import ParsedRowsWriter, delete_parsed_rows, kept_rows
 from members.imports.planning import (
@@ -212,14 +224,13 @@ def _local_copy(job: ImportJob) -> Iterator[Path]:
 # --- the pass over the file (shared by validation and commit) -------------------------------------
 
 
-def _read_header(rows: Iterator[tuple[int, tuple]]) -> ColumnMap:
-    for number, values in rows:
-        columns = map_header(values, number)
-        if columns is not None:
-            return columns
-        if number >= HEADER_SEARCH_ROWS:
-            break
-    raise FileRefused("file_no_header")
+def _read_header(job: ImportJob, table: Table) -> tuple[ColumnMap, Iterator[tuple[int, tuple]]]:
+    """The header of the table (on one of its first rows), read with the owner's column choices,
+    and the rows after it."""
+    found = choose_header(table.rows, job.column_mapping or {}, limit=HEADER_SEARCH_ROWS)
+    if found is None:
+        raise FileRefused("file_no_header")
+    return found
 
 
 def _parse_file(
@@ -228,23 +239,31 @@ def _parse_file(
     *,
     on_header: Callable[[ColumnMap, Table], None] | None = None,
     keep: ParsedRowsWriter | None = None,
+    unnamed: list[UnnamedColumns] | None = None,
 ) -> Iterator[ParsedRow]:
     """Read the file and yield each non-blank row as ``parse_row`` reads it (no checks that need
-    the whole file or the database). With ``keep``, each row is also kept for the commit."""
+    the whole file or the database). With ``keep``, each row is also kept for the commit; with
+    ``unnamed`` (an empty list), the columns with data and no header are noted in it."""
     table = open_table(path, job.original_name, header_score=header_score)
     try:
-        columns = _read_header(table.rows)
+        columns, rows = _read_header(job, table)
         if on_header is not None:
             on_header(columns, table)
+        seen = None
+        if unnamed is not None:
+            seen = UnnamedColumns(columns)
+            unnamed.append(seen)
         today = timezone.localdate()
         limit = settings.LOYALTY_IMPORT_MAX_ROWS
         count = 0
-        for number, values in table.rows:
+        for number, values in rows:
             if is_blank_row(values):
                 continue
             count += 1
             if count > limit:
                 raise FileRefused("file_too_many_rows", limit=f"{limit:,}")
+            if seen is not None:
+                seen.see(number, values, is_blank)
             parsed = parse_row(values, columns, row=number, today=today)
             if keep is not None:
                 keep.add(parsed)
@@ -374,10 +393,13 @@ def _validate_pass(job: ImportJob) -> Counts:
     header_row = 0
     tables: list[Table] = []
 
+    header: list[ColumnMap] = []
+
     def on_header(columns: ColumnMap, table: Table) -> None:
         nonlocal header_row
         header_row = columns.header_row
         tables.append(table)
+        header.append(columns)
         ImportJob.objects.filter(pk=job.pk).update(
             columns=columns.as_json(),
             header_row=columns.header_row,
@@ -391,7 +413,8 @@ def _validate_pass(job: ImportJob) -> Counts:
         ParsedRowsWriter(job) as keep,
     ):
         delete_parsed_rows(job)  # what an earlier run kept no longer counts
-        rows = _parse_file(job, path, on_header=on_header, keep=keep)
+        unnamed: list[UnnamedColumns] = []
+        rows = _parse_file(job, path, on_header=on_header, keep=keep, unnamed=unnamed)
         for planner, chunk, read in _each_chunk(job, rows):
             plans = planner.plan(chunk)
             for plan in plans:
@@ -402,6 +425,9 @@ def _validate_pass(job: ImportJob) -> Counts:
             estimate = tables[0].estimate_after(read + header_row) - header_row if tables else 0
             progress.report(rows_done=read, rows_estimate=max(estimate, read))
         keep.save()
+    if unnamed and unnamed[0].first_row:
+        header[0].problems += unnamed[0].problems()
+        ImportJob.objects.filter(pk=job.pk).update(columns=header[0].as_json())
     return counts
 
 
@@ -445,6 +471,14 @@ def import_confirm(
             )
             % {"count": job.error_count}
         )
+    if job.column_errors:
+        raise ImportNotAllowed(
+            _(
+                "Nothing is imported until you choose what these columns hold, or ignore them: "
+                "%(columns)s."
+            )
+            % {"columns": ", ".join(f"{p['letter']} “{p['label']}”" for p in job.column_errors)}
+        )
     if job.new_count + job.updated_count == 0:
         raise ImportNotAllowed(_("There is nothing to import: no new or changed members."))
     job.state = ImportJob.State.COMMIT_QUEUED
@@ -467,6 +501,87 @@ def import_confirm(
     )
     if start:
         _enqueue("members.imports.tasks.commit_import", job)
+    return job
+
+
+def import_header(*, job: ImportJob) -> ColumnMap:
+    """The header of a job's file as the check reads it, with the job's column choices (reads only
+    the top of the file). ``FileRefused`` when the file has no header."""
+    with _local_copy(job) as path:
+        table = open_table(path, job.original_name, header_score=header_score)
+        try:
+            columns, _rows = _read_header(job, table)
+        finally:
+            table.close()
+    return columns
+
+
+def _header_of(job: ImportJob) -> ColumnMap:
+    """The job's header as its check found it (or, before the check, as the file has it)."""
+    headers = (job.columns or {}).get("headers")
+    if not headers:
+        return import_header(job=job)
+    values: list = [None] * (max(h["index"] for h in headers) + 1)
+    for h in headers:
+        values[h["index"]] = h["label"]
+    return map_header(tuple(values), job.header_row, need_phone=False)
+
+
+@transaction.atomic
+def import_columns_map(*, job: ImportJob, mapping: dict[str, str], start: bool = True) -> ImportJob:
+    """The owner says what columns hold: ``mapping`` is column letter → field (a key of
+    ``headers.ALIASES``) or ``"ignore"``; the other columns are read by their names. The choices
+    are kept on the job, the file is checked again with them (``start=False``: the caller runs
+    ``import_validate`` itself, as the command line does), and the commit uses them.
+
+    Refuses a letter that is not a named column of the header, a field chosen for two columns, and
+    choices that leave no phone column. Allowed before the check and on a checked import that was
+    not confirmed."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.state not in (ImportJob.State.QUEUED, ImportJob.State.VALIDATED):
+        raise ImportNotAllowed(
+            _("The columns of this import cannot be changed now (%(state)s).")
+            % {"state": job.get_state_display()}
+        )
+    header = _header_of(job)
+    named = {get_column_letter(i + 1) for i, _label in header.headers}
+    clean: dict[str, str] = {}
+    for letter, choice in mapping.items():
+        letter = str(letter).strip().upper()
+        if not is_column_letter(letter) or letter not in named:
+            raise InvalidInput(
+                _("The header row has no column %(letter)s.") % {"letter": letter[:10]}
+            )
+        if choice not in (*FIELDS, IGNORE):
+            raise InvalidInput(_("Choose what column %(letter)s holds.") % {"letter": letter})
+        clean[letter] = choice
+    taken: dict[str, str] = {}
+    for letter in sorted(clean, key=column_index_from_string):
+        choice = clean[letter]
+        if choice != IGNORE and choice in taken:
+            raise InvalidInput(
+                _("Columns %(first)s and %(second)s are both %(field)s: choose one of them.")
+                % {"first": taken[choice], "second": letter, "field": column_label(choice)}
+            )
+        taken[choice] = letter
+    values: list = [None] * (max((i for i, _label in header.headers), default=-1) + 1)
+    for i, label in header.headers:
+        values[i] = label
+    if "phone" not in map_header(tuple(values), header.header_row, clean, need_phone=False).index:
+        raise InvalidInput(
+            _("Choose the column that holds the phone numbers: every member needs one.")
+        )
+    job.column_mapping = clean
+    if job.state == ImportJob.State.VALIDATED:
+        # Checked again from the start: the old counts and errors no longer hold.
+        job.state = ImportJob.State.QUEUED
+        job.validated_at = None
+        job.rows_done = 0
+        for name, value in Counts().as_fields().items():
+            setattr(job, name, value)
+    job.save()
+    if start:
+        _enqueue("members.imports.tasks.validate_import", job)
     return job
 
 

@@ -2,10 +2,16 @@
 
     python manage.py import_members FILE --shop SLUG --branch CODE
         [--policy skip|update|add-points] [--valid-only] [--commit] [--language th|en]
+        [--map "COLUMN=FIELD" ...] [--ignore-column COLUMN ...]
 
-Without ``--commit`` it only checks the file and prints what an import would do. Exit status:
-0 the check found no errors or the import was written (or there was nothing to write);
-1 rows have errors and nothing was written (all or nothing, the default);
+Without ``--commit`` it only checks the file and prints what an import would do. It prints every
+column it does not import and why. A column that looks like points, a phone or a birthday but is
+not read stops the import (exit status 1) until ``--map`` says what it holds or
+``--ignore-column`` leaves it out; COLUMN is the header's text or the column's letter. Exit status:
+0 the check found no errors or the import was written, or there was nothing left to write (a
+re-run; with --valid-only the rows with errors are skipped and do not count as a failure);
+1 rows have errors and nothing was written (all or nothing, the default), or columns need a
+choice (``--map`` / ``--ignore-column``);
 2 the file, shop or branch was refused.
 """
 
@@ -17,10 +23,21 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from openpyxl.utils import get_column_letter
 
+from loyalty.errors import ApplicationError
 from members.imports import services
 from members.imports.files import FileRefused
-from members.imports.messages import column_label, describe
+from members.imports.headers import (
+    FIELDS,
+    IGNORE,
+    ColumnMap,
+    column_key,
+    is_column_letter,
+    normalise_header,
+)
+from members.imports.messages import column_label, describe, describe_column
 from members.imports.models import ImportJob
 from shops.models import Branch, Shop
 
@@ -46,6 +63,21 @@ class Command(BaseCommand):
         )
         parser.add_argument("--commit", action="store_true", help="write the import")
         parser.add_argument("--language", choices=["th", "en"], help="language of the messages")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FIELD",
+            help='read a column as a field, e.g. --map "พอยท์ยกมา=points"; COLUMN is the '
+            f"header's text or the column's letter, FIELD one of: {', '.join(FIELDS)}",
+        )
+        parser.add_argument(
+            "--ignore-column",
+            action="append",
+            default=[],
+            metavar="COLUMN",
+            help="leave a column out (its header's text or its letter)",
+        )
 
     def handle(self, *args, **options):
         language = options["language"] or translation.get_language() or "th"
@@ -73,6 +105,7 @@ class Command(BaseCommand):
                     % {"shop": shop.slug, "code": options["branch"]},
                     returncode=2,
                 )
+        choices = self._choices(options)
         mode = ImportJob.Mode.VALID_ONLY if options["valid_only"] else ImportJob.Mode.ALL_OR_NOTHING
         try:
             with path.open("rb") as f:
@@ -88,6 +121,8 @@ class Command(BaseCommand):
         except FileRefused as exc:
             raise CommandError(f"{path.name}: {exc}", returncode=2) from None
 
+        if choices:
+            self._apply_choices(job, choices)
         job = services.import_validate(job_id=job.pk)
         if job.state == ImportJob.State.REFUSED:
             raise CommandError(
@@ -95,7 +130,24 @@ class Command(BaseCommand):
                 returncode=2,
             )
         self._print_counts(job, _("check"))
+        self._print_columns(job)
         self._print_errors(job)
+        if job.column_errors:
+            n = len(job.column_errors)
+            self.stderr.write(
+                ngettext(
+                    "%(n)s column needs your choice: say what it holds with "
+                    '--map "COLUMN=FIELD" or leave it out with --ignore-column COLUMN. '
+                    "Nothing was imported.",
+                    "%(n)s columns need your choice: say what each holds with "
+                    '--map "COLUMN=FIELD" or leave it out with --ignore-column COLUMN. '
+                    "Nothing was imported.",
+                    n,
+                )
+                % {"n": n}
+            )
+            services.import_cancel(job=job)
+            raise SystemExit(1)
         if not options["commit"]:
             if job.error_count and mode == ImportJob.Mode.ALL_OR_NOTHING:
                 self.stderr.write(
@@ -108,10 +160,22 @@ class Command(BaseCommand):
                 raise SystemExit(1)
             self.stdout.write(_("Checked only; add --commit to import."))
             return
-        if job.new_count + job.updated_count == 0 and not job.error_count:
-            self.stdout.write(_("Nothing to import: every member is already up to date."))
-            services.import_cancel(job=job)
-            return
+        if job.new_count + job.updated_count == 0:
+            # A re-run with nothing left to do has succeeded: with valid rows only, the rows with
+            # errors are skipped (as they were the first time), so they do not make it a failure.
+            if not job.error_count:
+                self.stdout.write(_("Nothing to import: every member is already up to date."))
+                services.import_cancel(job=job)
+                return
+            if mode == ImportJob.Mode.VALID_ONLY:
+                self.stdout.write(
+                    _(
+                        "Nothing to import: the rows without errors are already up to date; "
+                        "the rows with errors were skipped."
+                    )
+                )
+                services.import_cancel(job=job)
+                return
         try:
             services.import_confirm(job=job, user=None, start=False)
         except services.ImportNotAllowed as exc:
@@ -125,6 +189,68 @@ class Command(BaseCommand):
             raise SystemExit(1)
         self._print_counts(job, _("import"))
         self.stdout.write(self.style.SUCCESS(_("Imported (job %(job)s).") % {"job": job.public_id}))
+
+    def _choices(self, options) -> list[tuple[str, str]]:
+        """(column, field or IGNORE) from --map and --ignore-column, in the order given."""
+        choices = []
+        for spec in options["map"]:
+            column, equals, name = spec.rpartition("=")
+            name = name.strip()
+            field = name if name in (*FIELDS, IGNORE) else column_key(name)
+            if not equals or not column.strip() or field is None:
+                raise CommandError(
+                    _("--map “%(spec)s”: write COLUMN=FIELD, FIELD one of: %(fields)s.")
+                    % {"spec": spec, "fields": ", ".join((*FIELDS, IGNORE))},
+                    returncode=2,
+                )
+            choices.append((column.strip(), field))
+        choices += [(column.strip(), IGNORE) for column in options["ignore_column"]]
+        return choices
+
+    def _apply_choices(self, job: ImportJob, choices: list[tuple[str, str]]) -> None:
+        """Find each chosen column in the file's header and keep the choices on the job."""
+        try:
+            header = services.import_header(job=job)
+        except FileRefused:
+            return  # the check refuses the file and says why
+        mapping = {self._letter(job, header, column): field for column, field in choices}
+        try:
+            services.import_columns_map(job=job, mapping=mapping, start=False)
+        except ApplicationError as exc:
+            services.import_cancel(job=job)
+            raise CommandError(str(exc), returncode=2) from None
+
+    def _letter(self, job: ImportJob, header: ColumnMap, column: str) -> str:
+        """The letter of the column whose header is ``column`` (compared as the import compares
+        names), or which is the column ``column``."""
+        wanted = normalise_header(column)
+        named = [(i, label) for i, label in header.headers if normalise_header(label) == wanted]
+        if len(named) == 1:
+            return get_column_letter(named[0][0] + 1)
+        letters = {get_column_letter(i + 1) for i, _label in header.headers}
+        if not named and is_column_letter(column.upper()) and column.upper() in letters:
+            return column.upper()
+        services.import_cancel(job=job)
+        found = ", ".join(f"{get_column_letter(i + 1)} “{label}”" for i, label in header.headers)
+        if named:
+            message = _(
+                "More than one column is called “%(column)s”: give its letter instead (%(found)s)."
+            )
+        else:
+            message = _("The header row has no column “%(column)s”. Its columns: %(found)s.")
+        raise CommandError(message % {"column": column, "found": found}, returncode=2)
+
+    def _print_columns(self, job: ImportJob) -> None:
+        for problem in job.column_problems:
+            values = {
+                "letter": problem["letter"],
+                "label": problem["label"],
+                "reason": describe_column(problem),
+            }
+            if problem["label"]:
+                self.stdout.write(_("column %(letter)s “%(label)s”: %(reason)s") % values)
+            else:  # a column with data and no header
+                self.stdout.write(_("column %(letter)s: %(reason)s") % values)
 
     def _print_counts(self, job: ImportJob, what: str) -> None:
         self.stdout.write(

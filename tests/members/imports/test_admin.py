@@ -250,6 +250,7 @@ JOB_VIEWS = [
     ("get", "admin:members_importjob_progress"),
     ("get", "admin:members_importjob_errors"),
     ("post", "admin:members_importjob_confirm"),
+    ("post", "admin:members_importjob_columns"),
     ("post", "admin:members_importjob_cancel"),
 ]
 
@@ -312,4 +313,121 @@ def test_preview_lists_the_columns_in_the_files_order(cafe_client, import_shop, 
     path = make_xlsx(tmp_path / "m.xlsx", [header, ["n", "0812345678", "C1", 5, "", "ก"]])
     job = upload(import_shop, path)
     page = cafe_client.get(reverse("admin:members_importjob_preview", args=[job.public_id]))
-    assert [c["letter"] for c in page.context["columns"]] == ["A", "B", "C", "D", "E", "F", "AB"]
+    columns = page.context["columns"]
+    assert [c["letter"] for c in columns] == ["A", "B", "C", "D", "E", "F", "G", "AB"]
+    # the column the import does not know is listed too, as not imported
+    assert (columns[6]["label"], columns[6]["key"], columns[6]["blocking"]) == ("x", "", False)
+
+
+# --- the owner's choice of columns (trust issue, defect 3) -------------------------------------
+
+ODD = [
+    ["เบอร์โทร", "ชื่อ", "พอยท์ยกมา", "ที่อยู่"],
+    ["0812345678", "สมชาย", 900, "กรุงเทพฯ"],
+    ["0812345679", "สมหญิง", 25, ""],
+]
+
+
+def test_preview_shows_column_errors_and_warnings_and_blocks_confirm(
+    cafe_client, import_shop, tmp_path, english
+):
+    job = upload(import_shop, make_xlsx(tmp_path / "odd.xlsx", ODD))
+    page = cafe_client.get(reverse("admin:members_importjob_preview", args=[job.public_id]))
+    html = page.content.decode()
+    assert 'data-testid="column-errors"' in html and "C “พอยท์ยกมา”" in html
+    assert 'data-testid="column-warnings"' in html and "D “ที่อยู่”" in html
+    # one select per column, the one in doubt without a choice yet
+    form = page.context["columns"]
+    assert [(c["letter"], c["initial"]) for c in form] == [
+        ("A", "phone"),
+        ("B", "first_name"),
+        ("C", ""),
+        ("D", "ignore"),
+    ]
+    assert 'name="column-C"' in html and 'data-testid="columns-form"' in html
+    assert 'data-testid="confirm" disabled' in html
+    refused = cafe_client.post(
+        reverse("admin:members_importjob_confirm", args=[job.public_id]),
+        {"mode": "valid"},
+        follow=True,
+    )
+    assert any("พอยท์ยกมา" in m for m in admin_messages(refused))
+    assert not Member.objects.exists()
+
+
+def test_owner_maps_a_column_and_the_import_uses_it(
+    cafe_client, import_shop, tmp_path, sync_jobs, django_capture_on_commit_callbacks, english
+):
+    job = upload(import_shop, make_xlsx(tmp_path / "odd.xlsx", ODD))
+    choices = {"column-A": "phone", "column-B": "first_name", "column-D": "ignore"}
+    # when: the owner reads C as points
+    with django_capture_on_commit_callbacks(execute=True):
+        response = cafe_client.post(
+            reverse("admin:members_importjob_columns", args=[job.public_id]),
+            {**choices, "column-C": "points"},
+        )
+    # then: only the choice that differs from how the column was read is kept; checked again
+    assert response.status_code == 302 and response["Location"].endswith("/preview/#columns")
+    job.refresh_from_db()
+    assert (job.state, job.column_mapping, job.points_total) == (
+        "validated",
+        {"C": "points"},
+        925,
+    )
+    page = cafe_client.get(reverse("admin:members_importjob_preview", args=[job.public_id]))
+    assert page.context["column_errors"] == []
+    assert "Your choice." in page.content.decode()
+    # the page's next submit keeps the earlier choice, and adds the new one
+    with django_capture_on_commit_callbacks(execute=True):
+        cafe_client.post(
+            reverse("admin:members_importjob_columns", args=[job.public_id]),
+            {**choices, "column-C": "points", "column-B": "full_name"},
+        )
+    job.refresh_from_db()
+    assert job.column_mapping == {"C": "points", "B": "full_name"}
+    with django_capture_on_commit_callbacks(execute=True):
+        cafe_client.post(
+            reverse("admin:members_importjob_confirm", args=[job.public_id]), {"mode": "all"}
+        )
+    job.refresh_from_db()
+    assert (job.state, job.points_total) == ("done", 925)
+    assert Member.objects.get(phone="+66812345678").balance == 900
+
+
+def test_a_column_left_without_a_choice_is_refused(cafe_client, import_shop, tmp_path, english):
+    job = upload(import_shop, make_xlsx(tmp_path / "odd.xlsx", ODD))
+    response = cafe_client.post(
+        reverse("admin:members_importjob_columns", args=[job.public_id]),
+        {"column-A": "phone", "column-B": "first_name", "column-C": "", "column-D": "ignore"},
+        follow=True,
+    )
+    assert any("marked in red" in m for m in admin_messages(response))
+    response = cafe_client.post(
+        reverse("admin:members_importjob_columns", args=[job.public_id]),
+        {
+            "column-A": "ignore",
+            "column-B": "first_name",
+            "column-C": "ignore",
+            "column-D": "ignore",
+        },
+        follow=True,
+    )
+    assert any("phone numbers" in m for m in admin_messages(response))
+    job.refresh_from_db()
+    assert (job.state, job.column_mapping) == ("validated", {})
+
+
+def test_a_column_with_data_and_no_header_is_listed_without_a_choice(
+    cafe_client, import_shop, tmp_path, english
+):
+    rows = [["เบอร์โทร", "ชื่อ"], ["0812345678", "สมชาย", 700]]
+    job = upload(import_shop, make_xlsx(tmp_path / "m.xlsx", rows))
+    page = cafe_client.get(reverse("admin:members_importjob_preview", args=[job.public_id]))
+    html = page.content.decode()
+    assert [(c["letter"], c["unnamed"]) for c in page.context["columns"]] == [
+        ("A", False),
+        ("B", False),
+        ("C", True),
+    ]
+    assert "No header, but row 2 has data in this column" in html
+    assert 'name="column-B"' in html and 'name="column-C"' not in html

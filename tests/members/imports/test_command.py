@@ -101,6 +101,26 @@ def test_valid_only_imports_the_good_rows(mixed, import_shop, branch, english):
     assert "errors 1" in out
 
 
+def test_a_valid_only_rerun_with_nothing_left_exits_zero(mixed, import_shop, branch, english):
+    # given: the valid rows were imported, the row with an error skipped
+    assert run(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit")[0] == 0
+    # when: the same command runs again (a retried script)
+    code, out, err = run(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit")
+    # then: nothing left to do is success, and the skipped row is still reported
+    assert code == 0, err
+    assert "Nothing to import" in out
+    assert "row 3, A Phone" in out
+    assert Member.objects.get(phone="+66812345678").balance == 100
+    assert not ImportJob.objects.filter(state=ImportJob.State.VALIDATED).exists()
+
+
+def test_an_all_or_nothing_rerun_with_errors_still_exits_one(mixed, import_shop, branch, english):
+    run(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit")
+    code, _out, err = run(mixed, "--shop", "cafe", "--branch", "BKK01", "--commit")
+    assert code == 1
+    assert "rows have errors" in err
+
+
 def test_messages_are_thai_by_default(mixed, import_shop, branch):
     code, out, err = run(mixed, "--shop", "cafe", "--branch", "BKK01")
     assert code == 1
@@ -194,3 +214,99 @@ def test_exit_status_of_the_real_manage_py(tmp_path, good, mixed, import_shop, b
     assert manage(good, "--shop", "nope") == 2
     assert manage(good, "--shop", "cafe", "--branch", "BKK01", "--commit") == 0
     assert Member.objects.filter(shop=import_shop).count() == 2
+    # mixed's good row is in already and its bad row is skipped: nothing left to do is success
+    assert manage(mixed, "--shop", "cafe", "--branch", "BKK01", "--valid-only", "--commit") == 0
+
+
+# --- columns (trust issue, defect 3) ---------------------------------------------------------
+
+MYCUSTOMER = ["เบอร์โทรศัพท์", "ชื่อ-นามสกุล", "จำนวนพอยท์", "เพศ", "วันเกิด", "อีเมล"]
+
+
+@pytest.fixture
+def odd_columns(tmp_path):
+    """MyCustomer's columns, an address, and a points column under a name the import does not
+    know."""
+    return make_xlsx(
+        tmp_path / "odd.xlsx",
+        [
+            [*MYCUSTOMER, "ที่อยู่", "พอยท์ยกมา"],
+            ["0812345678", "สมชาย ใจดี", 0, "ชาย", "", "", "กรุงเทพฯ", 700, "no header"],
+        ],
+    )
+
+
+def test_a_mycustomer_file_is_imported_with_its_points(tmp_path, import_shop, branch, english):
+    path = make_xlsx(
+        tmp_path / "member-template.xlsx",
+        [MYCUSTOMER, ["0812345678", "สมชาย ใจดี", 1500, "ชาย", "15/03/2533", "s@example.com"]],
+    )
+    code, out, _err = run(path, "--shop", "cafe", "--branch", "BKK01", "--commit")
+    assert code == 0, out
+    assert "points 1500" in out and "column" not in out
+    assert Member.objects.get(phone="+66812345678").balance == 1500
+
+
+def test_columns_not_imported_are_printed_and_a_points_like_one_stops_it(
+    odd_columns, import_shop, branch, english
+):
+    code, out, err = run(odd_columns, "--shop", "cafe", "--branch", "BKK01", "--commit")
+    assert code == 1
+    assert "column G “ที่อยู่”: Not a column the import knows" in out
+    assert "column H “พอยท์ยกมา”: Looks like Points" in out
+    assert "column I: No header, but row 2 has data" in out
+    assert "1 column needs your choice" in err and "--map" in err
+    assert not Member.objects.exists()
+    # the check alone says the same, with the same status
+    assert run(odd_columns, "--shop", "cafe", "--branch", "BKK01")[0] == 1
+
+
+def test_map_and_ignore_column_by_header_or_letter(odd_columns, import_shop, branch, english):
+    code, out, _err = run(
+        odd_columns,
+        *("--shop", "cafe", "--branch", "BKK01", "--commit"),
+        *("--map", "พอยท์ยกมา=points", "--ignore-column", "c"),
+    )
+    assert code == 0, out
+    assert "points 700" in out
+    assert "“ที่อยู่”" in out  # still listed: a warning, not an error
+    job = ImportJob.objects.get(state=ImportJob.State.DONE)
+    assert job.column_mapping == {"H": "points", "C": "ignore"}
+    assert Member.objects.get().balance == 700
+
+
+def test_ignoring_the_points_like_column_imports_the_rest(
+    odd_columns, import_shop, branch, english
+):
+    code, out, _err = run(
+        odd_columns, "--shop", "cafe", "--branch", "BKK01", "--commit", "--ignore-column", "H"
+    )
+    assert code == 0, out
+    assert Member.objects.get().balance == 0
+
+
+def test_messages_about_columns_are_thai_by_default(odd_columns, import_shop, branch):
+    code, out, err = run(odd_columns, "--shop", "cafe", "--branch", "BKK01")
+    assert code == 1
+    assert "คอลัมน์ H “พอยท์ยกมา”: ดูเหมือนพอยท์" in out
+    assert "--ignore-column" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--map", "ไม่มีคอลัมน์นี้=points"], "has no column “ไม่มีคอลัมน์นี้”"),
+        (["--map", "พอยท์ยกมา"], "write COLUMN=FIELD"),
+        (["--map", "พอยท์ยกมา=salary"], "write COLUMN=FIELD"),
+        (["--map", "G=points", "--map", "H=points"], "both Points"),
+        (["--ignore-column", "A"], "phone numbers"),
+    ],
+)
+def test_choices_that_cannot_work_exit_two(
+    odd_columns, import_shop, branch, english, args, message
+):
+    code, _out, err = run(odd_columns, "--shop", "cafe", "--branch", "BKK01", "--commit", *args)
+    assert code == 2
+    assert message in err
+    assert not Member.objects.exists()
+    assert not ImportJob.objects.exclude(state=ImportJob.State.CANCELLED).exists()
