@@ -18,13 +18,14 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.numbers import BadNumber, parse_decimal
 from loyalty.phones import InvalidPhone, normalise_phone
 from members.ledger import rules
 from members.ledger.actors import Actor
@@ -81,16 +82,30 @@ class LineItem:
 
 def clean_amount(value: object) -> Decimal:
     """A spend in baht as a Decimal with at most 2 decimals, > 0 and ≤ 9,999,999.99, or a clear
-    ``InvalidAmount``. Floats are refused upstream (the API reads strings); "1e30", "abc", "-5",
-    "0" and "10.005" are refused here."""
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        raise InvalidAmount(
-            _("“%(value)s” is not an amount in baht.") % {"value": value}, field="amount"
-        ) from None
+    ``InvalidAmount``. Text is read by ``loyalty.numbers.parse_decimal``: a comma only separates
+    thousands ("1,250.00"), so "12,50" is refused, not read as 1,250. Floats are refused upstream
+    (the API reads strings); "1e30", "abc", "-5", "0" and "10.005" are refused here."""
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    else:
+        try:
+            amount = parse_decimal(repr(value) if isinstance(value, float) else str(value))
+        except BadNumber as exc:
+            if exc.reason == "empty":
+                raise InvalidAmount(_("Enter an amount in baht."), field="amount") from None
+            if exc.reason == "comma":
+                raise InvalidAmount(
+                    _(
+                        "A comma only separates thousands, in groups of three (1,250.00). "
+                        "For satang use a dot: 12.50, not 12,50."
+                    ),
+                    field="amount",
+                ) from None
+            raise InvalidAmount(
+                _("“%(value)s” is not an amount in baht.") % {"value": value}, field="amount"
+            ) from None
     if not amount.is_finite():
         raise InvalidAmount(_("Enter an amount in baht."), field="amount")
     if amount <= 0:
