@@ -232,6 +232,24 @@ class Shop(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        # Welcome points are one entry: more than the shop allows per entry would refuse every
+        # registration.
+        if (
+            self.welcome_points is not None
+            and self.max_points_per_entry is not None
+            and self.welcome_points > self.max_points_per_entry
+        ):
+            raise ValidationError(
+                {
+                    "welcome_points": _(
+                        "Welcome points cannot be more than the most points in one entry (%(max)s)."
+                    )
+                    % {"max": f"{self.max_points_per_entry:,}"}
+                }
+            )
+
 
 class ContactChannel(models.Model):
     class Kind(models.TextChoices):

@@ -25,19 +25,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import ApplicationError, InvalidInput, NotFound
-from members.ledger import rules
 from members.ledger.actors import Actor
 from members.ledger.errors import (
     CannotReverse,
     IdempotencyMismatch,
     InvalidBranch,
-    NoPointsForSpend,
 )
 from members.ledger.locks import lock_member
 from members.ledger.models import Channel, EntryKind, LedgerEntry
 from members.ledger.services import (
     EarnResult,
     clean_amount,
+    earn_quote,
     entry_reverse,
     points_earn,
     purchase_reverse,
@@ -89,25 +88,13 @@ class PointsPreview:
 
 
 def points_preview(*, shop: Shop, amount: object, member: Member | None = None) -> PointsPreview:
-    """What a spend would earn this member now: the shop's rate and minimum spend with the
-    member's tier multiplier (``rules.points_for_spend``), or the refusal ``points_earn`` would
-    give (not an amount, 0 or less, too large, earns no points)."""
-    amount = clean_amount(amount)
-    tier = member.tier if (member is not None and shop.tiers_enabled) else None
-    multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
-    points = rules.points_for_spend(
-        amount, thb_per_point=shop.thb_per_point, min_spend=shop.min_spend, multiplier=multiplier
+    """What a spend would earn this member now (``ledger.earn_quote``: the shop's rate and minimum
+    spend with the member's tier multiplier), or the refusal ``points_earn`` would give (not an
+    amount, 0 or less, too large, earns no points, more points than one entry may give)."""
+    quote = earn_quote(shop=shop, amount=clean_amount(amount), member=member)
+    return PointsPreview(
+        quote.amount, quote.points, quote.multiplier, quote.tier.name if quote.tier else ""
     )
-    if points <= 0:
-        raise NoPointsForSpend(
-            _(
-                "A spend of %(amount)s baht earns no points (minimum spend %(min)s baht, "
-                "%(rate)s baht per point)."
-            )
-            % {"amount": amount, "min": shop.min_spend, "rate": shop.thb_per_point},
-            field="amount",
-        )
-    return PointsPreview(amount, points, multiplier, tier.name if tier else "")
 
 
 @transaction.atomic

@@ -222,6 +222,24 @@ def test_a_thousands_comma_is_read_as_people_mean_it(cashier_client, member):
     assert LedgerEntry.objects.get().purchase.amount == Decimal("1250.00")
 
 
+def test_more_points_than_one_entry_may_give_is_refused_before_confirming(
+    cashier_client, member, staff_shop
+):
+    staff_shop.max_points_per_entry = 100
+    staff_shop.save()
+
+    live = cashier_client.get(
+        reverse("staff:preview"), {"amount": "2,525", "member": str(member.public_id)}
+    ).json()
+    review = spend(cashier_client, member, amount="2525", step="review")
+    confirm = spend(cashier_client, member, amount="2525")
+
+    assert live["ok"] is False and "would earn 101 points" in live["error"]
+    assert review.status_code == 422 and "at most 100" in review.content.decode()
+    assert confirm.status_code == 422
+    assert not LedgerEntry.objects.exists()
+
+
 # --- confirm ----------------------------------------------------------------------------------------
 
 
