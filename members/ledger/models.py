@@ -201,6 +201,15 @@ class LedgerEntry(models.Model):
         related_name="+",
         verbose_name=_("API key"),
     )
+    # The manager who approved a cashier's purchase above the shop's cashier amount limit.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
     # Where
     branch = models.ForeignKey(
         Branch,
