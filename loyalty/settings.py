@@ -131,6 +131,7 @@ AUTH_USER_MODEL = "shops.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "shops.backends.ShopRoleBackend",
+    "shops.backends.ApprovalPinBackend",  # only for a manager's approval in the staff app
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -20,6 +20,7 @@ from pydantic import field_validator
 
 from loyalty.api_idempotency import api_error
 from loyalty.errors import InvalidInput
+from loyalty.numbers import BadNumber, parse_decimal
 from loyalty.text import MultilineText, SingleLineText
 from members import services as member_services
 from members.ledger import services as ledger
@@ -108,12 +109,14 @@ class ItemIn(Schema):
     @classmethod
     def _decimals(cls, value):
         try:
-            number = Decimal(value)
-        except Exception:
-            raise ValueError("must be a decimal string") from None
-        if not number.is_finite() or number < 0 or number > Decimal("9999999"):
+            number = parse_decimal(value)  # a comma only separates thousands: "1,250.00"
+        except BadNumber:
+            raise ValueError(
+                "must be a decimal string; a comma only separates thousands (1,250.00)"
+            ) from None
+        if number < 0 or number > Decimal("9999999"):
             raise ValueError("must be between 0 and 9,999,999")
-        return value
+        return str(number)
 
 
 class EarnIn(Schema):

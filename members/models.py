@@ -84,8 +84,9 @@ class Member(models.Model):
     note = models.TextField(_("note"), blank=True)
     # Points, cached: written only by members.ledger.services in the transaction that writes the
     # entry. balance = Σ entries = Σ open lots − debt; debt is what reversals could not take back.
-    balance = models.IntegerField(_("points balance"), default=0, editable=False)
-    debt = models.PositiveIntegerField(_("points debt"), default=0, editable=False)
+    # 64-bit: sums of many entries (see members.ledger.models).
+    balance = models.BigIntegerField(_("points balance"), default=0, editable=False)
+    debt = models.PositiveBigIntegerField(_("points debt"), default=0, editable=False)
     tier_changed_at = models.DateTimeField(_("tier changed"), null=True, blank=True, editable=False)
     registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)

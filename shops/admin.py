@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -15,7 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
-from unfold.widgets import UnfoldAdminColorInputWidget
+from unfold.widgets import (
+    UnfoldAdminColorInputWidget,
+    UnfoldAdminPasswordWidget,
+    UnfoldBooleanWidget,
+)
 
 from loyalty.text import TypedTextForm
 from shops import services
@@ -282,8 +287,49 @@ class ShopUserCreationForm(TypedTextForm, UserCreationForm):
 
 
 class ShopUserChangeForm(TypedTextForm, UserChangeForm):
+    """Django's user form plus the approval PIN: typed here, stored hashed, never shown."""
+
+    new_approval_pin = forms.CharField(
+        label=_("new approval PIN"),
+        required=False,
+        strip=True,
+        min_length=6,
+        max_length=8,
+        widget=UnfoldAdminPasswordWidget(
+            render_value=False, attrs={"autocomplete": "new-password", "inputmode": "numeric"}
+        ),
+        validators=[RegexValidator(r"^\d+$", _("Use digits only."))],
+        help_text=_(
+            "6 to 8 digits. A manager or owner types it (or their password) on a cashier's phone "
+            "to approve a purchase above the shop's cashier amount limit. Never used to sign in."
+        ),
+    )
+    clear_approval_pin = forms.BooleanField(
+        label=_("remove the approval PIN"), required=False, widget=UnfoldBooleanWidget
+    )
+
     class Meta(UserChangeForm.Meta):
         model = User
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        has_pin = bool(self.instance and self.instance.approval_pin)
+        self.fields["new_approval_pin"].help_text = (
+            (_("A PIN is set; type a new one to change it.") if has_pin else _("No PIN yet."))
+            + " "
+            + str(self.fields["new_approval_pin"].help_text)
+        )
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        if self.cleaned_data.get("clear_approval_pin"):
+            user.set_approval_pin(None)
+        elif self.cleaned_data.get("new_approval_pin"):
+            user.set_approval_pin(self.cleaned_data["new_approval_pin"])
+        if commit:
+            user.save()
+            self._save_m2m()
+        return user
 
 
 @admin.register(User)
@@ -299,6 +345,7 @@ class StaffUserAdmin(ShopScopedAdmin, DjangoUserAdmin, ModelAdmin):
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email")}),
         (_("Shop and role"), {"fields": ("shop", "role", "branches")}),
+        (_("Manager approval"), {"fields": ("new_approval_pin", "clear_approval_pin")}),
         (
             _("Platform access"),
             {"fields": ("is_active", "is_staff", "is_superuser", "user_permissions")},
@@ -309,6 +356,7 @@ class StaffUserAdmin(ShopScopedAdmin, DjangoUserAdmin, ModelAdmin):
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email")}),
         (_("Role"), {"fields": ("role", "branches", "is_active")}),
+        (_("Manager approval"), {"fields": ("new_approval_pin", "clear_approval_pin")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (

@@ -7,7 +7,8 @@ the staff app. Platform operators are superusers.
 
 from __future__ import annotations
 
-from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import BaseBackend, ModelBackend
 
 SHOP_APPS = {"shops", "members", "rewards", "campaigns"}
 
@@ -44,3 +45,24 @@ class ShopRoleBackend(ModelBackend):
         if getattr(user_obj, "is_shop_admin", False) and app_label in SHOP_APPS:
             return True
         return super().has_module_perms(user_obj, app_label)
+
+
+class ApprovalPinBackend(BaseBackend):
+    """A manager's approval PIN (``User.approval_pin``), accepted only where a manager approves a
+    cashier's entry: ``authenticate(request, username=..., password=..., manager_approval=True)``.
+    Never a way to sign in (without ``manager_approval`` it answers nothing). Going through
+    ``authenticate`` means django-axes counts wrong PINs and locks the username out exactly as it
+    does wrong passwords."""
+
+    def authenticate(self, request, username=None, password=None, manager_approval=False, **kw):
+        if not manager_approval or not username or not password:
+            return None
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.get_by_natural_key(username)
+        except user_model.DoesNotExist:
+            user_model().set_password(password)  # the same time as a wrong PIN (no user probing)
+            return None
+        if user.is_active and user.check_approval_pin(password):
+            return user
+        return None

@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -231,6 +232,24 @@ class Shop(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        # Welcome points are one entry: more than the shop allows per entry would refuse every
+        # registration.
+        if (
+            self.welcome_points is not None
+            and self.max_points_per_entry is not None
+            and self.welcome_points > self.max_points_per_entry
+        ):
+            raise ValidationError(
+                {
+                    "welcome_points": _(
+                        "Welcome points cannot be more than the most points in one entry (%(max)s)."
+                    )
+                    % {"max": f"{self.max_points_per_entry:,}"}
+                }
+            )
 
 
 class ContactChannel(models.Model):
@@ -521,6 +540,9 @@ class User(AbstractUser):
         verbose_name=_("branches"),
         help_text=_("Branches where a cashier may work."),
     )
+    # Hashed like the password; only ever checked where a manager approves a cashier's entry
+    # (``shops.backends.ApprovalPinBackend``), never to sign in.
+    approval_pin = models.CharField(_("approval PIN"), max_length=128, blank=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("staff account")
@@ -536,6 +558,15 @@ class User(AbstractUser):
         # Said here in words; the database constraint backs it but its message is technical.
         if self.role and self.shop_id is None:
             raise ValidationError({"shop": _("A staff account with a role needs a shop.")})
+
+    def set_approval_pin(self, raw_pin: str | None) -> None:
+        """Store the PIN's hash (like ``set_password``); an empty PIN removes it."""
+        self.approval_pin = make_password(raw_pin) if raw_pin else ""
+
+    def check_approval_pin(self, raw_pin: str) -> bool:
+        if not self.approval_pin or not raw_pin:
+            return False
+        return check_password(raw_pin, self.approval_pin)
 
     @property
     def is_shop_admin(self) -> bool:

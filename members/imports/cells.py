@@ -16,12 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from loyalty.numbers import BadNumber, parse_decimal
 from loyalty.phones import THAI_DIGITS, InvalidPhone, normalise_phone
 from loyalty.text import REFUSED_MULTILINE, find_refused
 from members.ledger.rules import MAX_POINTS_PER_ENTRY
@@ -220,7 +221,8 @@ def parse_name(value: object) -> str:
 
 def parse_points(value: object) -> int:
     """Points to add: a whole number ≥ 0 ("1,500", "๑๐๐", 150.0 are fine; blank is 0).
-    Negative and fractional numbers are errors, never rounded."""
+    Negative and fractional numbers are errors, never rounded; a comma that does not separate
+    thousands ("1,50") is an error (``loyalty.numbers.parse_decimal``)."""
     if is_blank(value):
         return 0
     refuse_characters(value)
@@ -235,14 +237,13 @@ def parse_points(value: object) -> int:
     elif isinstance(value, Decimal):
         number = value
     else:
-        text = clean_text(value).translate(THAI_DIGITS)
-        text = text.replace("\u2212", "-").replace(",", "").replace(" ", "")
-        if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)", text):
-            raise CellError("points_not_number")
+        text = clean_text(value).replace("\u2212", "-").replace(" ", "")
         try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise CellError("points_not_number") from None
+            number = parse_decimal(text)  # "1,500" yes; "1,50" is refused, never read as 150
+        except BadNumber as exc:
+            raise CellError(
+                "points_comma" if exc.reason == "comma" else "points_not_number"
+            ) from None
     if number < 0:
         raise CellError("points_negative")
     if number != number.to_integral_value():

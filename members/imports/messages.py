@@ -93,6 +93,10 @@ ROW_PROBLEMS = {
     "points_negative": _("Points cannot be negative."),
     "points_fraction": _("Points must be a whole number, without decimals."),
     "points_too_many": _("Too many points for one member (at most %(max)s)."),
+    "points_comma": _(
+        "A comma only separates thousands, in groups of three (1,500). Write the points without "
+        "decimals."
+    ),
     "gender_unknown": _("Write the gender as ชาย, หญิง or อื่นๆ (or male, female, other)."),
     "birthday_invalid": _(
         "This is not a date. Write it as day/month/year, e.g. 15/03/1990 or 15/03/2533."

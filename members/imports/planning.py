@@ -16,6 +16,7 @@ from members.imports import cells
 from members.imports.cells import CellError
 from members.imports.headers import ColumnMap
 from members.ledger.models import EntryKind, LedgerEntry
+from members.ledger.rules import points_cap
 from members.ledger.services import fingerprint
 from members.models import Member
 from shops.models import Shop, Tag, Tier
@@ -160,10 +161,13 @@ class Planner:
         self.tags = {t.name.casefold(): t for t in Tag.objects.filter(shop=shop)}
         self.seen_phones: dict[str, int] = {}
         self.seen_customer_ids: dict[str, int] = {}
+        self.points_cap = points_cap(shop.max_points_per_entry)
 
     # --- checks needing the whole file and the shop's settings (no per-row query) --------------
 
     def check_in_file(self, parsed: ParsedRow) -> None:
+        if parsed.points > self.points_cap:  # the shop's most points per entry
+            parsed.error("points", parsed.points, "points_too_many", max=f"{self.points_cap:,}")
         if parsed.phone:
             first = self.seen_phones.setdefault(parsed.phone, parsed.row)
             if first != parsed.row:

@@ -19,10 +19,14 @@ class Actor:
     channel: str
     user: User | None = None
     api_key: ApiKey | None = None
+    # A manager who approved this staff write (a purchase above the cashier amount limit).
+    approved_by: User | None = None
 
     @classmethod
-    def staff(cls, user: User, *, channel: str = Channel.STORE) -> Actor:
-        return cls(kind=ActorKind.STAFF, channel=channel, user=user)
+    def staff(
+        cls, user: User, *, channel: str = Channel.STORE, approved_by: User | None = None
+    ) -> Actor:
+        return cls(kind=ActorKind.STAFF, channel=channel, user=user, approved_by=approved_by)
 
     @classmethod
     def admin(cls, user: User) -> Actor:
@@ -45,4 +49,5 @@ class Actor:
             "actor_kind": self.kind,
             "created_by": self.user,
             "api_key": self.api_key,
+            "approved_by": self.approved_by,
         }

@@ -59,7 +59,7 @@ class LedgerEntryAdmin(LedgerExportMixin, ReadOnlyAdminMixin, ShopScopedAdmin, M
         "who",
         "note",
     )
-    list_select_related = ("member", "branch", "created_by", "api_key")
+    list_select_related = ("member", "branch", "created_by", "api_key", "approved_by")
     list_filter = (
         "kind",
         "channel",
@@ -89,6 +89,11 @@ class LedgerEntryAdmin(LedgerExportMixin, ReadOnlyAdminMixin, ShopScopedAdmin, M
 
     @display(description=_("by"))
     def who(self, obj: LedgerEntry) -> str:
+        if obj.created_by_id and obj.approved_by_id:
+            return _("%(who)s (approved by %(manager)s)") % {
+                "who": obj.created_by.get_username(),
+                "manager": obj.approved_by.get_username(),
+            }
         if obj.created_by_id:
             return obj.created_by.get_username()
         if obj.api_key_id:

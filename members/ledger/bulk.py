@@ -40,10 +40,15 @@ from django.utils.translation import gettext as _
 from loyalty.errors import ApplicationError
 from members.ledger import rules
 from members.ledger.actors import Actor
-from members.ledger.errors import IdempotencyMismatch, InvalidAmount, MemberNotActive
+from members.ledger.errors import (
+    IdempotencyMismatch,
+    InvalidAmount,
+    MemberNotActive,
+    TooManyPoints,
+)
 from members.ledger.locks import lock_members
 from members.ledger.models import TIER_QUALIFYING_KINDS, EntryKind, LedgerEntry, PointLot
-from members.ledger.services import clean_key, fingerprint
+from members.ledger.services import check_points_cap, clean_key, fingerprint
 from members.models import Member
 from shops.models import Branch, Shop, Tier
 
@@ -88,15 +93,15 @@ def points_credit_many(
     applies the shop's expiry policy from today.
     """
     result = BulkCreditResult()
+    shop = Shop.objects.get(pk=shop.pk)  # the policy as committed now
     valid: list[tuple[Credit, str, str]] = []  # (credit, clean key, fingerprint)
     for credit in credits:
-        key = _checked_key(credit, result)
+        key = _checked_key(credit, result, shop=shop)
         if key is not None:
             valid.append((credit, key, _print_for(kind, credit)))
     if not valid:
         return result
 
-    shop = Shop.objects.get(pk=shop.pk)  # the policy as committed now
     member_ids = sorted({credit.member_id for credit, _k, _p in valid})
     lock_members(member_ids)
     states = {
@@ -187,9 +192,11 @@ def points_credit_many(
     return result
 
 
-def _checked_key(credit: Credit | OpeningCredit, result: BulkCreditResult) -> str | None:
-    """The credit's clean key when its key and points are acceptable; else None, and why in
-    ``result.refused``."""
+def _checked_key(
+    credit: Credit | OpeningCredit, result: BulkCreditResult, *, shop: Shop
+) -> str | None:
+    """The credit's clean key when its key and points are acceptable (a whole number above 0, at
+    most the shop's most points per entry); else None, and why in ``result.refused``."""
     try:
         key = clean_key(credit.idempotency_key)
     except IdempotencyMismatch as exc:
@@ -201,10 +208,10 @@ def _checked_key(credit: Credit | OpeningCredit, result: BulkCreditResult) -> st
             _("Points must be a whole number above 0."), field="points"
         )
         return None
-    if points > rules.MAX_POINTS_PER_ENTRY:
-        result.refused[key] = InvalidAmount(
-            _("That is too many points for one entry."), field="points"
-        )
+    try:
+        check_points_cap(shop, points)
+    except TooManyPoints as exc:
+        result.refused[key] = exc
         return None
     return key
 
@@ -346,12 +353,12 @@ def members_create_with_credits(
     new members' ids in the order of ``rows``, and each key's outcome.
     """
     result = BulkCreditResult()
+    shop = Shop.objects.get(pk=shop.pk)  # the policy as committed now
     valid: dict[int, tuple[OpeningCredit, str]] = {}
     for index, credit in enumerate(credits):
-        key = _checked_key(credit, result) if credit is not None else None
+        key = _checked_key(credit, result, shop=shop) if credit is not None else None
         if key is not None:
             valid[index] = (credit, key)
-    shop = Shop.objects.get(pk=shop.pk)  # the policy as committed now
     used = set(
         LedgerEntry.objects.filter(
             shop=shop, idempotency_key__in=[key for _c, key in valid.values()]

@@ -12,6 +12,13 @@ class NoPointsForSpend(ApplicationError):
     code = "no_points"
 
 
+class TooManyPoints(ApplicationError):
+    """More points in one entry than the shop allows (``Shop.max_points_per_entry``): a typing
+    mistake, not a real purchase (422 in the API)."""
+
+    code = "too_many_points"
+
+
 class NotEnoughPoints(ApplicationError):
     code = "not_enough_points"
 

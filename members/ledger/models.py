@@ -124,7 +124,7 @@ class Purchase(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
-    points = models.IntegerField(_("points"))
+    points = models.BigIntegerField(_("points"))
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.COMPLETED)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
@@ -178,8 +178,9 @@ class LedgerEntry(models.Model):
         verbose_name=_("member"),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=EntryKind)
-    points = models.IntegerField(_("points"))
-    balance_after = models.IntegerField(_("balance after"))
+    # 64-bit: an expiry entry sums many lots, and balances have no upper bound.
+    points = models.BigIntegerField(_("points"))
+    balance_after = models.BigIntegerField(_("balance after"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=200)
     fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     # Who
@@ -199,6 +200,15 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("API key"),
+    )
+    # The manager who approved a cashier's purchase above the shop's cashier amount limit.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
     # Where
     branch = models.ForeignKey(
@@ -275,9 +285,9 @@ class PointLot(models.Model):
     entry = models.OneToOneField(
         LedgerEntry, on_delete=models.PROTECT, related_name="lot", verbose_name=_("entry")
     )
-    points = models.PositiveIntegerField(_("points"))
-    remaining = models.PositiveIntegerField(_("remaining"))
-    debt_paid = models.PositiveIntegerField(_("paid to debt"), default=0)
+    points = models.PositiveBigIntegerField(_("points"))
+    remaining = models.PositiveBigIntegerField(_("remaining"))
+    debt_paid = models.PositiveBigIntegerField(_("paid to debt"), default=0)
     earned_on = models.DateField(_("earned on"))
     available_on = models.DateField(_("spendable from"))
     expires_on = models.DateField(_("expires on (inclusive)"), null=True, blank=True)
@@ -320,7 +330,7 @@ class LotAllocation(models.Model):
 
     debit = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="allocations")
     lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="allocations")
-    points = models.PositiveIntegerField()
+    points = models.PositiveBigIntegerField()
 
     class Meta:
         verbose_name = _("lot allocation")

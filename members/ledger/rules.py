@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from decimal import ROUND_DOWN, Decimal
+import math
+from decimal import Decimal
+from fractions import Fraction
 
 from shops.models import ExpiryMode, TierCycle, TierWindow
 
 # Amounts above this are refused as typing mistakes (10 million baht in one purchase).
 MAX_SPEND = Decimal("9999999.99")
+# The highest a shop may set its own "most points in one entry" (``Shop.max_points_per_entry``).
 MAX_POINTS_PER_ENTRY = 100_000_000
+
+
+def points_cap(max_points_per_entry: int | None) -> int:
+    """The most points one entry may carry in a shop: its own setting, never above the global
+    ceiling (a row written before the setting existed, or by hand, cannot lift it)."""
+    return min(max_points_per_entry or MAX_POINTS_PER_ENTRY, MAX_POINTS_PER_ENTRY)
 
 
 def points_for_spend(
@@ -28,8 +37,12 @@ def points_for_spend(
     """
     if amount <= 0 or amount < min_spend:
         return 0
-    raw = (Decimal(amount) / Decimal(thb_per_point)) * Decimal(multiplier)
-    return int(raw.to_integral_value(rounding=ROUND_DOWN))
+    # Exact rational arithmetic: Decimal division rounds to 28 digits, so 0.07 THB at 0.03
+    # THB/point with ×3 came out as 6.99… and gave 6 points instead of 7.
+    raw = (
+        Fraction(Decimal(amount)) * Fraction(Decimal(multiplier)) / Fraction(Decimal(thb_per_point))
+    )
+    return math.floor(raw)
 
 
 def month_end(year: int, month: int) -> dt.date:

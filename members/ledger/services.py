@@ -18,13 +18,14 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.numbers import BadNumber, parse_decimal
 from loyalty.phones import InvalidPhone, normalise_phone
 from members.ledger import owners, rules
 from members.ledger.actors import Actor
@@ -40,6 +41,7 @@ from members.ledger.errors import (
     MemberNotActive,
     NoPointsForSpend,
     NotEnoughPoints,
+    TooManyPoints,
 )
 from members.ledger.locks import lock_member, lock_shop
 from members.ledger.models import (
@@ -82,16 +84,30 @@ class LineItem:
 
 def clean_amount(value: object) -> Decimal:
     """A spend in baht as a Decimal with at most 2 decimals, > 0 and ≤ 9,999,999.99, or a clear
-    ``InvalidAmount``. Floats are refused upstream (the API reads strings); "1e30", "abc", "-5",
-    "0" and "10.005" are refused here."""
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        raise InvalidAmount(
-            _("“%(value)s” is not an amount in baht.") % {"value": value}, field="amount"
-        ) from None
+    ``InvalidAmount``. Text is read by ``loyalty.numbers.parse_decimal``: a comma only separates
+    thousands ("1,250.00"), so "12,50" is refused, not read as 1,250. Floats are refused upstream
+    (the API reads strings); "1e30", "abc", "-5", "0" and "10.005" are refused here."""
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    else:
+        try:
+            amount = parse_decimal(repr(value) if isinstance(value, float) else str(value))
+        except BadNumber as exc:
+            if exc.reason == "empty":
+                raise InvalidAmount(_("Enter an amount in baht."), field="amount") from None
+            if exc.reason == "comma":
+                raise InvalidAmount(
+                    _(
+                        "A comma only separates thousands, in groups of three (1,250.00). "
+                        "For satang use a dot: 12.50, not 12,50."
+                    ),
+                    field="amount",
+                ) from None
+            raise InvalidAmount(
+                _("“%(value)s” is not an amount in baht.") % {"value": value}, field="amount"
+            ) from None
     if not amount.is_finite():
         raise InvalidAmount(_("Enter an amount in baht."), field="amount")
     if amount <= 0:
@@ -406,6 +422,64 @@ def _check_branch(shop: Shop, branch: Branch | None) -> None:
         raise InvalidBranch(_("This branch is not an active branch of the shop."), field="branch")
 
 
+def check_points_cap(shop: Shop, points: int) -> None:
+    """Refuse an entry of more points (either way) than the shop allows in one go
+    (``Shop.max_points_per_entry``, never above ``rules.MAX_POINTS_PER_ENTRY``)."""
+    cap = rules.points_cap(shop.max_points_per_entry)
+    if abs(points) > cap:
+        raise TooManyPoints(
+            _(
+                "%(points)s points is more than one entry may give or take in this shop "
+                "(at most %(max)s)."
+            )
+            % {"points": f"{abs(points):,}", "max": f"{cap:,}"},
+            field="points",
+            extra={"points": abs(points), "max": cap},
+        )
+
+
+@dataclass(frozen=True)
+class EarnQuote:
+    amount: Decimal
+    points: int
+    multiplier: Decimal
+    tier: Tier | None
+
+
+def earn_quote(*, shop: Shop, amount: Decimal, member: Member | None = None) -> EarnQuote:
+    """What a spend of ``amount`` (clean, see ``clean_amount``) earns ``member`` now: the shop's
+    rate and minimum spend with the member's tier multiplier (``rules.points_for_spend``). Refuses
+    a spend that earns no points (``NoPointsForSpend``) and one that earns more than the shop's
+    most points per entry (``TooManyPoints``). The one quote that ``points_earn``, the staff
+    preview and the points QR codes use."""
+    tier = member.tier if (member is not None and shop.tiers_enabled) else None
+    multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
+    points = rules.points_for_spend(
+        amount, thb_per_point=shop.thb_per_point, min_spend=shop.min_spend, multiplier=multiplier
+    )
+    if points <= 0:
+        raise NoPointsForSpend(
+            _(
+                "A spend of %(amount)s baht earns no points (minimum spend %(min)s baht, "
+                "%(rate)s baht per point)."
+            )
+            % {"amount": amount, "min": shop.min_spend, "rate": shop.thb_per_point},
+            field="amount",
+        )
+    cap = rules.points_cap(shop.max_points_per_entry)
+    if points > cap:
+        raise TooManyPoints(
+            _(
+                "A spend of %(amount)s baht would earn %(points)s points, more than one entry may "
+                "give in this shop (at most %(max)s). Check the amount."
+            )
+            % {"amount": f"{amount:,}", "points": f"{points:,}", "max": f"{cap:,}"},
+            field="amount",
+            extra={"points": points, "max": cap},
+        )
+    return EarnQuote(amount, points, multiplier, tier)
+
+
 # --- services -----------------------------------------------------------------------------------
 
 
@@ -427,8 +501,9 @@ def points_earn(
 ) -> EarnResult:
     """Credit points for a spend: ``floor(amount / THB per point × tier multiplier)``.
 
-    Refuses amounts that are not positive baht with ≤ 2 decimals, spends that earn 0 points, blocked
-    members, and branches of another shop. An unknown phone creates a pending member. Records the
+    Refuses amounts that are not positive baht with ≤ 2 decimals, spends that earn 0 points or more
+    than the shop's most points per entry (``earn_quote``), blocked members, and branches of
+    another shop. An unknown phone creates a pending member. Records the
     purchase (order id unique per shop and channel) and its line items; purchase points become
     spendable after the shop's pending days. Upgrades the tier at once when a threshold is crossed.
     """
@@ -465,21 +540,7 @@ def points_earn(
         return EarnResult(replay, replay.purchase, replay.member, replay.points, False, True)
     shop = member.shop
 
-    multiplier = (
-        member.tier.earn_multiplier if (shop.tiers_enabled and member.tier) else Decimal("1")
-    )
-    points = rules.points_for_spend(
-        amount, thb_per_point=shop.thb_per_point, min_spend=shop.min_spend, multiplier=multiplier
-    )
-    if points <= 0:
-        raise NoPointsForSpend(
-            _(
-                "A spend of %(amount)s baht earns no points (minimum spend %(min)s baht, "
-                "%(rate)s baht per point)."
-            )
-            % {"amount": amount, "min": shop.min_spend, "rate": shop.thb_per_point},
-            field="amount",
-        )
+    points = earn_quote(shop=shop, amount=amount, member=member).points
     if (
         order_id
         and Purchase.objects.filter(shop=shop, channel=channel, external_order_id=order_id).exists()
@@ -568,16 +629,16 @@ def points_credit(
     expires_on: dt.date | bool | None = True,
 ) -> tuple[LedgerEntry, bool]:
     """Credit points that do not come from a spend (welcome, activity, import). Returns the entry
-    and whether it was a replay. ``expires_on=True`` applies the shop's expiry policy."""
+    and whether it was a replay. ``expires_on=True`` applies the shop's expiry policy. More points
+    than the shop's most per entry are refused (``TooManyPoints``)."""
     key = clean_key(idempotency_key)
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise InvalidAmount(_("Points must be a whole number above 0."), field="points")
-    if points > rules.MAX_POINTS_PER_ENTRY:
-        raise InvalidAmount(_("That is too many points for one entry."), field="points")
     print_ = fingerprint(op="credit", kind=kind, member=member.pk, points=points)
     replay = _replay(member.shop_id, key, print_)
     if replay is not None:
         return replay, True
+    check_points_cap(member.shop, points)
     member = lock_member(member.pk)
     _require_active(member)
     replay = _replay(member.shop_id, key, print_)
@@ -620,19 +681,19 @@ def points_adjust(
     *, member: Member, points: int, note: str, idempotency_key: str, actor: Actor
 ) -> tuple[LedgerEntry, bool]:
     """Add or remove points by hand, with a reason. A removal draws on the member's lots (pending
-    ones too, since it corrects a mistake) and is refused beyond what the member has."""
+    ones too, since it corrects a mistake) and is refused beyond what the member has; either way
+    no more than the shop's most points per entry (``TooManyPoints``)."""
     key = clean_key(idempotency_key)
     note = (note or "").strip()
     if not note:
         raise InvalidAmount(_("Write why the points are adjusted."), field="note")
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise InvalidAmount(_("Enter a whole number of points other than 0."), field="points")
-    if abs(points) > rules.MAX_POINTS_PER_ENTRY:
-        raise InvalidAmount(_("That is too many points for one entry."), field="points")
     print_ = fingerprint(op="adjust", member=member.pk, points=points, note=note)
     replay = _replay(member.shop_id, key, print_)
     if replay is not None:
         return replay, True
+    check_points_cap(member.shop, points)
     member = lock_member(member.pk)
     _require_active(member)
     replay = _replay(member.shop_id, key, print_)

@@ -15,12 +15,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loyalty.errors import ApplicationError
-from members.staff import services
+from members.staff import approvals, services
 from members.staff.auth import device, staff_required
-from members.staff.forms import ClaimForm
+from members.staff.errors import ApprovalInvalid, ApprovalRequired
+from members.staff.forms import ApprovalForm, ClaimForm
 from members.staff.models import PointsClaim
 from members.staff.selectors import claim_for_staff
-from members.staff.views import render_staff
+from members.staff.views import approval_from, approval_status, render_staff
 from shops.staffing.links import absolute_url, qr_svg
 
 
@@ -43,10 +44,27 @@ def _claim_or_404(request: HttpRequest, claim_id: uuid.UUID) -> PointsClaim:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def claim_new(request: HttpRequest) -> HttpResponse:
+    """Type a spend, then show its QR code. A cashier's spend above the shop's cashier amount
+    limit first needs a manager's approval on this phone ("approve" in the POST), which the page
+    then carries to the QR code's creation."""
     staff = request.staff
     form = ClaimForm(request.POST or None)
+    context = {"form": form, "cashier_limit": staff.shop.cashier_amount_limit}
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if "approve" in request.POST:
+            approval, approval_form = approval_from(
+                request,
+                purpose=approvals.Purpose.CLAIM,
+                amount=data["amount"],
+                form_key=data["key"],
+            )
+            context.update(approval=approval, approval_form=approval_form)
+            if approval is None:
+                context["needs_approval"] = True
+                status = approval_status(approval_form)
+            return _claim_new_page(request, context, status)
         try:
             claim, _replayed = services.points_claim_create(
                 user=staff.user,
@@ -55,17 +73,25 @@ def claim_new(request: HttpRequest) -> HttpResponse:
                 form_key=data["key"],
                 receipt_no=data["receipt_no"],
                 device=device(request),
+                approval=request.POST.get("approval") or None,
             )
+        except (ApprovalRequired, ApprovalInvalid) as exc:
+            context.update(
+                needs_approval=True,
+                approval_form=ApprovalForm(),
+                approval_error="" if isinstance(exc, ApprovalRequired) else str(exc),
+            )
+            return _claim_new_page(request, context, 403)
         except ApplicationError as exc:
             form.add_error("amount" if exc.field == "amount" else None, str(exc))
         else:
             return redirect("staff:claim", claim_id=claim.public_id)
+    return _claim_new_page(request, context, 422 if form.errors else status)
+
+
+def _claim_new_page(request: HttpRequest, context: dict, status: int) -> HttpResponse:
     return render_staff(
-        request,
-        "members/staff/claim_new.html",
-        {"form": form},
-        nav="claim",
-        status=422 if form.errors else 200,
+        request, "members/staff/claim_new.html", context, nav="claim", status=status
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django import forms
-from django.contrib.auth import password_validation
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -200,6 +200,59 @@ class ClaimForm(TypedTextForm, forms.Form):
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("key", uuid.uuid4())
         super().__init__(*args, **kwargs)
+
+
+class ApprovalForm(TypedTextForm, forms.Form):
+    """A manager approves on the cashier's phone with their username and their password or
+    approval PIN. ``authenticate`` is called with the request, so django-axes counts failures per
+    username and device as at sign-in; ``approver`` is the person on success. Whether they may
+    approve is the service's rule (``approvals.staff_approval_grant``)."""
+
+    username = forms.CharField(
+        # Translators: Thai: ชื่อผู้ใช้ของผู้จัดการ
+        label=_("Manager's username"),
+        max_length=150,
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "none", "autocorrect": "off", "autocomplete": "off"}
+        ),
+    )
+    secret = forms.CharField(
+        # Translators: Thai: รหัสผ่านหรือ PIN ของผู้จัดการ
+        label=_("Password or approval PIN"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.approver: User | None = None
+        self.locked_out = False
+
+    def clean(self):
+        data = super().clean()
+        username, secret = data.get("username"), data.get("secret")
+        if self.errors or not username or not secret:
+            return data
+        user = authenticate(self.request, username=username, password=secret, manager_approval=True)
+        if user is None:
+            if getattr(self.request, "axes_locked_out", False):
+                # Answer with the staff page, not axes' own plain lock-out page.
+                self.request.axes_locked_out = False
+                self.locked_out = True
+                raise ValidationError(
+                    _(
+                        "Too many wrong passwords or PINs for this username. Wait a while or "
+                        "ask another manager."
+                    ),
+                    code="locked_out",
+                )
+            raise ValidationError(
+                _("Wrong username, password or PIN. Nothing was approved."), code="wrong_secret"
+            )
+        self.approver = user
+        return data
 
 
 class VoidForm(TypedTextForm, forms.Form):

@@ -48,6 +48,16 @@ class PointsClaim(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(0)],
     )
+    # The manager who approved an amount above the shop's cashier amount limit; the entry made
+    # when the code is collected records it too.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
     receipt_no = models.CharField(_("receipt number"), max_length=64, blank=True)
     token = models.CharField(max_length=64, unique=True, editable=False)
     # The hidden UUID of the cashier's form: a double tap makes one claim.

@@ -25,24 +25,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import ApplicationError, InvalidInput, NotFound
-from members.ledger import rules
 from members.ledger.actors import Actor
 from members.ledger.errors import (
     CannotReverse,
     IdempotencyMismatch,
     InvalidBranch,
-    NoPointsForSpend,
 )
 from members.ledger.locks import lock_member
 from members.ledger.models import Channel, EntryKind, LedgerEntry
 from members.ledger.services import (
     EarnResult,
     clean_amount,
+    earn_quote,
     entry_reverse,
     points_earn,
     purchase_reverse,
 )
 from members.models import Member
+from members.staff.approvals import Purpose, approval_check, approval_needed
 from members.staff.errors import (
     ClaimCancelled,
     ClaimExpired,
@@ -89,25 +89,13 @@ class PointsPreview:
 
 
 def points_preview(*, shop: Shop, amount: object, member: Member | None = None) -> PointsPreview:
-    """What a spend would earn this member now: the shop's rate and minimum spend with the
-    member's tier multiplier (``rules.points_for_spend``), or the refusal ``points_earn`` would
-    give (not an amount, 0 or less, too large, earns no points)."""
-    amount = clean_amount(amount)
-    tier = member.tier if (member is not None and shop.tiers_enabled) else None
-    multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
-    points = rules.points_for_spend(
-        amount, thb_per_point=shop.thb_per_point, min_spend=shop.min_spend, multiplier=multiplier
+    """What a spend would earn this member now (``ledger.earn_quote``: the shop's rate and minimum
+    spend with the member's tier multiplier), or the refusal ``points_earn`` would give (not an
+    amount, 0 or less, too large, earns no points, more points than one entry may give)."""
+    quote = earn_quote(shop=shop, amount=clean_amount(amount), member=member)
+    return PointsPreview(
+        quote.amount, quote.points, quote.multiplier, quote.tier.name if quote.tier else ""
     )
-    if points <= 0:
-        raise NoPointsForSpend(
-            _(
-                "A spend of %(amount)s baht earns no points (minimum spend %(min)s baht, "
-                "%(rate)s baht per point)."
-            )
-            % {"amount": amount, "min": shop.min_spend, "rate": shop.thb_per_point},
-            field="amount",
-        )
-    return PointsPreview(amount, points, multiplier, tier.name if tier else "")
 
 
 @transaction.atomic
@@ -121,6 +109,7 @@ def staff_points_add(
     phone: str | None = None,
     receipt_no: str = "",
     device: Device | None = None,
+    approval: str | None = None,
 ) -> EarnResult:
     """Add points for a spend at the counter, to ``member`` or to the member with ``phone`` (a new
     pending member when nobody has it), at ``branch``, by ``user``.
@@ -128,13 +117,35 @@ def staff_points_add(
     The form's hidden UUID is the idempotency key, so a double tap, a resubmit or a retry after a
     lost answer returns the first entry instead of adding again; the same form reused for another
     amount is refused (``IdempotencyMismatch``).
+
+    A cashier's spend above the shop's cashier amount limit needs ``approval``, a manager's token
+    for exactly this spend (``approvals.approval_check``); the entry records the manager.
     """
     check_staff_at_branch(user=user, branch=branch)
+    shop = branch.shop
+    amount = clean_amount(amount)
+    key = staff_key(form_key)
+    approver = None
+    if (
+        approval_needed(user=user, shop=shop, amount=amount)
+        # A replay writes nothing: it needs no approval (and may come after the token expired).
+        and not LedgerEntry.objects.filter(shop=shop, idempotency_key=key).exists()
+    ):
+        approver = approval_check(
+            token=approval,
+            cashier=user,
+            branch=branch,
+            purpose=Purpose.POINTS,
+            amount=amount,
+            form_key=form_key,
+            member=member,
+            phone=phone or "",
+        )
     result = points_earn(
-        shop=branch.shop,
+        shop=shop,
         amount=amount,
-        idempotency_key=staff_key(form_key),
-        actor=Actor.staff(user),
+        idempotency_key=key,
+        actor=Actor.staff(user, approved_by=approver),
         member=member,
         phone=None if member is not None else phone,
         branch=branch,
@@ -146,13 +157,15 @@ def staff_points_add(
             kind=StaffAction.Kind.POINTS_ADD,
             branch=branch,
             obj=result.entry,
-            label=f"{result.member.display_name} +{result.points}",
+            label=f"{result.member.display_name} +{result.points}"
+            + (f" ({_('approved by')} {approver.get_username()})" if approver else ""),
             detail={
                 "member": str(result.member.public_id),
                 "amount": str(result.purchase.amount),
                 "points": result.points,
                 "receipt_no": result.purchase.receipt_no,
                 "new_member": result.member_created,
+                **({"approved_by": approver.get_username()} if approver else {}),
             },
             device=device,
         )
@@ -219,16 +232,31 @@ def points_claim_create(
     form_key: uuid.UUID | str,
     receipt_no: str = "",
     device: Device | None = None,
+    approval: str | None = None,
 ) -> tuple[PointsClaim, bool]:
     """Make a one-time points QR code for a spend at ``branch``; the member who opens it first
     within ``CLAIM_LIFETIME`` gets the points. The spend must earn points at the shop's base rate.
     The form's hidden UUID makes a double tap return the first code (and whether it was a
-    replay); the same form reused for another amount is refused."""
+    replay); the same form reused for another amount is refused. A cashier's spend above the
+    shop's cashier amount limit needs a manager's ``approval`` for exactly this code."""
     check_staff_at_branch(user=user, branch=branch)
     shop = branch.shop
     amount = points_preview(shop=shop, amount=amount).amount
     key = staff_key(form_key)
     receipt_no = (receipt_no or "").strip()[:64]
+    approver = None
+    if (
+        approval_needed(user=user, shop=shop, amount=amount)
+        and not PointsClaim.objects.filter(shop=shop, create_key=key).exists()
+    ):
+        approver = approval_check(
+            token=approval,
+            cashier=user,
+            branch=branch,
+            purpose=Purpose.CLAIM,
+            amount=amount,
+            form_key=form_key,
+        )
 
     def replay(existing: PointsClaim) -> tuple[PointsClaim, bool]:
         if existing.amount != amount or existing.branch_id != branch.pk:
@@ -247,6 +275,7 @@ def points_claim_create(
                 branch=branch,
                 cashier=user,
                 amount=amount,
+                approved_by=approver,
                 receipt_no=receipt_no,
                 token=secrets.token_urlsafe(16),
                 create_key=key,
@@ -260,7 +289,11 @@ def points_claim_create(
         kind=StaffAction.Kind.CLAIM_CREATE,
         branch=branch,
         obj=claim,
-        detail={"amount": str(amount), "receipt_no": receipt_no},
+        detail={
+            "amount": str(amount),
+            "receipt_no": receipt_no,
+            **({"approved_by": approver.get_username()} if approver else {}),
+        },
         device=device,
     )
     return claim, False
@@ -333,7 +366,7 @@ def points_claim_redeem(*, shop: Shop, token: str, member: Member) -> ClaimResul
         # Not the entry: a twin request that claimed it first sets it while this one waits, and
         # PostgreSQL would hand back the new row with the entry as joined before the wait.
         PointsClaim.objects.select_for_update(of=("self",))
-        .select_related("branch", "cashier")
+        .select_related("branch", "cashier", "approved_by")
         .get(shop=shop, token=token)
     )
     if claim.claimed_by_id == member.pk:
@@ -348,7 +381,7 @@ def points_claim_redeem(*, shop: Shop, token: str, member: Member) -> ClaimResul
     if claim.expires_at <= timezone.now():
         raise ClaimExpired(_("This points QR code has expired. Ask the cashier to make a new one."))
     actor = (
-        Actor.staff(claim.cashier)
+        Actor.staff(claim.cashier, approved_by=claim.approved_by)
         if claim.cashier is not None
         else Actor.system(channel=Channel.STORE)
     )

@@ -23,6 +23,7 @@ urlpatterns = [
     path("find/", views.find, name="find"),
     path("m/<uuid:member_id>/", views.member_page, name="member"),
     path("add/review/", views.review, name="review"),
+    path("add/approve/", views.approve, name="approve"),
     path("add/confirm/", views.confirm, name="confirm"),
     path("add/preview/", views.preview, name="preview"),
     path("done/<uuid:entry_id>/", views.done, name="done"),

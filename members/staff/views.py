@@ -8,7 +8,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -23,9 +23,18 @@ from loyalty.phones import format_phone_local
 from members.ledger.errors import IdempotencyMismatch
 from members.models import Member
 from members.qr import member_code_resolve
-from members.staff import services
+from members.staff import approvals, services
+from members.staff.approvals import approval_needed
 from members.staff.auth import choose_branch, device, staff_required
-from members.staff.forms import FindForm, JoinForm, SignInForm, SpendForm, VoidForm
+from members.staff.errors import ApprovalInvalid, ApprovalRequired
+from members.staff.forms import (
+    ApprovalForm,
+    FindForm,
+    JoinForm,
+    SignInForm,
+    SpendForm,
+    VoidForm,
+)
 from members.staff.selectors import (
     can_use_staff_app,
     entry_for_staff,
@@ -318,6 +327,25 @@ def review(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         form.add_error("amount", str(exc))
         return _spend_page(request, form, member, phone, status=422)
+    return _confirm_page(request, form, member, phone, preview)
+
+
+def _confirm_page(
+    request,
+    form,
+    member,
+    phone,
+    preview,
+    *,
+    approval_form=None,
+    approval=None,
+    approval_error="",
+    status=200,
+) -> HttpResponse:
+    """The points to add, with the manager-approval step when a cashier's spend is above the
+    shop's cashier amount limit (the approval form, or who approved)."""
+    staff = request.staff
+    needs_approval = approval_needed(user=staff.user, shop=staff.shop, amount=preview.amount)
     return render_staff(
         request,
         "members/staff/confirm.html",
@@ -326,9 +354,91 @@ def review(request: HttpRequest) -> HttpResponse:
             "member": member,
             "phone_display": _phone_display(phone),
             "preview": preview,
+            "needs_approval": needs_approval,
+            "approval_form": approval_form or (ApprovalForm() if needs_approval else None),
+            "approval": approval,
+            "approval_error": approval_error,
+            "cashier_limit": staff.shop.cashier_amount_limit,
         },
         nav="home",
+        status=status,
     )
+
+
+def approval_from(request: HttpRequest, *, purpose: str, amount, form_key, member=None, phone=""):
+    """Check the manager's credentials of the approval form in ``request.POST`` and grant the
+    approval of this write: ``(approval, form)``, approval None when refused (the form says why,
+    the refusal is in the staff audit log)."""
+    staff = request.staff
+    form = ApprovalForm(request.POST, request=request)
+    if not form.is_valid():
+        if form.has_error(NON_FIELD_ERRORS):  # credentials were given and failed
+            approvals.staff_approval_refused_record(
+                cashier=staff.user,
+                branch=staff.branch,
+                username=form.cleaned_data.get("username", ""),
+                reason="locked_out" if form.locked_out else "wrong_secret",
+                device=device(request),
+            )
+        return None, form
+    try:
+        approval = approvals.staff_approval_grant(
+            approver=form.approver,
+            cashier=staff.user,
+            branch=staff.branch,
+            purpose=purpose,
+            amount=amount,
+            form_key=form_key,
+            member=member,
+            phone=phone,
+            device=device(request),
+        )
+    except ApplicationError as exc:
+        form.add_error(None, str(exc))
+        return None, form
+    return approval, form
+
+
+def approval_status(form: ApprovalForm) -> int:
+    return 429 if form.locked_out else 403
+
+
+@never_cache
+@staff_required
+@require_POST
+def approve(request: HttpRequest) -> HttpResponse:
+    """A manager approves a cashier's spend above the limit on the cashier's phone; the confirm
+    page then carries the approval (a signed token for exactly this spend) to ``confirm``."""
+    form = SpendForm(request.POST)
+    if not form.is_valid():
+        return redirect("staff:home")
+    member, phone = _spend_target(request, form)
+    try:
+        preview = services.points_preview(
+            shop=request.staff.shop, amount=form.cleaned_data["amount"], member=member
+        )
+    except ApplicationError as exc:
+        form.add_error("amount", str(exc))
+        return _spend_page(request, form, member, phone, status=422)
+    approval, approval_form = approval_from(
+        request,
+        purpose=approvals.Purpose.POINTS,
+        amount=preview.amount,
+        form_key=form.cleaned_data["key"],
+        member=member,
+        phone=phone,
+    )
+    if approval is None:
+        return _confirm_page(
+            request,
+            form,
+            member,
+            phone,
+            preview,
+            approval_form=approval_form,
+            status=approval_status(approval_form),
+        )
+    return _confirm_page(request, form, member, phone, preview, approval=approval)
 
 
 @never_cache
@@ -358,6 +468,18 @@ def confirm(request: HttpRequest) -> HttpResponse:
             phone=phone or None,
             receipt_no=data["receipt_no"],
             device=device(request),
+            approval=request.POST.get("approval") or None,
+        )
+    except (ApprovalRequired, ApprovalInvalid) as exc:
+        # Nothing was written: show the approval step (again) for this spend.
+        try:
+            preview = services.points_preview(shop=staff.shop, amount=data["amount"], member=member)
+        except ApplicationError as refused:
+            form.add_error("amount", str(refused))
+            return _spend_page(request, form, member, phone, status=422)
+        error = "" if isinstance(exc, ApprovalRequired) else str(exc)
+        return _confirm_page(
+            request, form, member, phone, preview, approval_error=error, status=403
         )
     except IdempotencyMismatch:
         messages.warning(

@@ -111,6 +111,8 @@ class StaffAction(models.Model):
         CLAIM_CREATE = "claim_create", _("Made a points QR code")
         CLAIM_CANCEL = "claim_cancel", _("Cancelled a points QR code")
         VOID = "void", _("Voided a transaction")
+        APPROVE = "approve", _("Approved a purchase above the cashier limit")
+        APPROVE_REFUSED = "approve_refused", _("Manager approval refused")
         INVITE_CREATE = "invite_create", _("Created a staff invite")
         INVITE_REVOKE = "invite_revoke", _("Revoked a staff invite")
         COUPON_USE = "coupon_use", _("Used a coupon")

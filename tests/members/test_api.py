@@ -122,6 +122,27 @@ def test_bad_amounts_are_400_and_write_nothing(api, api_shop, amount):
     assert LedgerEntry.objects.count() == 0
 
 
+def test_a_decimal_comma_is_refused_and_a_thousands_comma_is_read(api, api_shop):
+    m = MemberFactory(shop=api_shop)
+
+    comma = api.post("/points/earn", {"member_id": str(m.public_id), "amount": "12,50"})
+    grouped = api.post("/points/earn", {"member_id": str(m.public_id), "amount": "1,250.00"})
+    item = api.post(
+        "/points/earn",
+        {
+            "member_id": str(m.public_id),
+            "amount": "250",
+            "items": [{"name": "Mug", "quantity": "1", "price": "2,50"}],
+        },
+    )
+
+    assert comma.status_code == 400 and error_code(comma) == "invalid_amount"
+    assert "A comma only separates thousands" in comma.json()["error"]["message"]
+    assert grouped.status_code == 201 and grouped.json()["points"] == 50
+    assert item.status_code == 400 and error_code(item) == "invalid_input"
+    assert LedgerEntry.objects.count() == 1
+
+
 def test_unknown_branch_and_bad_phone_are_400(api, api_shop):
     r = api.post("/points/earn", {"phone": "0812345678", "amount": "100", "branch_code": "NOPE"})
     assert r.status_code == 400 and error_code(r) == "unknown_branch"

@@ -57,6 +57,29 @@ def test_earn_refuses_bad_amounts_and_writes_nothing(points_shop, member, bad):
     assert Purchase.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("typed", "amount", "points"),
+    [("1,250", "1250.00", 50), ("1,250.00", "1250.00", 50), ("12,345,678.90", None, None)],
+)
+def test_earn_reads_a_comma_as_a_thousands_separator(points_shop, member, typed, amount, points):
+    if amount is None:  # grouped right, but above the largest spend
+        with pytest.raises(InvalidAmount, match="too large"):
+            earn(points_shop, typed, member)
+        return
+    result = earn(points_shop, typed, member)
+    assert (result.purchase.amount, result.points) == (Decimal(amount), points)
+
+
+@pytest.mark.parametrize("typed", ["12,50", "1,2345", ",500", "1,,000", "1.250,00"])
+def test_earn_refuses_a_decimal_comma_instead_of_reading_it_as_thousands(
+    points_shop, member, typed
+):
+    # "12,50" was read as 1,250 baht: 100 times the points the cashier meant.
+    with pytest.raises(InvalidAmount, match="A comma only separates thousands"):
+        earn(points_shop, typed, member)
+    assert not LedgerEntry.objects.exists()
+
+
 def test_earn_refuses_ten_million(points_shop, member):
     with pytest.raises(InvalidAmount, match="too large"):
         earn(points_shop, "10000000", member)

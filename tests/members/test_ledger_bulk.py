@@ -14,7 +14,12 @@ from django.utils import timezone
 from members.ledger import services
 from members.ledger.actors import Actor
 from members.ledger.bulk import Credit, points_credit_many
-from members.ledger.errors import IdempotencyMismatch, InvalidAmount, MemberNotActive
+from members.ledger.errors import (
+    IdempotencyMismatch,
+    InvalidAmount,
+    MemberNotActive,
+    TooManyPoints,
+)
 from members.ledger.models import EntryKind, LedgerEntry, PointLot
 from members.models import Member
 from tests.concurrency import run_concurrently
@@ -123,7 +128,7 @@ class TestSameRulesAsPointsCredit:
         assert isinstance(result.refused["blocked"], MemberNotActive)
         assert isinstance(result.refused["theirs"], MemberNotActive)
         assert isinstance(result.refused["zero"], InvalidAmount)
-        assert isinstance(result.refused["huge"], InvalidAmount)
+        assert isinstance(result.refused["huge"], TooManyPoints)
         theirs.refresh_from_db()
         assert theirs.balance == 0
 
@@ -477,7 +482,7 @@ def test_new_members_with_opening_points_end_as_created_then_credited(
     assert refused == [
         ("k5", "InvalidAmount"),
         ("k6", "MemberNotActive"),
-        ("k7", "InvalidAmount"),
+        ("k7", "TooManyPoints"),
         ("k8", "IdempotencyMismatch"),
     ]
     if tiers_enabled:

@@ -1,7 +1,9 @@
 """The pure rules: baht to points, expiry dates, tier windows and cycles."""
 
 import datetime as dt
+import math
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -24,6 +26,10 @@ D = dt.date
         ("100.00", "25.00", "100.00", "1", 4),  # exactly the minimum
         ("0.01", "0.01", "0", "1", 1),
         ("9999999.99", "1.00", "0", "10", 99999999),
+        # Exact: a Decimal division rounded to 28 digits gave 0.07/0.03×3 = 6.99… → 6.
+        ("100.00", "3.00", "0", "1.50", 50),
+        ("0.07", "0.03", "0", "3.00", 7),
+        ("9999999.99", "0.01", "0", "10.00", 9999999990),
     ],
 )
 def test_points_for_spend_rounds_down_once(amount, rate, minimum, mult, points):
@@ -45,6 +51,23 @@ def test_points_for_spend_rounds_down_once(amount, rate, minimum, mult, points):
 def test_points_for_spend_never_exceeds_the_exact_value(amount, rate):
     points = rules.points_for_spend(amount, thb_per_point=rate)
     assert points <= amount / rate < points + 1
+
+
+@given(
+    amount=st.decimals(min_value=Decimal("0.01"), max_value=rules.MAX_SPEND, places=2),
+    rate=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999999999.99"), places=2),
+    multiplier=st.decimals(min_value=Decimal("0.10"), max_value=Decimal("10.00"), places=2),
+)
+def test_points_for_spend_is_the_exact_value_rounded_down(amount, rate, multiplier):
+    exact = Fraction(amount) * Fraction(multiplier) / Fraction(rate)
+    points = rules.points_for_spend(amount, thb_per_point=rate, multiplier=multiplier)
+    assert points == math.floor(exact)
+
+
+def test_the_points_cap_is_the_shops_never_above_the_ceiling():
+    assert rules.points_cap(1_000) == 1_000
+    assert rules.points_cap(None) == rules.MAX_POINTS_PER_ENTRY
+    assert rules.points_cap(10**12) == rules.MAX_POINTS_PER_ENTRY
 
 
 @pytest.mark.parametrize(

@@ -318,6 +318,9 @@ def test_points_whole_numbers(raw, points):
         (True, "points_not_number"),
         (float("nan"), "points_not_number"),
         (10**12, "points_too_many"),
+        ("1,50", "points_comma"),  # never read as 150
+        ("15,00", "points_comma"),
+        ("1.500,00", "points_comma"),
     ],
 )
 def test_negative_fractional_or_non_numeric_points_are_errors(raw, code):

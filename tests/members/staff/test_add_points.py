@@ -191,6 +191,8 @@ def test_the_live_preview_answers_points_or_the_reason_there_are_none(cashier_cl
         ("abc", "is not an amount in baht"),
         ("10000000", "too large"),
         ("10,000,000", "too large"),
+        ("12,50", "A comma only separates thousands"),
+        ("1.250,00", "A comma only separates thousands"),
         ("10.005", "2 decimal places"),
         ("", "This field is required"),
         ("10", "earns no points"),
@@ -208,6 +210,34 @@ def test_a_bad_spend_gets_a_clear_message_and_changes_nothing(
     assert not Purchase.objects.exists()
     member.refresh_from_db()
     assert member.balance == 0
+
+
+def test_a_thousands_comma_is_read_as_people_mean_it(cashier_client, member):
+    review = spend(cashier_client, member, amount="1,250.00", step="review")
+    added = spend(cashier_client, member, amount="1,250")
+
+    assert review.status_code == 200
+    assert review.context["preview"].amount == Decimal("1250.00")
+    assert added.status_code == 302
+    assert LedgerEntry.objects.get().purchase.amount == Decimal("1250.00")
+
+
+def test_more_points_than_one_entry_may_give_is_refused_before_confirming(
+    cashier_client, member, staff_shop
+):
+    staff_shop.max_points_per_entry = 100
+    staff_shop.save()
+
+    live = cashier_client.get(
+        reverse("staff:preview"), {"amount": "2,525", "member": str(member.public_id)}
+    ).json()
+    review = spend(cashier_client, member, amount="2525", step="review")
+    confirm = spend(cashier_client, member, amount="2525")
+
+    assert live["ok"] is False and "would earn 101 points" in live["error"]
+    assert review.status_code == 422 and "at most 100" in review.content.decode()
+    assert confirm.status_code == 422
+    assert not LedgerEntry.objects.exists()
 
 
 # --- confirm ----------------------------------------------------------------------------------------
