@@ -87,11 +87,7 @@ class LedgerEntryAdmin(LedgerExportMixin, ReadOnlyAdminMixin, ShopScopedAdmin, M
 
     @display(description=_("by"))
     def who(self, obj: LedgerEntry) -> str:
-        if obj.created_by_id:
-            return obj.created_by.get_username()
-        if obj.api_key_id:
-            return str(obj.api_key)
-        return obj.get_actor_kind_display()
+        return obj.actor_display()
 
 
 class PurchaseItemInline(ShopScopedMixin, TabularInline):

@@ -260,6 +260,15 @@ class LedgerEntry(models.Model):
     def is_credit(self) -> bool:
         return self.points > 0
 
+    def actor_display(self) -> str:
+        """Who made the entry, for people: the staff member's name, the API key's name, or the
+        kind of actor when neither is there (a system job, or a staff account deleted since)."""
+        if self.created_by_id:
+            return self.created_by.get_full_name() or self.created_by.get_username()
+        if self.api_key_id:
+            return str(self.api_key)
+        return str(self.get_actor_kind_display())
+
 
 class PointLot(models.Model):
     """The points of one credit entry, with what is left of them and when they expire.
