@@ -1,0 +1,225 @@
+"""Every page, rendered with the data real use produces (see ``tests.pages_world``): each staff
+page, each member page, and each admin list, form and custom view, for the people who open them.
+
+A page must answer 200 (or the redirect or refusal written down here) and must not look up a
+variable that does not exist in one of our templates: ``string_if_invalid`` records each such
+lookup with the template it happened in (Django's and the admin theme's own templates rely on
+silent lookups and are not ours to judge).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.template.base import Node
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.line_fixtures import fake_line
+from tests.members.pages.conftest import liff_sign_in
+from tests.members.staff.conftest import staff_client
+from tests.pages_world import NOW, World, build_world
+
+__all__ = ["fake_line"]
+
+pytestmark = pytest.mark.django_db
+
+OURS = Path(settings.BASE_DIR).resolve()
+
+
+class InvalidLookups(str):
+    """``string_if_invalid`` that notes each failed lookup made by one of our templates."""
+
+    found: list[str]
+
+    def __new__(cls):
+        self = super().__new__(cls, "%s")
+        self.found = []
+        return self
+
+    def __mod__(self, variable):
+        origin = _template_of_caller()
+        if origin is not None:
+            self.found.append(f"{origin}: {variable}")
+        return ""
+
+
+def _template_of_caller() -> str | None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        node = frame.f_locals.get("self")
+        if isinstance(node, Node) and getattr(node, "origin", None) is not None:
+            name = Path(str(node.origin.name)).resolve()
+            if name.is_relative_to(OURS) and "site-packages" not in name.parts:
+                return str(name.relative_to(OURS))
+            return None
+        frame = frame.f_back
+    return None
+
+
+@pytest.fixture
+def invalid_lookups(settings) -> InvalidLookups:
+    recorder = InvalidLookups()
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "OPTIONS": {**settings.TEMPLATES[0]["OPTIONS"]}}
+    ]
+    settings.TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = recorder
+    return recorder
+
+
+@pytest.fixture
+def world(client, fake_line, tmp_path, settings) -> Iterator[World]:
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    built = build_world(client, fake_line, tmp_path)
+    with time_machine.travel(NOW, tick=False):
+        liff_sign_in(client, fake_line, built.shop)  # the October session has expired
+        yield built
+
+
+def named_urls(namespace: str) -> dict[str, str]:
+    """Every URL name in ``namespace`` with its route, walked from the URL configuration."""
+    found: dict[str, str] = {}
+
+    def walk(patterns, prefix: str, current: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                name = pattern.namespace or ""
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), name or current)
+            elif isinstance(pattern, URLPattern) and pattern.name and current == namespace:
+                found.setdefault(pattern.name, prefix + str(pattern.pattern))
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+def check(client: Client, url: str, expected: int, problems: list[str], lookups) -> None:
+    before = len(lookups.found)
+    response = client.get(url)
+    if response.status_code != expected:
+        problems.append(f"GET {url}: {response.status_code}, expected {expected}")
+    for lookup in lookups.found[before:]:
+        problems.append(f"GET {url}: missing variable {lookup}")
+
+
+# --- the staff app ------------------------------------------------------------------------------
+
+# What GET answers where it is not a page (POST-only steps) or is a redirect.
+STAFF_NOT_200 = {
+    "login": 302,  # signed in already: on to the app
+    "logout": 405,
+    "find": 405,
+    "review": 405,
+    "confirm": 405,
+    "claim_cancel": 405,
+    "coupon_confirm": 405,
+    "delivery_hand_over": 405,
+}
+
+
+def staff_kwargs(world: World, name: str, route: str) -> dict:
+    values = {
+        "member_id": world.member.public_id,
+        "entry_id": world.entries["store"].public_id,
+        "claim_id": world.objects["open_claim"].public_id,
+        "token": world.invite_token,
+        "redemption_id": (
+            world.redemptions["delivery_handed_over"].public_id
+            if name == "delivery_done"
+            else world.redemptions["delivery"].public_id
+            if name.startswith("delivery")
+            else world.redemptions["coupon_used"].public_id
+        ),
+    }
+    return {key: values[key] for key in values if f":{key}>" in route}
+
+
+@pytest.mark.parametrize("role", ["cashier", "manager"])
+def test_every_staff_page_renders(world, invalid_lookups, role):
+    user = getattr(world, role)
+    client = staff_client(user, world.branch)
+    problems: list[str] = []
+    for name, route in sorted(named_urls("staff").items()):
+        url = reverse(f"staff:{name}", kwargs=staff_kwargs(world, name, route))
+        expected = 403 if (role, name) == ("cashier", "void") else STAFF_NOT_200.get(name, 200)
+        check(client, url, expected, problems, invalid_lookups)
+    # Each other entry's "done" page, and the counter page of the member with no name.
+    for entry in world.entries.values():
+        if entry.branch_id == world.branch.pk and entry.kind == "earn":
+            url = reverse("staff:done", args=[entry.public_id])
+            check(client, url, 200, problems, invalid_lookups)
+    for member in (world.nameless, world.member):
+        check(
+            client, reverse("staff:member", args=[member.public_id]), 200, problems, invalid_lookups
+        )
+        url = reverse("staff:delivery_member", args=[member.public_id])
+        check(client, url, 200, problems, invalid_lookups)
+
+    assert not problems, "\n".join(problems)
+
+
+def test_a_missing_variable_in_one_of_our_templates_is_noticed(invalid_lookups):
+    from django.template.loader import render_to_string
+
+    render_to_string("members/staff/_member_card.html", {"member": None})
+
+    assert invalid_lookups.found
+    assert all(
+        f.startswith("members/templates/members/staff/_member_card.html: ")
+        for f in invalid_lookups.found
+    )
+
+
+# --- the member pages ---------------------------------------------------------------------------
+
+MEMBER_NOT_200 = {
+    ("member", "home"): 302,  # on to the card
+    ("member", "callback"): 400,  # LINE Login's answer, without LINE's parameters
+    ("member", "card_code"): 405,
+    ("member", "marketing"): 405,
+    ("member", "liff"): 405,
+    ("member", "logout"): 405,
+    ("member", "signup"): 302,  # a member already: on to the card
+}
+
+
+def test_every_member_page_renders(world, client, invalid_lookups):
+    problems: list[str] = []
+    shop_slug = world.shop.slug
+    routes = [("member", n, r) for n, r in named_urls("member").items()]
+    routes += [("rewards", n, r) for n, r in named_urls("rewards").items()]
+    for namespace, name, route in sorted(routes):
+        kwargs = {"shop_slug": shop_slug}
+        if ":reward_id>" in route:
+            key = "coupon" if name.startswith("counter") else "fresh"
+            kwargs["reward_id"] = world.rewards[key].public_id
+        if ":redemption_id>" in route:
+            key = "delivery" if name == "delivery" else "coupon"
+            kwargs["redemption_id"] = world.redemptions[key].public_id
+        url = reverse(f"{namespace}:{name}", kwargs=kwargs)
+        check(client, url, MEMBER_NOT_200.get((namespace, name), 200), problems, invalid_lookups)
+    # Every reward, every coupon and every delivery in each of their states.
+    for reward in world.rewards.values():
+        url = reverse("rewards:detail", args=[shop_slug, reward.public_id])
+        check(client, url, 200, problems, invalid_lookups)
+        # A reward redeemed at the counter has no confirmation page: back to the reward's page.
+        url = reverse("rewards:redeem", args=[shop_slug, reward.public_id])
+        check(client, url, 302 if reward.spot_redemption else 200, problems, invalid_lookups)
+    for redemption in world.redemptions.values():
+        name = "delivery" if redemption.reward_kind == "delivery" else "coupon"
+        url = reverse(f"rewards:{name}", args=[shop_slug, redemption.public_id])
+        check(client, url, 200, problems, invalid_lookups)
+    claim = world.objects["open_claim"]
+    check(
+        client,
+        reverse("member-claim", args=[shop_slug, claim.token]),
+        200,
+        problems,
+        invalid_lookups,
+    )
+
+    assert not problems, "\n".join(problems)
