@@ -249,6 +249,14 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
             points_cost=50,
         )
         world.rewards.update(coupon=coupon_reward, delivery=gift, custom=voucher)
+        world.rewards["pool"] = Reward.objects.create(
+            shop=shop,
+            name="โค้ด LINE SHOPPING",
+            kind=Reward.Kind.CUSTOM_CODE,
+            code_source=Reward.CodeSource.POOL,
+            points_cost=30,
+        )
+        rewards.reward_codes_add(reward=world.rewards["pool"], codes=["LS-0001", "LS-0002"])
         # Not redeemed by anyone yet (the others have reached their limit per member).
         world.rewards["fresh"] = Reward.objects.create(
             shop=shop, name="เค้กฟรี", points_cost=80, stock=3, description="ชิ้นละ 1 ที่"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
-from django.template.base import Node
+from django.contrib import admin
+from django.template.base import FilterExpression, Node
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -33,24 +34,33 @@ OURS = Path(settings.BASE_DIR).resolve()
 
 
 class InvalidLookups(str):
-    """``string_if_invalid`` that notes each failed lookup made by one of our templates."""
+    """``string_if_invalid`` that notes each failed lookup of a variable made by one of our
+    templates, and otherwise behaves as Django's default (an empty string, filters still applied,
+    so a broken filter argument still fails). ``{{ x|default:y }}`` says that ``x`` may be missing
+    and is not noted; ``{% if x %}`` never asks."""
 
     found: list[str]
 
     def __new__(cls):
-        self = super().__new__(cls, "%s")
+        self = super().__new__(cls, "")
         self.found = []
         return self
 
-    def __mod__(self, variable):
-        origin = _template_of_caller()
-        if origin is not None:
-            self.found.append(f"{origin}: {variable}")
-        return ""
+    def __bool__(self) -> bool:
+        # Django asks ``if string_if_invalid:`` in FilterExpression.resolve right after a failed
+        # lookup; answering False makes it carry on exactly as with the default "".
+        caller = sys._getframe(1)
+        expression = caller.f_locals.get("self")
+        if caller.f_code.co_name == "resolve" and isinstance(expression, FilterExpression):
+            filters = [f.__name__ for f, _args in expression.filters]
+            origin = _template_of(caller)
+            if origin is not None and "default" not in filters:
+                self.found.append(f"{origin}: {expression.var}")
+        return False
 
 
-def _template_of_caller() -> str | None:
-    frame = sys._getframe(2)
+def _template_of(frame) -> str | None:
+    """Our template file whose node is being rendered in ``frame`` or a frame above it."""
     while frame is not None:
         node = frame.f_locals.get("self")
         if isinstance(node, Node) and getattr(node, "origin", None) is not None:
@@ -221,5 +231,157 @@ def test_every_member_page_renders(world, client, invalid_lookups):
         problems,
         invalid_lookups,
     )
+
+    assert not problems, "\n".join(problems)
+
+
+# --- the back office ----------------------------------------------------------------------------
+
+STANDARD_VIEWS = ("changelist", "add", "change", "history", "delete")
+
+
+def _platform_rows() -> None:
+    """Rows of the platform's own lists (scheduled jobs, sign-in lock-outs), as they come."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.core.management import call_command
+
+    call_command("setup_schedules", verbosity=0)
+    seen = {"ip_address": "203.0.113.9", "user_agent": "Mozilla/5.0", "username": "nok"}
+    AccessAttempt.objects.create(
+        **seen, http_accept="*/*", path_info="/staff/login/", failures_since_start=3
+    )
+    AccessFailureLog.objects.create(
+        **seen, http_accept="*/*", path_info="/staff/login/", locked_out=False
+    )
+    AccessLog.objects.create(**seen, http_accept="*/*", path_info="/admin/login/")
+
+
+def custom_admin_views(world: World) -> dict[str, tuple[list, int]]:
+    """Our admin views beyond the standard five per model: URL name → (arguments, GET status)."""
+    member = world.member.pk
+    job = world.objects["import_job"].public_id
+    return {
+        "members_member_adjust_points": ([member], 200),
+        "members_member_reverse_entry": ([member, world.entries["store"].public_id], 200),
+        "members_member_import_members": ([], 302),  # the list's button: on to the upload
+        "members_member_export_xlsx": ([], 200),
+        "members_importjob_upload": ([], 200),
+        "members_importjob_upload_link": ([], 302),
+        "members_importjob_template": ([], 200),
+        "members_importjob_template_link": ([], 302),
+        "members_importjob_preview": ([job], 200),
+        "members_importjob_progress": ([job], 200),
+        "members_importjob_errors": ([job], 200),
+        "members_importjob_confirm": ([job], 405),
+        "members_importjob_cancel": ([job], 405),
+        "members_ledgerentry_export_xlsx": ([], 200),
+        "rewards_redemption_export_xlsx": ([], 200),
+        "rewards_delivery_export_xlsx": ([], 200),
+        "rewards_delivery_mark_shipped": ([world.redemptions["delivery_pending"].delivery.pk], 200),
+        "rewards_reward_add_codes": ([world.rewards["pool"].pk], 200),
+        "auth_user_password_change": ([world.cashier.pk], 200),
+        "index": ([], 200),
+        "search": ([], 200),
+        "password_change": ([], 200),
+        "password_change_done": ([], 200),
+        "jsi18n": ([], 200),
+        "login": ([], 302),  # signed in already
+        "logout": ([], 405),
+    }
+
+
+# Admin URLs not rendered here, and why.
+NOT_PAGES = {
+    "autocomplete": "answers JSON for a form's select box (tests/shops/test_admin_isolation.py)",
+    "view_on_site": "a redirect to the member-facing page of an object; SHOW_VIEW_ON_SITE is off",
+    "app_list": "every app's index, rendered below for each app label",
+}
+
+
+def _admin_request(user):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+def _model_of(url_name: str):
+    for model in admin.site._registry:
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        if url_name.startswith(prefix) and url_name[len(prefix) :] in STANDARD_VIEWS:
+            return model, url_name[len(prefix) :]
+    return None, None
+
+
+# Where a page sends its visitor elsewhere, by design.
+ADMIN_REDIRECTS = {
+    ("owner", "shops_shop_changelist"): "one shop: its settings page",
+    ("owner", "shops_shoplinechannel_changelist"): "one shop: its LINE settings",
+    ("owner", "members_importjob_change"): "an import is shown by its preview page",
+    ("operator", "members_importjob_change"): "an import is shown by its preview page",
+    ("operator", "members_importjob_upload"): "an operator has no shop to import into",
+}
+
+
+def render_admin(client, user, world, lookups) -> list[str]:
+    """GET every admin page ``user`` may open (and check the refusal of those they may not)."""
+    problems: list[str] = []
+    role = "operator" if user.is_superuser else "owner"
+    request = _admin_request(user)
+    custom = custom_admin_views(world)
+    for name in sorted(named_urls("admin")):
+        model, view = _model_of(name)
+        if model is None:
+            if name in NOT_PAGES:
+                continue
+            if name not in custom:
+                problems.append(f"admin:{name} is a new admin view: add it to custom_admin_views")
+                continue
+            args, expected = custom[name]
+            expected = 302 if (role, name) in ADMIN_REDIRECTS else expected
+            check(client, reverse(f"admin:{name}", args=args), expected, problems, lookups)
+            continue
+        model_admin = admin.site._registry[model]
+        ok = 302 if (role, name) in ADMIN_REDIRECTS else 200
+        if view == "changelist":
+            allowed = model_admin.has_view_or_change_permission(request)
+            url = reverse(f"admin:{name}")
+            check(client, url, ok if allowed else 403, problems, lookups)
+            continue
+        if view == "add":
+            allowed = model_admin.has_add_permission(request)
+            check(client, reverse(f"admin:{name}"), ok if allowed else 403, problems, lookups)
+            continue
+        rows = list(model_admin.get_queryset(request).order_by("pk"))
+        if view != "change":
+            rows = rows[:1]  # history and delete: the first row is enough
+        for obj in rows:
+            allowed = {
+                "change": model_admin.has_view_or_change_permission,
+                "history": model_admin.has_view_or_change_permission,
+                "delete": model_admin.has_delete_permission,
+            }[view](request, obj)
+            url = reverse(f"admin:{name}", args=[obj.pk])
+            check(client, url, ok if allowed else 403, problems, lookups)
+    for app_label in sorted({m._meta.app_label for m in admin.site._registry}):
+        url = reverse("admin:app_list", args=[app_label])
+        allowed = any(
+            ma.has_module_permission(request)
+            for m, ma in admin.site._registry.items()
+            if m._meta.app_label == app_label
+        )
+        check(client, url, 200 if allowed else 404, problems, lookups)
+    return problems
+
+
+@pytest.mark.parametrize("role", ["owner", "operator"])
+def test_every_admin_page_renders(world, invalid_lookups, role, operator):
+    _platform_rows()
+    user = world.owner if role == "owner" else operator
+    client = Client()
+    client.force_login(user)
+
+    problems = render_admin(client, user, world, invalid_lookups)
 
     assert not problems, "\n".join(problems)
