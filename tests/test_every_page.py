@@ -9,6 +9,7 @@ silent lookups and are not ours to judge).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -385,3 +386,87 @@ def test_every_admin_page_renders(world, invalid_lookups, role, operator):
     problems = render_admin(client, user, world, invalid_lookups)
 
     assert not problems, "\n".join(problems)
+
+
+# --- the back office in Thai --------------------------------------------------------------------
+
+# Names and acronyms that stay as they are in Thai text.
+NOT_ENGLISH = {
+    "LINE", "LIFF", "OA", "API", "QR", "URL", "ID", "IP", "SKU", "PIN", "THB", "SMS", "JSON",
+    "Excel", "CSV", "UUID", "Login", "Messaging", "Shopee", "Lazada", "TikTok", "Facebook",
+    "Instagram", "YouTube", "SHOPPING",
+    # LINE Developers console's own names for a channel's settings, as Thai users see them there.
+    "Channel", "secret", "access", "token", "Basic",
+    # Technical names on the operator's platform pages (background jobs, sign-in lock-outs).
+    "GET", "POST", "HTTP", "Accept", "cron", "N",
+}  # fmt: skip
+THAI = re.compile(r"[\u0e00-\u0e7f]")
+
+
+def english_words(text: str) -> list[str]:
+    """English words a Thai reader would meet in ``text``: HTML tags, file names and a
+    parenthesised original term after Thai words, "ชื่อย่อ (slug)", do not count."""
+    text = re.sub(r"<[^>]*>", " ", str(text))
+    if THAI.search(text):
+        text = re.sub(r"\([^)]*\)", " ", text)
+    words = re.findall(r"(?<![A-Za-z0-9.])[A-Za-z]+(?![A-Za-z0-9.])", text)
+    return [w for w in words if w not in NOT_ENGLISH]
+
+
+def test_english_words_finds_the_leaks_and_lets_names_be():
+    assert english_words("ช่องทางการติดต่อs") == ["s"]
+    assert english_words("Display name") == ["Display", "name"]
+    assert english_words("ที่อยู่ IP") == []
+    assert english_words("คีย์กันทำซ้ำ (idempotency key)") == []
+    assert english_words("การนำเข้า members.xlsx") == []
+    assert english_words('<input aria-label="เลือก">') == []
+
+
+def screen_words(response) -> list[str]:
+    """What an admin page calls things: its title, columns, filters, fieldsets, field labels,
+    inlines (not the data in it)."""
+    from django.contrib.admin.templatetags.admin_list import result_headers
+
+    context = response.context
+    words = [str(context.get("title", ""))]
+    if "cl" in context:
+        cl = context["cl"]
+        words += [str(h["text"]) for h in result_headers(cl)]
+        words += [str(spec.title) for spec in cl.filter_specs]
+    if "adminform" in context:
+        for fieldset in context["adminform"]:
+            words.append(str(fieldset.name or ""))
+            for line in fieldset:
+                for field in line:
+                    if hasattr(field, "is_readonly") and field.is_readonly:
+                        words.append(str(field.field["label"]))
+                    else:
+                        words.append(str(field.field.label))
+        for inline in context.get("inline_admin_formsets", []):
+            words.append(str(inline.opts.verbose_name_plural))
+            words += [str(f["label"]) for f in inline.fields()]
+    return [w for w in words if w]
+
+
+def test_every_admin_page_is_thai(world, operator):
+    _platform_rows()
+    client = Client()
+    client.force_login(operator)
+    request = _admin_request(operator)
+    leaks: dict[str, set[str]] = {}
+    for model, model_admin in sorted(admin.site._registry.items(), key=lambda i: str(i[0])):
+        info = model._meta.app_label, model._meta.model_name
+        urls = [reverse("admin:{}_{}_changelist".format(*info))]
+        if model_admin.has_add_permission(request):
+            urls.append(reverse("admin:{}_{}_add".format(*info)))
+        first = model_admin.get_queryset(request).order_by("pk").first()
+        if first is not None:
+            urls.append(reverse("admin:{}_{}_change".format(*info), args=[first.pk]))
+        for url in urls:
+            response = client.get(url, follow=True)
+            assert response.status_code == 200, url
+            for label in screen_words(response):
+                if english_words(label):
+                    leaks.setdefault(url, set()).add(label)
+
+    assert not leaks, "\n".join(f"{url}: {sorted(labels)}" for url, labels in leaks.items())

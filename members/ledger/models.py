@@ -98,7 +98,7 @@ class Purchase(models.Model):
     shop = models.ForeignKey(
         Shop, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("shop")
     )
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("purchase ID"), default=uuid.uuid4, unique=True, editable=False)
     member = models.ForeignKey(
         "members.Member",
         on_delete=models.PROTECT,
@@ -181,7 +181,9 @@ class LedgerEntry(models.Model):
     points = models.IntegerField(_("points"))
     balance_after = models.IntegerField(_("balance after"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=200)
-    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    fingerprint = models.CharField(
+        _("request fingerprint"), max_length=64, blank=True, editable=False
+    )
     # Who
     actor_kind = models.CharField(_("by"), max_length=10, choices=ActorKind)
     created_by = models.ForeignKey(
