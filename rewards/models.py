@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.dates import format_people_date
 from shops.models import Branch, Shop, Tier
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed from a
@@ -271,7 +272,7 @@ class Redemption(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reward_name} ({self.created_at:%Y-%m-%d})"
+        return f"{self.reward_name} ({format_people_date(self.created_at)})"
 
 
 class Coupon(models.Model):

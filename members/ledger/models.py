@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.dates import format_people_date
 from shops.models import Branch, Shop
 
 
@@ -142,7 +143,7 @@ class Purchase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} THB ({self.created_at:%Y-%m-%d})"
+        return f"{self.amount} THB ({format_people_date(self.created_at)})"
 
 
 class PurchaseItem(models.Model):
