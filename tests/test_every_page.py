@@ -115,6 +115,10 @@ def check(client: Client, url: str, expected: int, problems: list[str], lookups)
         problems.append(f"GET {url}: {response.status_code}, expected {expected}")
     for lookup in lookups.found[before:]:
         problems.append(f"GET {url}: missing variable {lookup}")
+    if response.get("Content-Type", "").startswith("text/html"):
+        # Every screen here is Thai (the shop's language): years are Buddhist Era.
+        for shown in common_era_dates(response):
+            problems.append(f"GET {url}: a Common Era year in {shown!r}")
 
 
 # --- the staff app ------------------------------------------------------------------------------
@@ -460,6 +464,7 @@ def common_era_dates(response) -> list[str]:
         if re.search(r"\b2026\b", line)
         and "2569" not in line  # a help text comparing the two on purpose
         and "+00:00" not in line  # django-axes' names of its rows (raw UTC times), not ours
+        and not re.search(r"\w:\d{4}-\d\d-\d\d:", line)  # a key (expire:<date>:…), not a date
     ]
 
 
