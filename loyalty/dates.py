@@ -64,3 +64,15 @@ def format_display_date(
         if with_time and time_part:
             text += f", {time_part}"
     return text
+
+
+def shows_buddhist_era(language: str | None = None) -> bool:
+    """The one rule for screens that have no shop setting of their own (the back office, staff
+    messages): Thai shows Buddhist Era years, English Common Era years."""
+    return (language or translation.get_language() or "th")[:2] == "th"
+
+
+def format_people_date(value: dt.date | dt.datetime | None, *, with_time: bool = False) -> str:
+    """A date for the person reading the screen in the active language: "3 ธ.ค. 2569 14:05 น."
+    in Thai, "3 Dec 2026, 14:05" in English. Files and the API keep ISO dates."""
+    return format_display_date(value, buddhist_era=shows_buddhist_era(), with_time=with_time)

@@ -33,7 +33,7 @@ class BoundFilter(admin.SimpleListFilter):
 @admin.register(Member)
 class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdmin, ModelAdmin):
     list_display = (
-        "display_name",
+        "name_display",
         "phone_display",
         "status_badge",
         "balance",
@@ -83,6 +83,10 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
     )
     date_hierarchy = "created_at"
     list_per_page = 50
+
+    @display(description=_("name"), ordering="first_name")
+    def name_display(self, obj: Member) -> str:
+        return obj.display_name
 
     @display(description=_("phone"), ordering="phone")
     def phone_display(self, obj: Member) -> str:

@@ -35,6 +35,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from loyalty.i18n import activate_page_language
 from loyalty.line import LineAuthError
 from loyalty.line import login as line_login
 from members.models import Member
@@ -130,9 +131,13 @@ def current_member(request: HttpRequest, shop: Shop) -> Member | None:
 # --- guarding views -------------------------------------------------------------------------------
 
 
-def member_shop(shop_slug: str) -> Shop:
-    """The active shop of a member page's URL, or 404."""
-    return get_object_or_404(Shop, slug=shop_slug, is_active=True)
+def member_shop(shop_slug: str, request: HttpRequest | None = None) -> Shop:
+    """The active shop of a member page's URL, or 404. With ``request``, the page speaks the
+    shop's language from here on (unless the person chose another with the switch)."""
+    shop = get_object_or_404(Shop, slug=shop_slug, is_active=True)
+    if request is not None:
+        activate_page_language(request, shop.language)
+    return shop
 
 
 def safe_next(request: HttpRequest, shop_slug: str, candidate: str | None) -> str | None:
@@ -188,7 +193,7 @@ def member_required(
         def wrapper(request: HttpRequest, shop_slug: str, *args: Any, **kwargs: Any):
             identity = line_identity(request, shop_slug)
             if identity is None:
-                member_shop(shop_slug)  # 404 for an unknown shop, not a sign-in page
+                member_shop(shop_slug, request)  # 404 for an unknown shop, not a sign-in page
                 return HttpResponseRedirect(login_url(shop_slug, request.get_full_path()))
             members = _members_of(identity, shop_slug).filter(status=Member.Status.REGISTERED)
             members = members.select_related("shop", "tier")
@@ -196,10 +201,11 @@ def member_required(
                 members = queryset(members)
             member = members.first()
             if member is None:
-                member_shop(shop_slug)
+                member_shop(shop_slug, request)
                 return _not_a_member_response(request, shop_slug, identity)
             request.member = member
             request.shop = member.shop
+            activate_page_language(request, member.shop.language)
             return func(request, shop_slug, *args, **kwargs)
 
         return wrapper
@@ -215,7 +221,7 @@ def line_identity_required(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(request: HttpRequest, shop_slug: str, *args: Any, **kwargs: Any):
-        shop = member_shop(shop_slug)
+        shop = member_shop(shop_slug, request)
         identity = line_identity(request, shop_slug)
         if identity is None or identity.shop_id != shop.pk:
             return HttpResponseRedirect(login_url(shop_slug, request.get_full_path()))

@@ -10,12 +10,12 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError
 from loyalty.text import TypedTextForm
 from members.imports.admin import ExportAdminMixin
@@ -142,8 +142,8 @@ class RewardAdmin(ShopScopedAdmin, ModelAdmin):
     def window(self, obj: Reward):
         if not obj.active_from and not obj.active_until:
             return _("always")
-        start = timezone.localtime(obj.active_from).strftime("%d/%m/%Y") if obj.active_from else "…"
-        end = timezone.localtime(obj.active_until).strftime("%d/%m/%Y") if obj.active_until else "…"
+        start = format_people_date(obj.active_from) or "…"
+        end = format_people_date(obj.active_until) or "…"
         return f"{start} – {end}"
 
     @display(description=_("redeemed"), ordering="redeemed_count")

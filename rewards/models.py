@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.dates import format_people_date
 from shops.models import Branch, Shop, Tier
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed from a
@@ -209,7 +210,9 @@ class Redemption(models.Model):
         COMPLETED = "completed", _("Redeemed")
         CANCELLED = "cancelled", _("Cancelled (points returned)")
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="redemptions")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("shop")
+    )
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     member = models.ForeignKey(
         "members.Member",
@@ -228,13 +231,13 @@ class Redemption(models.Model):
         verbose_name=_("points entry"),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.COMPLETED)
-    idempotency_key = models.CharField(max_length=200)
-    fingerprint = models.CharField(max_length=64)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     # What the member redeemed, as it was then (the reward may change or disappear later).
     reward_name = models.CharField(_("reward"), max_length=120)
     reward_kind = models.CharField(_("kind"), max_length=12, choices=Reward.Kind)
-    reward_image = models.CharField(max_length=300, blank=True)
-    reward_terms = models.TextField(blank=True)
+    reward_image = models.CharField(_("reward image"), max_length=300, blank=True)
+    reward_terms = models.TextField(_("reward terms"), blank=True)
     branch = models.ForeignKey(
         Branch,
         on_delete=models.PROTECT,
@@ -269,7 +272,7 @@ class Redemption(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reward_name} ({self.created_at:%Y-%m-%d})"
+        return f"{self.reward_name} ({format_people_date(self.created_at)})"
 
 
 class Coupon(models.Model):
@@ -282,7 +285,9 @@ class Coupon(models.Model):
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="coupons")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="coupons", verbose_name=_("shop")
+    )
     redemption = models.OneToOneField(
         Redemption, on_delete=models.PROTECT, related_name="coupon", verbose_name=_("redemption")
     )
@@ -310,7 +315,7 @@ class Coupon(models.Model):
         related_name="+",
         verbose_name=_("used by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         verbose_name = _("coupon")
@@ -361,7 +366,9 @@ class Delivery(models.Model):
         DELIVERED = "delivered", _("Delivered")
         CANCELLED = "cancelled", _("Cancelled (points returned)")
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="deliveries")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("shop")
+    )
     redemption = models.OneToOneField(
         Redemption, on_delete=models.PROTECT, related_name="delivery", verbose_name=_("redemption")
     )
@@ -414,7 +421,7 @@ class SpotCode(models.Model):
     redemption = models.OneToOneField(
         Redemption, on_delete=models.PROTECT, null=True, blank=True, related_name="spot_code"
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         verbose_name = _("spot code")

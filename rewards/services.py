@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError, InvalidInput, NotFound
 from loyalty.phones import InvalidPhone, normalise_phone
 from loyalty.text import REFUSED_MULTILINE, check_text
@@ -107,7 +108,7 @@ def refusal_for(
     if reward.active_from and now < reward.active_from:
         return RewardUnavailable(
             _("This reward opens on %(date)s.")
-            % {"date": timezone.localtime(reward.active_from).strftime("%d/%m/%Y %H:%M")},
+            % {"date": format_people_date(reward.active_from, with_time=True)},
             code="not_yet_open",
         )
     if reward.active_until and now > reward.active_until:
@@ -397,9 +398,7 @@ def coupon_find(*, shop: Shop, code: str) -> Coupon:
 def coupon_state_error(coupon: Coupon, *, today: dt.date | None = None) -> ApplicationError | None:
     today = today or timezone.localdate()
     if coupon.status == Coupon.Status.USED:
-        when = (
-            timezone.localtime(coupon.used_at).strftime("%d/%m/%Y %H:%M") if coupon.used_at else ""
-        )
+        when = format_people_date(coupon.used_at, with_time=True)
         # Read by id: a row locked after waiting for a concurrent use has the new branch id but a
         # joined branch read from before the wait (PostgreSQL re-checks only the locked row).
         branch_name = (
@@ -596,7 +595,7 @@ def _spot_not_open(shop: Shop, code: str) -> NotFound:
         return NotFound(
             # Translators: Thai: รหัสนี้ยืนยันไปแล้วเมื่อ ... ไม่มีการหักพอยท์ซ้ำ
             _("This code was already confirmed at %(time)s. Nothing more was deducted.")
-            % {"time": timezone.localtime(confirmed.redemption.created_at).strftime("%H:%M")},
+            % {"time": format_people_date(confirmed.redemption.created_at, with_time=True)},
             code="spot_code_confirmed",
         )
     return NotFound(

@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError, NotFound
 from members.ledger.actors import Actor
 from members.staff.services import check_staff_at_branch, staff_key
@@ -223,11 +223,7 @@ def delivery_hand_over(
 
 
 def _delivered_message(delivery: Delivery) -> str:
-    when = (
-        timezone.localtime(delivery.delivered_at).strftime("%d/%m/%Y %H:%M")
-        if delivery.delivered_at
-        else ""
-    )
+    when = format_people_date(delivery.delivered_at, with_time=True)
     if delivery.handed_over_branch_id:
         # Translators: Thai: ของรางวัลนี้ส่งมอบแล้ว (เวลา, สาขา)
         return _("This gift was already handed over (%(when)s, %(branch)s).") % {

@@ -80,6 +80,7 @@ class ContactChannelInline(ShopScopedMixin, TabularInline):
     extra = 0
     fields = ("kind", "value", "order")
     verbose_name = _("contact channel")
+    verbose_name_plural = _("contact channels")
     tab = True
 
     def get_max_num(self, request, obj=None, **kwargs):

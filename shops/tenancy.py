@@ -18,6 +18,7 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
 
+from loyalty.admin_dates import PeopleDatesAdminMixin
 from loyalty.errors import ApplicationError
 from loyalty.text import TypedTextForm
 from shops.images import SafeImageField
@@ -167,8 +168,9 @@ class ShopScopedMixin:
         return cleaned
 
 
-class ShopScopedAdmin(ShopScopedMixin):
-    """Base for every ModelAdmin of a shop-owned model (combine with unfold's ModelAdmin)."""
+class ShopScopedAdmin(PeopleDatesAdminMixin, ShopScopedMixin):
+    """Base for every ModelAdmin of a shop-owned model (combine with unfold's ModelAdmin). Its
+    date columns show Buddhist Era years in Thai (``loyalty.admin_dates``)."""
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

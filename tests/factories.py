@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.conf import settings
 from factory.django import DjangoModelFactory
 
 from members.models import Member
@@ -31,6 +32,8 @@ class ShopFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Shop {n}")
     slug = factory.Sequence(lambda n: f"shop-{n}")
     thb_per_point = Decimal("25.00")
+    # The site's language at the time (the ``english`` fixture makes the test's shops English).
+    language = factory.LazyFunction(lambda: settings.LANGUAGE_CODE[:2])
 
 
 class BranchFactory(DjangoModelFactory):

@@ -89,16 +89,12 @@ class LedgerEntryAdmin(LedgerExportMixin, ReadOnlyAdminMixin, ShopScopedAdmin, M
 
     @display(description=_("by"))
     def who(self, obj: LedgerEntry) -> str:
-        if obj.created_by_id and obj.approved_by_id:
+        if obj.approved_by_id:
             return _("%(who)s (approved by %(manager)s)") % {
-                "who": obj.created_by.get_username(),
+                "who": obj.actor_display(),
                 "manager": obj.approved_by.get_username(),
             }
-        if obj.created_by_id:
-            return obj.created_by.get_username()
-        if obj.api_key_id:
-            return str(obj.api_key)
-        return obj.get_actor_kind_display()
+        return obj.actor_display()
 
 
 def _with_owners(entries: list[LedgerEntry]) -> list[LedgerEntry]:

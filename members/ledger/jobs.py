@@ -23,6 +23,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.dates import format_people_date
 from members.ledger import rules
 from members.ledger.locks import lock_members
 from members.ledger.models import (
@@ -137,7 +138,7 @@ def _expire_batch(day: dt.date, batch_size: int) -> dict | None:
     entry, lot, alloc, member = _t(LedgerEntry), _t(PointLot), _t(LotAllocation), _t(Member)
     prefix = expire_key_prefix(day)
     now = timezone.now()
-    note = _("Points expired (last day %(day)s)") % {"day": day.isoformat()}
+    note = _("Points expired (last day %(day)s)") % {"day": format_people_date(day)}
     key_of_lot = _concat_key("%s", "l.member_id")
     due = "l.remaining > 0 AND l.expires_on = %s AND l.member_id BETWEEN %s AND %s"
     with connection.cursor() as cursor:

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.dates import format_people_date
 from shops.models import Branch, Shop
 
 
@@ -98,7 +99,7 @@ class Purchase(models.Model):
     shop = models.ForeignKey(
         Shop, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("shop")
     )
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("purchase ID"), default=uuid.uuid4, unique=True, editable=False)
     member = models.ForeignKey(
         "members.Member",
         on_delete=models.PROTECT,
@@ -142,7 +143,7 @@ class Purchase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} THB ({self.created_at:%Y-%m-%d})"
+        return f"{self.amount} THB ({format_people_date(self.created_at)})"
 
 
 class PurchaseItem(models.Model):
@@ -182,7 +183,9 @@ class LedgerEntry(models.Model):
     points = models.BigIntegerField(_("points"))
     balance_after = models.BigIntegerField(_("balance after"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=200)
-    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    fingerprint = models.CharField(
+        _("request fingerprint"), max_length=64, blank=True, editable=False
+    )
     # Who
     actor_kind = models.CharField(_("by"), max_length=10, choices=ActorKind)
     created_by = models.ForeignKey(
@@ -269,6 +272,15 @@ class LedgerEntry(models.Model):
     @property
     def is_credit(self) -> bool:
         return self.points > 0
+
+    def actor_display(self) -> str:
+        """Who made the entry, for people: the staff member's name, the API key's name, or the
+        kind of actor when neither is there (a system job, or a staff account deleted since)."""
+        if self.created_by_id:
+            return self.created_by.get_full_name() or self.created_by.get_username()
+        if self.api_key_id:
+            return str(self.api_key)
+        return str(self.get_actor_kind_display())
 
 
 class PointLot(models.Model):

@@ -34,7 +34,7 @@ def _card_url(shop_slug: str) -> str:
 def login(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """Send the visitor to LINE: the LIFF SDK when the page is inside the LINE app and the shop
     has a LIFF app, else LINE Login."""
-    shop = member_auth.member_shop(shop_slug)
+    shop = member_auth.member_shop(shop_slug, request)
     next_path = member_auth.safe_next(request, shop_slug, request.GET.get("next"))
     channel = member_auth.line_channel(shop)
     if channel is None:
@@ -65,7 +65,7 @@ def login(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @require_GET
 def callback(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """LINE Login sends the browser back here with a code (or an error)."""
-    shop = member_auth.member_shop(shop_slug)
+    shop = member_auth.member_shop(shop_slug, request)
     channel = member_auth.line_channel(shop)
     if channel is None:
         return render(request, "members/pages/not_connected.html", {"shop": shop}, status=503)
@@ -104,7 +104,7 @@ def _after_sign_in(request: HttpRequest, shop, next_path: str | None) -> str:
 @require_POST
 def liff(request: HttpRequest, shop_slug: str) -> JsonResponse:
     """The LIFF page posts the ID token ``liff.getIDToken()`` gave it; LINE verifies it."""
-    shop = member_auth.member_shop(shop_slug)
+    shop = member_auth.member_shop(shop_slug, request)
     channel = member_auth.line_channel(shop)
     if channel is None:
         return JsonResponse({"error": _("This shop has not connected LINE yet.")}, status=503)
@@ -120,7 +120,7 @@ def liff(request: HttpRequest, shop_slug: str) -> JsonResponse:
 
 @require_POST
 def logout(request: HttpRequest, shop_slug: str) -> HttpResponse:
-    shop = member_auth.member_shop(shop_slug)
+    shop = member_auth.member_shop(shop_slug, request)
     member_auth.sign_out(request, shop)
     return render(request, "members/pages/signed_out.html", {"shop": shop})
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from loyalty.i18n import activate_page_language
 from members.staff.selectors import can_use_staff_app, can_void, staff_branches
 from shops.models import Branch, Shop, User
 from shops.staffing.services import Device
@@ -70,6 +71,7 @@ def staff_required(view):
             branch = branches[0]
             choose_branch(request, branch)
         branch.shop = user.shop
+        activate_page_language(request, user.shop.language)
         request.staff = StaffContext(user, user.shop, branch, len(branches))
         return view(request, *args, **kwargs)
 

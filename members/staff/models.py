@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.dates import format_people_date
 from shops.models import Branch, Shop
 
 
@@ -101,7 +102,7 @@ class PointsClaim(models.Model):
         indexes = [models.Index(fields=["shop", "branch", "-created_at"], name="claim_branch_time")]
 
     def __str__(self) -> str:
-        return f"{self.amount} THB ({self.created_at:%Y-%m-%d %H:%M})"
+        return f"{self.amount} THB ({format_people_date(self.created_at, with_time=True)})"
 
     def state_at(self, now=None) -> str:
         if self.claimed_by_id is not None:

@@ -108,7 +108,7 @@ def today_at_branch(*, branch: Branch, user: User, day: dt.date | None = None) -
             created_at__gte=start,
             created_at__lt=end,
         )
-        .select_related("member", "purchase", "created_by", "approved_by")
+        .select_related("member", "purchase", "created_by", "api_key", "approved_by")
         .annotate(
             is_voided=Exists(LedgerEntry.objects.filter(reversal_of=OuterRef("pk"))),
         )

@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loyalty.errors import ApplicationError
+from loyalty.i18n import activate_page_language
 from loyalty.phones import format_phone_local
 from members.ledger.errors import IdempotencyMismatch
 from members.models import Member
@@ -147,6 +148,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "members/staff/join_invalid.html", {"error": exc}, status=exc.http_status
         )
+    activate_page_language(request, invite.shop.language)
     form = JoinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -184,6 +186,7 @@ def choose_branch_view(request: HttpRequest) -> HttpResponse:
         return redirect("staff:login")
     if not can_use_staff_app(user):
         return render(request, "members/staff/not_staff.html", status=403)
+    activate_page_language(request, user.shop.language)
     branches = list(staff_branches(user))
     if request.method == "POST":
         chosen = next((b for b in branches if str(b.pk) == request.POST.get("branch")), None)

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.dates import format_people_date
 from shops.models import Branch, Shop
 
 
@@ -82,7 +83,7 @@ class StaffInvite(models.Model):
 
     def __str__(self) -> str:
         label = self.name or self.branch.name
-        return f"{label} ({self.created_at:%Y-%m-%d})"
+        return f"{label} ({format_people_date(self.created_at)})"
 
     def state_at(self, now=None) -> str:
         if self.used_at is not None:

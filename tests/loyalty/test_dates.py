@@ -143,3 +143,24 @@ def test_template_filter_follows_the_shops_setting():
         )
 
     assert (be, ce) == ("2 Jan 2569 BE", "2 Jan 2026")
+
+
+def test_people_dates_are_buddhist_era_in_thai_and_common_era_in_english():
+    from loyalty.dates import format_people_date
+
+    moment = dt.datetime(2026, 12, 3, 7, 5, tzinfo=UTC)  # 14:05 in Bangkok
+    with translation.override("th"):
+        assert format_people_date(moment, with_time=True) == "3 ธ.ค. 2569 14:05 น."
+        assert format_people_date(moment.date()) == "3 ธ.ค. 2569"
+    with translation.override("en"):
+        assert format_people_date(moment, with_time=True) == "3 Dec 2026, 14:05"
+    assert format_people_date(None) == ""
+
+
+def test_the_date_hierarchys_years_are_buddhist_era_in_thai():
+    template = Template("{% load thai_dates %}{{ title|buddhist_era_years }}")
+    with translation.override("th"):
+        assert template.render(Context({"title": "ตุลาคม 2026"})) == "ตุลาคม 2569"
+        assert template.render(Context({"title": "2026"})) == "2569"
+    with translation.override("en"):
+        assert template.render(Context({"title": "October 2026"})) == "October 2026"

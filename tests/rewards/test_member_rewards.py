@@ -763,10 +763,8 @@ def test_the_cancelled_tab_appears_only_when_there_is_a_cancelled_coupon(member_
     assert [key for key, _label, _n in response.context["tabs"]] == ["active", "used", "expired"]
 
 
-def test_coupon_dates_are_shown_in_thai_with_buddhist_era_years(
-    member_client, member, line_shop, settings
-):
-    settings.LANGUAGE_CODE = "th"
+def test_coupon_dates_are_shown_in_thai_with_buddhist_era_years(member_client, member, line_shop):
+    Shop.objects.filter(pk=line_shop.pk).update(language="th")  # the member pages' language
     redemption = redeem_directly(member, RewardFactory(shop=line_shop, points_cost=10), "th")
 
     html = member_client.get(coupon_url(redemption)).content.decode()

@@ -759,3 +759,21 @@ def test_a_cashier_of_another_shop_cannot_use_this_shops_coupon(coupon):
     assert response.status_code == 404
     coupon.refresh_from_db()
     assert coupon.status == Coupon.Status.ISSUED
+
+
+def test_a_used_coupon_says_when_in_buddhist_era_years_on_a_thai_staff_app(
+    cashier_client, coupon, other_branch, staff_shop
+):
+    from zoneinfo import ZoneInfo
+
+    staff_shop.__class__.objects.filter(pk=staff_shop.pk).update(language="th")
+    used_at = dt.datetime(2026, 12, 3, 14, 5, tzinfo=ZoneInfo("Asia/Bangkok"))
+    with time_machine.travel(used_at, tick=False):
+        services.coupon_use(
+            shop=coupon.shop, code=coupon.code, branch=other_branch, actor=Actor.system()
+        )
+
+    message = refusal(look_up(cashier_client, coupon.code))
+
+    assert "3 ธ.ค. 2569 14:05 น." in message
+    assert "2026" not in message

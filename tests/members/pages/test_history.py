@@ -58,7 +58,8 @@ def test_history_tells_each_entry_in_the_members_words(client, fake_line, line_s
     ]
     html = response.content.decode()
     assert ">+50<" in html and ">-30<" in html
-    thai = client.get(HISTORY, HTTP_ACCEPT_LANGUAGE="th").content.decode()
+    client.post(reverse("set_language"), {"language": "th", "next": HISTORY})  # the switch
+    thai = client.get(HISTORY).content.decode()
     assert "24 พ.ย. 2569 10:00 น." in thai  # Bangkok time, Buddhist Era
     assert "ซื้อที่ Siam" in thai  # the titles are translated too
 

@@ -388,7 +388,7 @@ def test_the_ledger_admin_shows_who_approved(
 
     page = client.get(reverse("admin:members_ledgerentry_changelist")).content.decode()
 
-    assert "nok (approved by boss)" in page
+    assert f"{cashier.get_full_name() or 'nok'} (approved by boss)" in page
 
 
 def test_an_owner_sets_and_removes_a_managers_approval_pin_in_the_admin(

@@ -186,3 +186,39 @@ def test_the_done_page_of_another_branch_is_not_shown(
 ):
     entry = add(shop_manager, other_branch, member)
     assert cashier_client.get(reverse("staff:done", args=[entry.public_id])).status_code == 404
+
+
+def test_today_shows_an_api_earn_and_a_deleted_cashiers_sale_and_the_manager_can_void(
+    cashier, shop_manager, manager_client, branch, member
+):
+    """Entries with no staff user (a POS earn through the API; a cashier whose account was then
+    deleted) used to make the whole page a 500, and the void link lives on that page."""
+    from members.ledger.actors import Actor
+    from members.ledger.services import points_earn
+    from shops.apikeys import api_key_create
+
+    # given: a POS earn through the API at the branch, and a sale by a cashier who then left
+    api_key, _raw = api_key_create(shop=branch.shop, name="POS")
+    from_pos = points_earn(
+        shop=branch.shop,
+        amount="250",
+        idempotency_key="pos-1",
+        actor=Actor.api(api_key),
+        member=member,
+        branch=branch,
+    ).entry
+    gone = UserFactory(username="gone", shop=branch.shop, role=User.Role.CASHIER)
+    gone.branches.add(branch)
+    by_gone = add(gone, branch, member, "100")
+    gone.delete()
+
+    # when
+    response = manager_client.get(reverse("staff:today"))
+
+    # then
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count('data-testid="void-link"') == 2
+    assert {e.pk for e in response.context["today"].entries} == {from_pos.pk, by_gone.pk}
+    assert void(manager_client, from_pos).status_code == 302
+    assert LedgerEntry.objects.filter(kind=EntryKind.REVERSAL, reversal_of=from_pos).exists()
