@@ -46,6 +46,12 @@ SCHEDULES: list[Job] = [
         description="Delete uploaded member lists never confirmed within 7 days (personal data).",
     ),
     Job(
+        name="purge-phone-codes",
+        func="members.tasks.purge_phone_codes",
+        at=dt.time(3, 50),
+        description="Delete one-time SMS codes past their retention (OTP_RETENTION_DAYS).",
+    ),
+    Job(
         name="clear-expired-sessions",
         func="loyalty.tasks.clear_expired_sessions",
         at=dt.time(3, 30),

@@ -2,6 +2,7 @@
 each is safe to run twice."""
 
 from members.ledger.jobs import points_expire_due, tiers_evaluate_due
+from members.phone_claims.services import phone_codes_purge
 
 
 def expire_points() -> dict:
@@ -12,3 +13,8 @@ def expire_points() -> dict:
 def evaluate_tiers() -> dict:
     """Daily: evaluate tiers for shops whose month, quarter or year has just ended."""
     return tiers_evaluate_due()
+
+
+def purge_phone_codes() -> dict:
+    """Daily: delete one-time codes older than OTP_RETENTION_DAYS (phone numbers, PDPA)."""
+    return phone_codes_purge()
