@@ -185,15 +185,7 @@ def signup_view(request: HttpRequest, shop_slug: str) -> HttpResponse:
                 )
             else:
                 messages.success(request, _("Welcome! You are now a member."))
-            if result.claim is not None:
-                messages.info(
-                    request,
-                    _(
-                        "The phone number %(phone)s has points collected at the shop. Confirm "
-                        "that it is yours and they move to your card."
-                    )
-                    % {"phone": result.claim.phone_local},
-                )
+            # A phone with points waiting: the card shows it (members/pages/_phone_claim.html).
             if result.welcome_points:
                 messages.success(
                     request,
