@@ -42,7 +42,8 @@ from tests.members.conftest import assert_invariants
 from tests.sms_fixtures import fake_sms, last_code
 
 __all__ = ["fake_sms"]
-pytestmark = pytest.mark.django_db
+# These tests read the English messages; the pages and the browser test check the Thai.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PHONE = "+66812345678"
 NOK = "U" + "1" * 32
@@ -566,3 +567,12 @@ def test_the_purge_deletes_old_codes_and_blanks_old_lost_claims(sent):
 
 def test_the_purge_keeps_recent_codes(sent):
     assert proof.phone_codes_purge()["codes_deleted"] == 0
+
+
+def test_the_purge_is_a_daily_job():
+    from django.utils.module_loading import import_string
+
+    from loyalty.schedules import SCHEDULES
+
+    [job] = [j for j in SCHEDULES if j.name == "purge-phone-codes"]
+    assert import_string(job.func)() == {"codes_deleted": 0, "claims_blanked": 0}
