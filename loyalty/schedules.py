@@ -65,6 +65,12 @@ SCHEDULES: list[Job] = [
         "after IDEMPOTENCY_RETENTION_DAYS.",
     ),
     Job(
+        name="purge-phone-codes",
+        func="members.tasks.purge_phone_codes",
+        at=dt.time(3, 55),
+        description="Delete one-time SMS codes past their retention (OTP_RETENTION_DAYS).",
+    ),
+    Job(
         name="clear-expired-sessions",
         func="loyalty.tasks.clear_expired_sessions",
         at=dt.time(3, 30),

@@ -247,6 +247,27 @@ LINE_LIFF_SDK_URL = env.str(
 )
 LINE_HTTP_TIMEOUT = env.float("LINE_HTTP_TIMEOUT", default=10.0)
 
+# --- SMS (one-time codes that prove a phone number; loyalty/sms/, docs/sms.md) -------------------
+# The gateway: "thaibulksms" (ThaiBulkSMS's v2 API over HTTPS), or empty to turn SMS off (members
+# then confirm their phone with a cashier). Tests and the demo point SMS_BASE_URL at the project's
+# fake gateway on loopback (loyalty/sms/fake_server.py), which speaks the same API.
+FAKE_SMS_PORT = env.int("FAKE_SMS_PORT", default=8766 if DEBUG else 0)
+_FAKE_SMS = f"http://127.0.0.1:{FAKE_SMS_PORT}" if DEBUG and FAKE_SMS_PORT else None
+SMS_BACKEND = env.str("SMS_BACKEND", default="thaibulksms")
+SMS_BASE_URL = env.str("SMS_BASE_URL", default=_FAKE_SMS or "https://api-v2.thaibulksms.com")
+# The fake gateway's public demo account (loyalty.sms.fake_server.DEMO_API_KEY/SECRET).
+SMS_API_KEY = env.str("SMS_API_KEY", default="demo-sms-api-key" if _FAKE_SMS else "")
+SMS_API_SECRET = env.str("SMS_API_SECRET", default="demo-sms-api-secret" if _FAKE_SMS else "")
+SMS_SENDER = env.str("SMS_SENDER", default="")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
+# One-time codes: how long a code works, wrong tries per code, and how often one phone number or
+# one LINE account may be sent a code.
+OTP_CODE_MINUTES = env.int("OTP_CODE_MINUTES", default=5)
+OTP_MAX_TRIES = env.int("OTP_MAX_TRIES", default=5)
+OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=60)
+OTP_MAX_PER_HOUR = env.int("OTP_MAX_PER_HOUR", default=5)
+OTP_RETENTION_DAYS = env.int("OTP_RETENTION_DAYS", default=30)
+
 # --- Product limits (MyCustomer's limits as defaults) ---------------------------------------------
 LOYALTY_MAX_TIERS = env.int("LOYALTY_MAX_TIERS", default=5)
 LOYALTY_MAX_TAGS = env.int("LOYALTY_MAX_TAGS", default=10)

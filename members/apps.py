@@ -11,5 +11,7 @@ class MembersConfig(AppConfig):
         # members app's own models; apps above register theirs in their own ready().
         from members import personal_data
         from members.pages import export  # noqa: F401 - registers the built-in sections
+        from members.phone_claims import personal_data as phone_claims_data
 
         personal_data.register_members_own()
+        phone_claims_data.register()

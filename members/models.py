@@ -2,8 +2,9 @@
 
 A member is identified inside the shop by one of: phone (E.164), LINE user id, or Customer ID (the
 shop's own id for the person, "bound" in MAAC's words). Each is unique per shop when present.
-A *pending* member was created by a purchase at the store with a phone alone; registering with that
-phone takes the pending member over, points and history included.
+A *pending* member was created by a purchase at the store with a phone alone; its points and
+history move to the member who proves that phone (a code by SMS, or a cashier at the counter:
+``members.phone_claims``), and it is then *merged*.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Member(models.Model):
         REGISTERED = "registered", _("Registered")
         BLOCKED = "blocked", _("Blocked")
         ERASED = "erased", _("Erased (account deleted)")
+        # A pending member whose points and history moved to the account that proved its phone.
+        MERGED = "merged", _("Merged into the member who proved the phone")
 
     shop = models.ForeignKey(
         Shop, on_delete=models.PROTECT, related_name="members", verbose_name=_("shop")
@@ -184,6 +187,10 @@ from members.ledger.models import (  # noqa: E402, F401
     Product,
     Purchase,
     PurchaseItem,
+)
+from members.phone_claims.models import (  # noqa: E402, F401 - proof of a pending member's phone
+    PhoneClaim,
+    PhoneCode,
 )
 from members.qr import MemberCode  # noqa: E402, F401 - the member card's one-time QR codes
 from members.signup.models import (  # noqa: E402, F401 - sign-up questions, answers, consents

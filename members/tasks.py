@@ -2,6 +2,7 @@
 each is safe to run twice."""
 
 from members.ledger.jobs import points_expire_due, tiers_evaluate_due
+from members.phone_claims.services import phone_codes_purge
 from members.qr import member_codes_purge
 
 
@@ -18,3 +19,8 @@ def evaluate_tiers() -> dict:
 def purge_member_codes() -> int:
     """Daily: delete member-card QR codes that expired more than a day ago."""
     return member_codes_purge()
+
+
+def purge_phone_codes() -> dict:
+    """Daily: delete one-time codes older than OTP_RETENTION_DAYS (phone numbers, PDPA)."""
+    return phone_codes_purge()

@@ -29,6 +29,7 @@ from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.ledger.models import Channel, EntryKind, LedgerEntry, Product
 from members.models import Member
+from members.phone_claims.services import phone_claim_open
 from members.signup.models import SignupQuestion
 from members.staff import services as staff
 from rewards import services as rewards
@@ -148,6 +149,11 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
         pending = earn_at_counter(cashier, "300", phone="0899999999")
         entries["store_pending"] = pending.entry
         world.nameless = pending.member
+        # The signed-up member says that phone is theirs: a claim waiting for proof (SMS or the
+        # counter), so the member's phone page and the cashier's confirmation page have one.
+        world.objects["phone_claim"] = phone_claim_open(
+            member=member, pending=pending.member, phone=pending.member.phone
+        )
         entries["store_by_gone"] = earn_at_counter(gone, "750", member=member).entry
 
     with _at(NOW - dt.timedelta(hours=4)):

@@ -199,6 +199,9 @@ MEMBER_NOT_200 = {
     ("member", "marketing"): 405,
     ("member", "liff"): 405,
     ("member", "logout"): 405,
+    ("member", "phone_send"): 405,
+    ("member", "phone_verify"): 405,
+    ("member", "phone_withdraw"): 405,
     ("member", "signup"): 302,  # a member already: on to the card
 }
 

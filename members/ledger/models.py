@@ -1,6 +1,8 @@
 """Ledger tables. Rows here are written only by ``members.ledger.services`` and never updated
 except ``PointLot.remaining`` (and the lot's ``debt_paid``), which the services change under the
-member's row lock; entries are immutable, a mistake is fixed by a reversing entry.
+member's row lock; entries are immutable, a mistake is fixed by a reversing entry. The one
+exception is a pending member merged into the member who proved its phone
+(``members.ledger.merge``): its rows change member, and the entries' running ``balance_after``.
 
 Invariants (checked by tests after every concurrent run):
   member.balance = Σ entry.points = Σ lot.remaining − member.debt

@@ -160,6 +160,13 @@ def _replay(shop_id: int, key: str, print_: str) -> LedgerEntry | None:
 def _require_active(member: Member) -> None:
     if member.status in (Member.Status.BLOCKED, Member.Status.ERASED):
         raise MemberNotActive(_("This member is blocked or deleted; points cannot change."))
+    if member.status == Member.Status.MERGED:
+        raise MemberNotActive(
+            _(
+                "This record's points have moved to the member who proved its phone number. "
+                "Find the member again."
+            )
+        )
 
 
 def _today() -> dt.date:
@@ -534,6 +541,11 @@ def points_earn(
     elif member.shop_id != shop.pk:
         raise MemberNotActive(_("This member belongs to another shop."))
     member = lock_member(member.pk)
+    if e164 and member.status == Member.Status.MERGED:
+        # The phone's pending member was merged while we waited for its lock: the phone (and
+        # its points) now belong to the member who proved it.
+        member, created = _member_for_phone(shop, e164)
+        member = lock_member(member.pk)
     _require_active(member)
     replay = _replay(shop.pk, key, print_)  # a concurrent twin may have committed meanwhile
     if replay is not None:

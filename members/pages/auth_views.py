@@ -134,7 +134,8 @@ def signup_view(request: HttpRequest, shop_slug: str) -> HttpResponse:
         return HttpResponseRedirect(_card_url(shop_slug))
     questions = signup.active_questions(shop)
     # A pending member already bound to this LINE account (through the Open API) starts with
-    # its phone filled in; a pending member found by phone is taken over on submit.
+    # its phone filled in and is taken over on submit; the phone of another pending member
+    # opens a claim to prove (members.phone_claims).
     pending = (
         Member.objects.filter(
             shop=shop, line_user_id=identity.line_user_id, status=Member.Status.PENDING
@@ -184,6 +185,7 @@ def signup_view(request: HttpRequest, shop_slug: str) -> HttpResponse:
                 )
             else:
                 messages.success(request, _("Welcome! You are now a member."))
+            # A phone with points waiting: the card shows it (members/pages/_phone_claim.html).
             if result.welcome_points:
                 messages.success(
                     request,

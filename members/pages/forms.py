@@ -172,3 +172,19 @@ class DeleteAccountForm(TypedTextForm, forms.Form):
         label=_("I understand that my points, coupons and history will be lost"),
         error_messages={"required": _("Tick the box to confirm.")},
     )
+
+
+class PhoneCodeForm(TypedTextForm, forms.Form):
+    code = forms.CharField(
+        # Translators: Thai: รหัส OTP 6 หลัก
+        label=_("6-digit code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": "[0-9๐-๙ ]*",
+                "placeholder": "123456",
+            }
+        ),
+    )

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from members.ledger.models import EntryKind, LedgerEntry, PointLot
 from members.ledger.selectors import TierProgress, member_entries, tier_progress
 from members.models import Member
+from members.phone_claims.selectors import with_latest_claim
 from members.qr import fresh_codes
 from shops.models import SeasonalBackground, Shop
 
@@ -35,7 +36,8 @@ def for_card(members: QuerySet[Member], *, now: dt.datetime | None = None):
     """Annotate what the card needs beyond the member, in the member's own query:
     ``season_image``, the shop's seasonal card background for today (if any), and
     ``card_code``/``card_code_at``, the member's latest unused QR code of the last minute (so a
-    reload shows it again instead of writing a new one)."""
+    reload shows it again instead of writing a new one); and ``claim_phone``/``claim_status``, a
+    phone number waiting for proof (``members.phone_claims``)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     season = (
@@ -46,7 +48,7 @@ def for_card(members: QuerySet[Member], *, now: dt.datetime | None = None):
         .values("image")[:1]
     )
     codes = fresh_codes(OuterRef("pk"), now=now)
-    return members.annotate(
+    return with_latest_claim(members).annotate(
         season_image=Subquery(season),
         card_code=Subquery(codes.values("code")[:1]),
         card_code_at=Subquery(codes.values("created_at")[:1]),

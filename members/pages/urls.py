@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from members.pages import auth_views, views
+from members.pages import auth_views, phone_views, views
 
 app_name = "member"
 
@@ -11,6 +11,10 @@ urlpatterns = [
     path("card/", views.card, name="card"),
     path("card/code/", views.card_code, name="card_code"),
     path("history/", views.history, name="history"),
+    path("phone/", phone_views.phone, name="phone"),
+    path("phone/send/", phone_views.phone_send, name="phone_send"),
+    path("phone/verify/", phone_views.phone_verify, name="phone_verify"),
+    path("phone/withdraw/", phone_views.phone_withdraw, name="phone_withdraw"),
     path("profile/", views.profile, name="profile"),
     path("profile/marketing/", views.marketing, name="marketing"),
     path("profile/my-data.json", views.data_json, name="data_json"),

@@ -22,6 +22,7 @@ from members import member_auth
 from members.member_auth import member_required
 from members.pages import export, selectors
 from members.pages.forms import DeleteAccountForm, MarketingForm, ProfileForm
+from members.phone_claims.services import open_claim
 from members.qr import CODE_REFRESH, member_code_for_card, member_code_issue
 from members.signup import services as account
 
@@ -121,10 +122,12 @@ def history(request: HttpRequest, shop_slug: str) -> HttpResponse:
 def profile(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """Edit one's own details; marketing consent; links to download data and delete."""
     member, shop = request.member, request.shop
+    claim = None if member.phone else open_claim(member)
     initial = {
         "first_name": member.first_name,
         "last_name": member.last_name,
-        "phone": member.phone_local,
+        # A number waiting for proof is still the one they gave us.
+        "phone": member.phone_local or (claim.phone_local if claim else ""),
         "birthday": member.birthday,
         "email": member.email,
         "gender": member.gender,

@@ -26,6 +26,8 @@ from members.ledger.actors import Actor
 from members.ledger.errors import InvalidBranch
 from members.ledger.locks import lock_member, lock_shop
 from members.models import Member
+from members.phone_claims.models import PhoneClaim
+from members.phone_claims.services import pending_for_phone, phone_claim_open
 from members.signup.errors import (
     AccountNotActive,
     AlreadyRegistered,
@@ -53,6 +55,9 @@ class Registration:
     member: Member
     took_over: bool
     welcome_points: int
+    # The phone typed is a pending member's: the account was made without it, and the points
+    # wait for proof (``members.phone_claims``).
+    claim: PhoneClaim | None = None
 
 
 # --- input rules ----------------------------------------------------------------------------------
@@ -226,9 +231,13 @@ def member_register(
       a pending one bound to another LINE account); a birthday in the future or a BE year typed as
       CE; a missing required answer or an answer not among the choices; terms or privacy policy
       not accepted while the shop has them; a branch of another shop.
-    - A *pending* member with the same phone (points earned at the store with a phone alone) is
-      taken over, points and history included; so is a pending member already bound to this LINE
-      account.
+    - A pending member already bound to this LINE account (by the shop's own system) is taken
+      over, points and history included: LINE vouches for that binding.
+    - The phone of another, unbound *pending* member (points earned at the store with a phone
+      alone) proves nothing by being typed: the account is registered at once without that
+      phone, the pending member keeps its phone, points and history, and a claim waits for proof
+      (a code by SMS, or a cashier at the counter; ``members.phone_claims``). Two accounts may
+      claim one phone; the first proof wins.
     - The current versions of the terms and privacy policy are recorded as accepted, and the
       marketing consent as given or not (never assumed).
     - The shop's welcome points are credited once (idempotent per member).
@@ -257,21 +266,18 @@ def member_register(
     if mine is not None and mine.status != Member.Status.PENDING:
         raise AccountNotActive(_("This account is blocked. Please contact the shop."))
     by_phone = _member_with_phone(shop, e164)
+    claimed = None
     if by_phone is not None and by_phone != mine:
-        if by_phone.status != Member.Status.PENDING:
+        if not pending_for_phone(by_phone):
+            # A registered member's phone, or a pending record bound to another LINE account.
             raise _phone_taken()
-        if by_phone.line_user_id or mine is not None:
-            # The pending record is bound to another LINE account, or this LINE account already
-            # has a pending record of its own: two ledgers cannot be merged here.
-            raise _phone_taken()
-    target = by_phone or mine
-    took_over = target is not None
-    target = (
-        lock_member(target.pk) if took_over else Member(shop=shop, status=Member.Status.PENDING)
-    )
+        claimed = by_phone  # typed is not proven: the points stay there until proof
+    took_over = mine is not None
+    target = lock_member(mine.pk) if took_over else Member(shop=shop, status=Member.Status.PENDING)
 
     target.first_name, target.last_name = first_name, last_name
-    target.phone = e164
+    if claimed is None:
+        target.phone = e164
     target.birthday = birthday
     target.line_user_id = line_user_id
     # LINE's name for the person is theirs, not typed into our form: cleaned, not refused.
@@ -315,9 +321,12 @@ def member_register(
         )
     )
     ConsentRecord.objects.bulk_create(records)
+    claim = None
+    if claimed is not None:
+        claim = phone_claim_open(member=target, pending=claimed, phone=e164)
     entry = ledger.points_welcome(member=target, actor=Actor.member())
     target.refresh_from_db()
-    return Registration(target, took_over, entry.points if entry else 0)
+    return Registration(target, took_over, entry.points if entry else 0, claim)
 
 
 def _save_answers(member: Member, cleaned: list[CleanAnswer]) -> None:
@@ -370,8 +379,9 @@ def member_profile_update(
     branch: Branch | None = None,
     today: dt.date | None = None,
 ) -> Member:
-    """A member edits their own details. The same rules as at sign-up: a phone of another member
-    (registered or pending) is refused, as is an impossible birthday."""
+    """A member edits their own details. The same rules as at sign-up: a phone of another
+    registered member is refused, as is an impossible birthday; the phone of an unbound pending
+    member opens a claim to prove (the member's phone stays as it was until the proof)."""
     first_name = clean_name(first_name, field="first_name", label=_("first name"))
     last_name = clean_name(last_name, field="last_name", label=_("last name"))
     e164 = ledger.clean_phone(phone)
@@ -382,9 +392,12 @@ def member_profile_update(
     _require_registered(member)
     other = _member_with_phone(member.shop, e164)
     if other is not None and other.pk != member.pk:
-        raise _phone_taken()
+        if not pending_for_phone(other):
+            raise _phone_taken()
+        phone_claim_open(member=member, pending=other, phone=e164)
+    else:
+        member.phone = e164
     member.first_name, member.last_name = first_name, last_name
-    member.phone = e164
     member.birthday = birthday
     member.email = (email or "").strip()
     member.gender = gender or ""

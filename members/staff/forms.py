@@ -263,3 +263,13 @@ class VoidForm(TypedTextForm, forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
         help_text=_("E.g. wrong amount, refund, wrong member."),
     )
+
+
+class PhoneConfirmForm(TypedTextForm, forms.Form):
+    checked = forms.BooleanField(
+        label=_(
+            "I checked that this phone number is the customer's: I called it and their phone "
+            "rang, or I saw the number on their phone or their ID card."
+        ),
+        error_messages={"required": _("Tick the box once you have checked the phone number.")},
+    )

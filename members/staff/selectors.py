@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from members.ledger.models import EntryKind, LedgerEntry
 from members.models import Member
+from members.phone_claims.selectors import with_latest_claim
 from members.staff.models import PointsClaim
 from shops.models import Branch, Shop, User
 
@@ -46,9 +47,11 @@ def staff_branches(user: User) -> QuerySet[Branch]:
 
 
 def member_for_staff(*, shop: Shop, public_id: uuid.UUID) -> Member | None:
-    """A member of ``shop`` by public id, with the tier the counter shows (one query); another
-    shop's member is None, exactly like a member that does not exist."""
-    return Member.objects.select_related("tier").filter(shop=shop, public_id=public_id).first()
+    """A member of ``shop`` by public id, with the tier the counter shows and a phone number
+    waiting for proof (one query); another shop's member is None, exactly like a member that
+    does not exist."""
+    members = Member.objects.select_related("tier").filter(shop=shop, public_id=public_id)
+    return with_latest_claim(members).first()
 
 
 def entry_for_staff(*, shop: Shop, public_id: uuid.UUID) -> LedgerEntry | None:

@@ -10,7 +10,7 @@ from importlib.util import find_spec
 
 from django.urls import path
 
-from members.staff import claim_views, views
+from members.staff import claim_views, phone_views, views
 
 app_name = "staff"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("branch/", views.choose_branch_view, name="branch"),
     path("find/", views.find, name="find"),
     path("m/<uuid:member_id>/", views.member_page, name="member"),
+    path("m/<uuid:member_id>/phone/", phone_views.phone_confirm, name="phone_confirm"),
     path("add/review/", views.review, name="review"),
     path("add/approve/", views.approve, name="approve"),
     path("add/confirm/", views.confirm, name="confirm"),

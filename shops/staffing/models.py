@@ -119,6 +119,7 @@ class StaffAction(models.Model):
         COUPON_USE = "coupon_use", _("Used a coupon")
         SPOT_CONFIRM = "spot_confirm", _("Confirmed a reward at the counter")
         DELIVERY_HANDOVER = "delivery_handover", _("Handed over a delivered reward")
+        PHONE_CONFIRM = "phone_confirm", _("Confirmed a member's phone number")
 
     shop = models.ForeignKey(
         Shop, on_delete=models.CASCADE, related_name="staff_actions", verbose_name=_("shop")

@@ -1,6 +1,7 @@
 """The member pages in a real phone browser (Debian Chromium, 390 × 844, Thai), signed in through
-the fake LINE platform's own LINE Login page: a newcomer signs up from the landing page; a pending
-member takes over the points collected with their phone; the card shows balance, expiring points
+the fake LINE platform's own LINE Login page: a newcomer signs up from the landing page; someone
+signing up with a pending member's phone proves it with a code from the fake SMS gateway and the
+points collected with that phone move to their card; the card shows balance, expiring points
 and a QR code that refreshes; history; download my data; delete my account.
 Screenshots: test-artifacts/screenshots/test_<name>-<step>.png."""
 
@@ -20,12 +21,13 @@ from loyalty.line.fake_server import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import Member
-from shops.management.commands.seed_demo import DEMO_SLUG
+from shops.management.commands.seed_demo import DEMO_PENDING_PHONE, DEMO_SLUG
 from shops.models import Branch, Shop
 from tests.browser.conftest import shot
 from tests.line_fixtures import NOK, SOMCHAI, fake_line
+from tests.sms_fixtures import fake_sms, last_code
 
-__all__ = ["fake_line"]
+__all__ = ["fake_line", "fake_sms"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -100,8 +102,8 @@ def test_newcomer_signs_up_through_fake_line_and_sees_the_card(phone_page, demo,
     assert {t.name for t in member.tags.all()} == {"ชอบกาแฟ", "พนักงานออฟฟิศ"}
 
 
-def test_pending_member_takes_over_points_and_sees_expiring_points_and_history(
-    phone_page, demo, fake_line
+def test_pending_phone_is_proven_by_sms_code_and_its_points_move_to_the_card(
+    phone_page, demo, fake_line, fake_sms
 ):
     page = phone_page
     siam = Branch.objects.get(shop=demo, code="BKK01")
@@ -122,27 +124,81 @@ def test_pending_member_takes_over_points_and_sees_expiring_points_and_history(
     pending = Member.objects.get(shop=demo, phone="+66898765432")
     assert pending.status == Member.Status.PENDING and pending.balance == 60
 
+    # -- signing up with that phone makes the account at once; the points wait for proof
     page.goto(f"/m/{DEMO_SLUG}/")
     sign_in_with_fake_line(page, "Nok")
     page.wait_for_selector("[data-testid=signup-form]")
     fill_signup(page, phone="089-876-5432")
     page.click("[data-testid=signup-submit]")
-    page.wait_for_selector("[data-testid=member-card]")
+    page.wait_for_selector("[data-testid=phone-claim]")
+    assert page.inner_text("[data-testid=balance]") == "50"
+    assert "089-876-5432" in page.inner_text("[data-testid=phone-claim]")
+    assert Member.objects.get(pk=pending.pk).balance == 60
+    shot(page, "01-card-with-claim")
 
-    # the same member, its 60 points plus 50 welcome points
-    assert Member.objects.get(pk=pending.pk).line_user_id == NOK
+    # -- a code by SMS: it arrives at the fake gateway
+    page.click("[data-testid=confirm-phone]")
+    page.wait_for_selector("[data-testid=send-code]")
+    shot(page, "02-confirm-phone")
+    page.click("[data-testid=send-code]")
+    page.wait_for_selector("[data-testid=code-form]")
+    assert "089-876-5432" in page.inner_text("[data-testid=code-sent]")
+    [sms] = fake_sms.messages
+    assert sms.number == "0898765432" and "คาเฟ่อร่อย" in sms.text
+    code = last_code(fake_sms, "+66898765432")
+    shot(page, "03-code-sent")
+
+    # -- a wrong code is refused, then the right one moves the points
+    page.fill("input[name=code]", "000000" if code != "000000" else "111111")
+    page.click("[data-testid=code-submit]")
+    page.wait_for_selector("[data-field=code] .errorlist")
+    shot(page, "04-wrong-code")
+    page.fill("input[name=code]", code)
+    page.click("[data-testid=code-submit]")
+    page.wait_for_selector("[data-testid=member-card]")
     assert page.inner_text("[data-testid=balance]") == "110"
-    assert "yours" in page.inner_text(".messages").lower() or page.inner_text(".messages")
+    assert page.locator("[data-testid=phone-claim]").count() == 0
     expiring = page.inner_text("[data-testid=expiring-points]")
     assert "40" in expiring and "ธ.ค. 2569" in expiring  # December 2025 + 12 months, in BE
-    shot(page, "01-card-taken-over")
+    shot(page, "05-card-points-moved")
+    assert Member.objects.get(pk=pending.pk).status == Member.Status.MERGED
+    assert Member.objects.get(shop=demo, line_user_id=NOK).phone == "+66898765432"
 
     page.click("[data-testid=tab-history]")
     page.wait_for_selector("[data-testid=history]")
     history = page.inner_text("[data-testid=history]")
-    assert "Welcome points" in history or "พอยท์" in history
     assert history.count("สาขาสยาม") == 2
-    shot(page, "02-history")
+    shot(page, "06-history")
+
+
+def test_the_confirm_phone_page_fits_a_small_phone(browser, live_server, demo, fake_line, fake_sms):
+    from tests.browser.conftest import _new_page
+
+    context, page = _new_page(
+        browser,
+        base_url=live_server.url,
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="th-TH",
+        timezone_id="Asia/Bangkok",
+    )
+    try:
+        page.goto(f"/m/{DEMO_SLUG}/")
+        sign_in_with_fake_line(page, "Ploy")
+        page.wait_for_selector("[data-testid=signup-form]")
+        fill_signup(page, phone=DEMO_PENDING_PHONE)
+        page.click("[data-testid=signup-submit]")
+        page.click("[data-testid=confirm-phone]")
+        page.click("[data-testid=send-code]")
+        page.wait_for_selector("[data-testid=code-form]")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, width  # nothing wider than the screen
+        assert page.locator("[data-testid=fake-inbox]").count() == 0  # not DEBUG
+        shot(page, "01-360px")
+    finally:
+        context.close()
 
 
 def test_card_qr_code_refreshes_every_minute(phone_page, demo, fake_line):

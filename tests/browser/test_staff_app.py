@@ -409,3 +409,54 @@ def write_y4m(path: Path, image: Image.Image, frames: int = 10) -> None:
         f.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
         for _ in range(frames):
             f.write(b"FRAME\n" + planes)
+
+
+def test_the_cashier_confirms_a_members_phone_at_the_counter(phone_page, shop, branch, cashier):
+    import datetime as dt
+
+    from members.ledger import services as ledger
+    from members.ledger.actors import Actor
+    from members.signup.services import member_register
+
+    # given a phone with points from the store, and a member who signed up typing it
+    ledger.points_earn(
+        shop=shop,
+        phone="0898765432",
+        amount="500",
+        branch=branch,
+        idempotency_key="store-1",
+        actor=Actor.system(channel="store"),
+    )
+    member = member_register(
+        shop=shop,
+        line_user_id=NOK,
+        first_name="พลอย",
+        last_name="ดีใจ",
+        phone="089-876-5432",
+        birthday=dt.date(1995, 5, 5),
+        accepted_terms=True,
+    ).member
+    code = member_code_issue(member=member).code
+    page = phone_page
+    sign_in(page)
+
+    # when the cashier scans (types) the member's card code
+    page.fill("input[name=code]", code)
+    page.click("[data-testid=find-code]")
+    page.wait_for_selector("[data-testid=phone-claim]")
+    assert "089-876-5432" in page.inner_text("[data-testid=phone-claim]")
+    no_horizontal_scroll(page)
+    shot(page, "01-member-with-claim")
+
+    # then confirms the phone after checking it
+    page.click("[data-testid=phone-confirm-link]")
+    page.wait_for_selector("[data-testid=phone-claim-detail]")
+    assert "20" in page.inner_text("[data-testid=phone-claim-detail]")
+    shot(page, "02-confirm-page")
+    page.check("input[name=checked]")
+    page.click("[data-testid=confirm-phone]")
+    page.wait_for_selector("[data-testid=member-balance]")
+    assert page.inner_text("[data-testid=member-balance]") == "20"
+    assert page.locator("[data-testid=phone-claim]").count() == 0
+    shot(page, "03-confirmed")
+    assert Member.objects.get(pk=member.pk).phone == "+66898765432"

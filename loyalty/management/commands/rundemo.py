@@ -1,5 +1,5 @@
 """Serve the demo: the web server and a django-q2 cluster (and, once the member pages exist, the
-fake LINE platform on loopback), stopped together with Ctrl-C."""
+fake LINE platform and the fake SMS gateway on loopback), stopped together with Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ EXTRA_PROCESSES: list[tuple[str, list[str]]] = []
 if settings.FAKE_LINE_PORT:
     # The member pages sign in through it (settings point LINE's URLs at it with DEBUG).
     EXTRA_PROCESSES.append(("line", ["fake_line", "--port", str(settings.FAKE_LINE_PORT)]))
+if settings.FAKE_SMS_PORT:
+    # One-time codes by SMS land there (settings point SMS_BASE_URL at it with DEBUG).
+    EXTRA_PROCESSES.append(("sms", ["fake_sms", "--port", str(settings.FAKE_SMS_PORT)]))
 
 
 class Command(BaseCommand):
@@ -40,6 +43,11 @@ class Command(BaseCommand):
             + f"\n  {base}/            landing page (links every face)"
             + f"\n  {base}/admin/      back office (owner / demo-pass-2026)"
             + f"\n  {base}/m/cafe-aroi/ member pages (sign in with the fake LINE)"
+            + (
+                f"\n  http://127.0.0.1:{settings.FAKE_SMS_PORT}/  the fake SMS gateway's inbox"
+                if settings.FAKE_SMS_PORT
+                else ""
+            )
             + "\nPress Ctrl-C to stop.\n"
         )
         try:

@@ -18,6 +18,10 @@ from shops.models import Branch, ContactChannel, PolicyDocument, Shop, Tag, Tier
 DEMO_SLUG = "cafe-aroi"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo on purpose
 DEMO_MEMBERS = 300
+# A phone that collected points at the counter and has no account yet: sign up with it in the
+# demo to see the proof by SMS code (docs/member-pages.md).
+DEMO_PENDING_PHONE = "0899991234"
+DEMO_PENDING_PHONE_E164 = "+66899991234"
 
 FIRST_NAMES = [
     "สมชาย", "สมหญิง", "วิภา", "ณัฐพล", "ปิยะนุช", "ธนากร", "กมลวรรณ", "อนุชา", "ศิริพร", "ชยพล",
@@ -135,8 +139,14 @@ class Command(BaseCommand):
             if role == User.Role.CASHIER:
                 user.branches.set([branches[0]])
 
+        if not Member.objects.filter(shop=shop).exists():
+            # One of the demo's members, made first so the member count stays DEMO_MEMBERS.
+            Member.objects.create(
+                shop=shop, phone=DEMO_PENDING_PHONE_E164, status=Member.Status.PENDING
+            )
         self._seed_members(shop, branches, tiers, tags)
         self._seed_purchases(shop, branches)
+        self._seed_pending_phone(shop, branches)
         self._seed_rewards(shop, tiers)
         self._seed_member_pages(shop, tags)
         self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} (/{shop.slug})"))
@@ -268,6 +278,23 @@ class Command(BaseCommand):
                     actor=actor,
                     receipt_no=f"R{member.pk:04d}{visit:02d}",
                 )
+
+    def _seed_pending_phone(self, shop, branches) -> None:
+        """Two visits with the demo's pending phone alone (fixed keys: a rerun earns nothing
+        twice; once the phone is proven in the demo, they go to the member who proved it)."""
+        from members.ledger.actors import Actor
+        from members.ledger.services import points_earn
+
+        for visit, amount in enumerate([Decimal("450"), Decimal("1250")]):
+            points_earn(
+                shop=shop,
+                phone=DEMO_PENDING_PHONE,
+                amount=amount,
+                branch=branches[0],
+                idempotency_key=f"demo:pending-phone:{visit}",
+                actor=Actor.system(channel="store"),
+                receipt_no=f"P{visit:04d}",
+            )
 
     def _seed_rewards(self, shop, tiers) -> None:
         """One reward of each kind MyCustomer has (a code used in the store, a delivered gift, a

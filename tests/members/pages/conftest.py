@@ -27,8 +27,9 @@ from tests.line_fixtures import (
     fake_line,
     unreachable_line,
 )
+from tests.sms_fixtures import fake_sms
 
-__all__ = ["NOK", "PLOY", "SOMCHAI", "fake_line", "unreachable_line"]
+__all__ = ["NOK", "PLOY", "SOMCHAI", "fake_line", "fake_sms", "unreachable_line"]
 
 OTHER_LOGIN_CHANNEL_ID = "1650000077"
 OTHER_LOGIN_CHANNEL_SECRET = "other-login-secret-0123456789abcdef"

@@ -13,10 +13,11 @@ from openpyxl import load_workbook
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import LedgerEntry, Member
+from members.phone_claims.models import PhoneClaim
 from members.qr import MemberCode
 from members.signup.models import ConsentRecord, SignupAnswer
 from members.signup.services import member_erased
-from shops.models import Tag
+from shops.models import Shop, Tag
 from tests.factories import MemberFactory, SignupQuestionFactory
 from tests.line_fixtures import NOK, SOMCHAI
 from tests.members.pages.conftest import branch_of, liff_sign_in, register
@@ -59,13 +60,28 @@ def test_member_edits_their_own_details(member_client):
 
 
 def test_profile_refuses_another_members_phone_and_changes_nothing(member_client, line_shop):
-    MemberFactory(shop=line_shop, phone="+66897654321", status=Member.Status.PENDING)
+    MemberFactory(shop=line_shop, phone="+66897654321", status=Member.Status.REGISTERED)
 
     response = member_client.post(url("profile"), _profile_data(phone="0897654321"))
 
     assert response.status_code == 400
     assert "already registered" in str(response.context["form"].errors["phone"])
     assert Member.objects.get(pk=member_client.member.pk).phone == "+66812345678"
+
+
+def test_profile_with_a_pending_members_phone_opens_a_claim_and_moves_nothing(
+    member_client, line_shop
+):
+    pending = MemberFactory(shop=line_shop, phone="+66897654321", status=Member.Status.PENDING)
+
+    response = member_client.post(url("profile"), _profile_data(phone="0897654321"))
+
+    assert response.status_code == 302
+    member = Member.objects.get(pk=member_client.member.pk)
+    assert member.phone == "+66812345678"  # theirs until they prove the other one
+    assert Member.objects.get(pk=pending.pk).phone == "+66897654321"
+    [claim] = PhoneClaim.objects.filter(member=member)
+    assert (claim.pending_id, claim.phone, claim.status) == (pending.pk, "+66897654321", "open")
 
 
 def test_profile_refuses_a_be_year(member_client):
@@ -184,8 +200,8 @@ def test_my_data_xlsx_has_headers_and_words_in_english_on_an_english_page(rich_m
     assert {row[2] for row in consents[1:]} <= {"Yes", "No"}
 
 
-def test_my_data_xlsx_is_in_thai_on_a_thai_page(rich_member, settings):
-    settings.LANGUAGE_CODE = "th"
+def test_my_data_xlsx_is_in_thai_on_a_thai_page(rich_member):
+    Shop.objects.update(language="th")  # the shop's language decides member pages
 
     book = load_workbook(io.BytesIO(rich_member.get(url("data_xlsx")).content), read_only=True)
 

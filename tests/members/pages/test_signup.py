@@ -1,5 +1,5 @@
-"""Sign-up: base questions, the shop's own questions, consents, pending take-over, welcome points,
-and bad input that gets a clear message and changes nothing."""
+"""Sign-up: base questions, the shop's own questions, consents, pending members (a claim to prove,
+not a take-over), welcome points, and bad input that gets a clear message and changes nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.urls import reverse
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import LedgerEntry, Member
+from members.phone_claims.models import PhoneClaim
 from members.signup.models import ConsentRecord, SignupAnswer, SignupQuestion
 from shops.models import Tag
 from tests.factories import MemberFactory, SignupChoiceFactory, SignupQuestionFactory
@@ -111,33 +112,73 @@ def test_signing_up_twice_goes_to_the_card_without_a_second_member(client, fake_
 # --- pending members -------------------------------------------------------------------------------
 
 
-def test_sign_up_with_a_pending_members_phone_takes_over_points_and_history(
+def _earn_pending(shop, phone="0812345678", amount="500", key="store-1"):
+    return ledger.points_earn(
+        shop=shop,
+        phone=phone,
+        amount=amount,
+        branch=branch_of(shop),
+        idempotency_key=key,
+        actor=Actor.system(channel="store"),
+    ).member
+
+
+def test_sign_up_with_a_pending_members_phone_makes_a_new_account_and_moves_nothing(
     client, fake_line, line_shop
 ):
-    # given a phone that earned at the store before its owner registered
-    result = ledger.points_earn(
-        shop=line_shop,
-        phone="0812345678",
-        amount="500",
-        branch=branch_of(line_shop),
-        idempotency_key="store-1",
-        actor=Actor.system(channel="store"),
-    )
-    pending = result.member
+    # given a phone that earned at the store before anyone registered it
+    pending = _earn_pending(line_shop)
     assert pending.status == Member.Status.PENDING and pending.balance == 20
     liff_sign_in(client, fake_line, line_shop, SOMCHAI)
 
-    # when they sign up with that phone (typed another way)
+    # when a LINE user signs up typing that phone (another way)
     response = _post(client, line_shop, phone="+66 81 234 5678")
 
-    # then the pending member is theirs: the same row, its points, its history, plus welcome
-    assert response.status_code == 302
+    # then they are a member at once, with their welcome points only: typing a phone proves
+    # nothing, so the pending member keeps its phone, points and history until proof
+    assert response.status_code == 302 and response["Location"] == CARD
     member = Member.objects.get(shop=line_shop, line_user_id=SOMCHAI)
-    assert member.pk == pending.pk
+    assert member.pk != pending.pk
     assert member.status == Member.Status.REGISTERED
-    assert member.balance == 20 + 50
-    assert [e.kind for e in member.ledger_entries.order_by("id")] == ["earn", "welcome"]
-    assert Member.objects.filter(shop=line_shop).count() == 1
+    assert member.phone is None
+    assert member.balance == 50
+    assert [e.kind for e in member.ledger_entries.all()] == ["welcome"]
+    pending.refresh_from_db()
+    assert (pending.status, pending.phone, pending.balance) == ("pending", "+66812345678", 20)
+    assert pending.line_user_id is None
+    [claim] = PhoneClaim.objects.filter(member=member)
+    assert (claim.pending_id, claim.phone, claim.status) == (pending.pk, "+66812345678", "open")
+
+
+def test_two_line_users_typing_one_pending_phone_both_become_members(client, fake_line, line_shop):
+    """The real owner is no longer told "the phone is taken" because someone typed it first."""
+    pending = _earn_pending(line_shop)
+    first = register(client, fake_line, line_shop, NOK, phone="0812345678")
+    client.post(reverse("member:logout", kwargs={"shop_slug": "cafe"}))
+
+    second = register(client, fake_line, line_shop, SOMCHAI, phone="0812345678")
+
+    assert first.pk != second.pk
+    claims = PhoneClaim.objects.filter(pending=pending, status="open")
+    assert {c.member_id for c in claims} == {first.pk, second.pk}
+    assert Member.objects.get(pk=pending.pk).balance == 20
+
+
+def test_pending_member_bound_to_this_line_account_is_taken_over(client, fake_line, line_shop):
+    # given a pending member the shop's own system bound to this LINE account (Open API)
+    pending = MemberFactory(
+        shop=line_shop, status=Member.Status.PENDING, phone="+66812345678", line_user_id=SOMCHAI
+    )
+    ledger.points_credit(
+        member=pending, kind="import", points=30, idempotency_key="imp-1", actor=Actor.system()
+    )
+
+    member = register(client, fake_line, line_shop, SOMCHAI)
+
+    # then LINE vouches for the binding: the same record is theirs, as before
+    assert member.pk == pending.pk
+    assert member.status == Member.Status.REGISTERED and member.balance == 30 + 50
+    assert not PhoneClaim.objects.exists()
 
 
 def test_pending_member_bound_to_this_line_account_starts_with_its_phone(
