@@ -39,6 +39,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public base URL (scheme and host) used in links that leave the request, e.g. invite QR codes
 # and rich-menu links. Empty means "build from the request".
 SITE_URL = env.str("SITE_URL", default="")
+# The landing page names the shops on this server (and links the first one's member pages) only when
+# this is on: handy for the demo, but in production one shop's customers need not learn who else
+# runs on the same server.
+LANDING_LIST_SHOPS = env.bool("LANDING_LIST_SHOPS", default=DEBUG)
 
 INSTALLED_APPS = [
     "unfold",
