@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Under /api/v1/: JSON errors for unknown paths and methods, before idempotency is asked for.
+    "loyalty.api_routing.ApiEnvelopeMiddleware",
     "loyalty.api_idempotency.IdempotencyMiddleware",
 ]
 
