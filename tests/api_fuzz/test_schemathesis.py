@@ -56,9 +56,10 @@ def test_the_open_api_passes_schemathesis_with_every_check(live_server, tmp_path
             "--report-dir",
             str(tmp_path),
         ],
-        cwd=ROOT,
+        cwd=tmp_path,  # Schemathesis keeps a cache folder in its working directory
         env={
             **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             "SCHEMATHESIS_HOOKS": "tests.api_fuzz.hooks",
             "LOYALTY_API_KEY": raw,
             "NO_COLOR": "1",
