@@ -63,7 +63,16 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_demo() -> tuple[subprocess.Popen, int]:
+def signal_state(pid: int) -> str:
+    """The blocked and ignored signal masks of ``pid``, for a failure message."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "gone"
+    return " ".join(line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn")))
+
+
+def start_demo(log: Path) -> tuple[subprocess.Popen, int]:
     port, line_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -77,8 +86,8 @@ def start_demo() -> tuple[subprocess.Popen, int]:
         [sys.executable, "manage.py", "rundemo", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + 90
@@ -96,9 +105,10 @@ def start_demo() -> tuple[subprocess.Popen, int]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_rundemo_stops_every_child_within_seconds(signum):
+def test_rundemo_stops_every_child_within_seconds(signum, tmp_path):
     # given the demo running: web server, q cluster (and its workers), fake LINE server
-    demo, _port = start_demo()
+    log = tmp_path / "rundemo.log"
+    demo, _port = start_demo(log)
     children = descendants(demo.pid)
     try:
         # when it gets Ctrl-C (SIGINT) or SIGTERM
@@ -110,7 +120,10 @@ def test_rundemo_stops_every_child_within_seconds(signum):
             time.sleep(0.1)
 
         # then it and every process it started are gone within ~5 s
-        assert demo.poll() is not None, "rundemo itself is still running"
+        assert demo.poll() is not None, (
+            f"rundemo still running after {time.monotonic() - started:.1f} s "
+            f"({signal_state(demo.pid)}); its output:\n{log.read_text()[-3000:]}"
+        )
         assert [pid for pid in children if alive(pid)] == []
     finally:
         for pid in [demo.pid, *children]:

@@ -24,12 +24,16 @@ if settings.FAKE_LINE_PORT:
 STOP_GRACE_SECONDS = 2.0
 
 
-class _Stop(Exception):
-    pass
+class _StopRequest:
+    """Set by SIGINT/SIGTERM. A flag, not an exception raised from the handler: an exception can
+    land inside ``Popen.poll()`` while it holds its lock, and the ``wait()`` that follows would
+    then hang for ever."""
 
+    def __init__(self):
+        self.asked = False
 
-def _raise_stop(signum, frame):
-    raise _Stop
+    def __call__(self, signum, frame):
+        self.asked = True
 
 
 def stop_process_groups(processes: list[subprocess.Popen], *, grace: float) -> None:
@@ -72,9 +76,15 @@ class Command(BaseCommand):
         commands = [("jobs", ["qcluster"]), *EXTRA_PROCESSES]
         commands.append(("web", ["runserver", f"{host}:{port}", "--noreload"]))
         processes: list[subprocess.Popen] = []
-        previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # A parent that blocked these signals (a test runner's thread, a supervisor) passes its
+        # mask on; this command must hear them whatever it inherited.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        stop = _StopRequest()
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             for _label, argv in commands:
+                if stop.asked:
+                    break
                 processes.append(subprocess.Popen([*manage, *argv], start_new_session=True))  # noqa: S603
             self.stdout.write(
                 self.style.SUCCESS("\nThe demo is running. Open:")
@@ -84,10 +94,8 @@ class Command(BaseCommand):
                 + "\nPress Ctrl-C to stop (everything stops within a few seconds).\n"
             )
             self.stdout.flush()
-            while all(p.poll() is None for p in processes):
+            while not stop.asked and all(p.poll() is None for p in processes):
                 time.sleep(0.3)
-        except (_Stop, KeyboardInterrupt):
-            pass
         finally:
             # A second Ctrl-C while stopping must not leave children behind.
             for sig in previous:
