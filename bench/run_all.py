@@ -3,31 +3,50 @@
     .venv/bin/python bench/run_all.py [--scale 1] [--only earn_api,expiry] [--database-url URL]
                                       [--json PATH]
 
-Each benchmark also runs alone (``bench/<name>.py --help``). Results go to docs/benchmarks.md by
-hand, with the machine and the load they were measured under.
+Each benchmark also runs alone (``bench/<name>.py --help``). Here each runs in a process of its
+own, as it would alone: Django's settings are read once per process, and a benchmark sets the
+environment it needs (e.g. plain HTTP for the card page's own client) before they are read, so
+running one after another in one process would hand the second the first one's settings. Results go
+to docs/benchmarks.md by hand, with the machine and the load they were measured under.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as common
-from bench import card_page, earn_api, expiry, imports, redeem, staff_add_points, tiers
 
-BENCHMARKS = {
-    "earn_api": earn_api,
-    "staff_add_points": staff_add_points,
-    "card_page": card_page,
-    "redeem": redeem,
-    "expiry": expiry,
-    "tiers": tiers,
-    "imports": imports,
-}
+BENCH_DIR = Path(__file__).resolve().parent
+BENCHMARKS = (
+    "earn_api",
+    "staff_add_points",
+    "card_page",
+    "redeem",
+    "expiry",
+    "tiers",
+    "imports",
+)
+
+
+def run_alone(name: str, argv: list[str]) -> dict:
+    """Run ``bench/<name>.py`` in a fresh interpreter with ``argv``; its JSON result."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        path = Path(folder) / f"{name}.json"
+        completed = subprocess.run(
+            [sys.executable, str(BENCH_DIR / f"{name}.py"), *argv, "--json", str(path)],
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise SystemExit(f"benchmark {name} failed (exit code {completed.returncode})")
+        return json.loads(path.read_text())
 
 
 def summary_rows(name: str, result: dict) -> list[tuple]:
@@ -120,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_arguments(parser)
     parser.add_argument(
-        "--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS)
+        "--only",
+        default=",".join(BENCHMARKS),
+        help="comma-separated, run in this order: " + ", ".join(BENCHMARKS),
     )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -131,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     results, rows = {}, []
     for name in names:
         print(f"\n=== {name} ===", flush=True)
-        results[name] = BENCHMARKS[name].main(passed)
+        results[name] = run_alone(name, passed)
         rows += summary_rows(name, results[name])
     print()
     print(common.format_table("summary", ["", "measured", "target", ""], rows))

@@ -20,7 +20,7 @@ import hashlib
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.models import IdempotencyRecord
@@ -69,13 +69,8 @@ class IdempotencyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
-            return self.get_response(request)
-        # Integrators get English unless they ask for Thai.
-        if "HTTP_ACCEPT_LANGUAGE" not in request.META:
-            translation.activate("en")
-            request.LANGUAGE_CODE = "en"
-        if request.method != "POST":
+        # (Integrators get English unless they ask for Thai: loyalty.api_routing, which runs first.)
+        if not request.path.startswith(API_PREFIX) or request.method != "POST":
             return self.get_response(request)
         api_key = request_api_key(request)
         if api_key is None:

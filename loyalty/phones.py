@@ -8,6 +8,7 @@ All of them normalise here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
@@ -113,3 +114,45 @@ def mask_phone(e164: str | None) -> str:
         else:
             out.append(c)
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class PhoneSearch:
+    """What a typed fragment of a phone number can mean to a search of stored (E.164) numbers:
+    the whole number, its beginning, or its end."""
+
+    exact: str | None = None
+    prefixes: tuple[str, ...] = ()
+    suffix: str | None = None
+
+
+# Fewer digits than this match too many numbers to be a useful search.
+MIN_SEARCH_DIGITS = 3
+
+
+def phone_search(term: str) -> PhoneSearch | None:
+    """Read a search term as (part of) a phone number, or None when it is not one.
+
+    - A whole number in any typed form (``081-234-5678``, ``+66 81 234 5678``, Thai digits) is
+      that number.
+    - A local prefix (``081``, ``0812``, ``081-2``) is the beginning of the stored +6681…, and
+      ``+6681``/``006681`` the beginning as typed.
+    - Other digits (``5678``, the last 4 digits a customer tells the cashier) are the end of the
+      number; ``66812…`` may also be a beginning without its ``+``.
+    """
+    text = _SEPARATORS.sub("", str(term).translate(THAI_DIGITS).strip())
+    if not re.fullmatch(r"\+?\d+", text) or len(text.lstrip("+")) < MIN_SEARCH_DIGITS:
+        return None
+    try:
+        return PhoneSearch(exact=normalise_phone(text))
+    except InvalidPhone:
+        pass
+    if text.startswith("+"):
+        return PhoneSearch(prefixes=(text,))
+    if text.startswith("00"):
+        return PhoneSearch(prefixes=("+" + text[2:],))
+    if text.startswith("0"):
+        return PhoneSearch(prefixes=("+66" + text[1:],))
+    if text.startswith("66"):
+        return PhoneSearch(prefixes=("+" + text,), suffix=text)
+    return PhoneSearch(suffix=text)

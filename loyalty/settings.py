@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.urls import reverse_lazy
@@ -39,6 +40,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public base URL (scheme and host) used in links that leave the request, e.g. invite QR codes
 # and rich-menu links. Empty means "build from the request".
 SITE_URL = env.str("SITE_URL", default="")
+# The landing page names the shops on this server (and links the first one's member pages) only when
+# this is on: handy for the demo, but in production one shop's customers need not learn who else
+# runs on the same server.
+LANDING_LIST_SHOPS = env.bool("LANDING_LIST_SHOPS", default=DEBUG)
 
 INSTALLED_APPS = [
     "unfold",
@@ -64,6 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (django-csp; per-request parts in loyalty/csp.py).
+    "loyalty.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Under /api/v1/: JSON errors for unknown paths and methods, before idempotency is asked for.
+    "loyalty.api_routing.ApiEnvelopeMiddleware",
     "loyalty.api_idempotency.IdempotencyMiddleware",
 ]
 
@@ -207,6 +216,27 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): what pages may load and run. Scripts are our static files,
+# or inline blocks that carry the request's nonce (`<script nonce="{{ request.csp_nonce }}">`).
+# loyalty/csp.py adds LINE's hosts (from the LINE_* settings) and 'unsafe-eval' for the back
+# office's Alpine.js; docs/architecture.md says why each source is allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        # The shop's theme colours, progress bars and the admin theme are style attributes;
+        # styles cannot run code.
+        "style-src": [SELF, UNSAFE_INLINE],
+        # data: for inline SVG and QR images.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
 
 # --- Background jobs (django-q2, ORM broker) ------------------------------------------------------

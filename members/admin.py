@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from loyalty.phones import InvalidPhone, normalise_phone
+from loyalty.phones import PhoneSearch, phone_search
 from members import services
 from members.imports.admin import MemberImportExportMixin
 from members.ledger.admin import MemberPointsAdminMixin
 from members.models import Member
 from shops.tenancy import ShopScopedAdmin, is_platform_operator
+
+
+def phone_search_filter(wanted: PhoneSearch) -> Q:
+    """The members whose stored phone begins or ends as ``wanted`` says.
+
+    A beginning is also written as a range (``>= "+66812"`` and ``< "+66813"``) so the database can
+    walk the (shop, phone) index instead of reading every member of the shop; the range and the
+    ``LIKE 'x%'`` select the same rows. An end (``LIKE '%5678'``) cannot use that index: it reads
+    the shop's members only (the queryset is already the shop's).
+    """
+    condition = Q(pk__in=[])
+    for prefix in wanted.prefixes:
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        condition |= Q(phone__gte=prefix, phone__lt=after, phone__startswith=prefix)
+    if wanted.suffix:
+        condition |= Q(phone__endswith=wanted.suffix)
+    return condition
 
 
 class BoundFilter(admin.SimpleListFilter):
@@ -44,15 +62,17 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
     )
     list_select_related = ("tier", "signup_branch")
     list_filter = ("status", "tier", "tags", BoundFilter, "signup_branch", "gender")
+    # The phone is searched by get_search_results (any typed form, a beginning or the last digits).
     search_fields = (
         "first_name",
         "last_name",
-        "phone",
         "customer_id",
         "line_display_name",
         "email",
     )
-    search_help_text = _("Name, phone (any form), Customer ID, LINE name or e-mail")
+    search_help_text = _(
+        "Name, phone (any form, its first digits or its last 4), Customer ID, LINE name or e-mail"
+    )
     autocomplete_fields = ()
     filter_horizontal = ("tags",)
     readonly_fields = ("public_id", "line_user_id", "registered_at", "created_at", "updated_at")
@@ -110,12 +130,16 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
         return obj.is_bound
 
     def get_search_results(self, request, queryset, search_term):
-        # "081-234-5678", "0812345678" and "+66 81 234 5678" all find the stored +66812345678.
-        try:
-            e164 = normalise_phone(search_term)
-        except InvalidPhone:
-            return super().get_search_results(request, queryset, search_term)
-        return queryset.filter(phone=e164), False
+        # "081-234-5678", "0812345678" and "+66 81 234 5678" all find the stored +66812345678;
+        # "081" or "0812" the numbers that begin so, "5678" those that end so (the last digits a
+        # customer tells). Phones are matched here only, never as a substring anywhere.
+        wanted = phone_search(search_term)
+        if wanted is not None and wanted.exact:
+            return queryset.filter(phone=wanted.exact), False
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if wanted is None:
+            return found, may_have_duplicates
+        return found | queryset.filter(phone_search_filter(wanted)), may_have_duplicates
 
     def save_model(self, request, obj, form, change):
         if not is_platform_operator(request):

@@ -15,6 +15,10 @@ def member_save(*, member: Member, tags=None) -> Member:
     """Validate and save a member's profile (admin edits, imports). Identifiers are unique per
     shop; the database constraints back the checks made by ``full_clean``."""
     member.full_clean()
+    if member._state.adding:
+        from members.ledger.services import tier_start
+
+        tier_start(member)
     member.save()
     if tags is not None:
         member.tags.set([t for t in tags if t.shop_id == member.shop_id])
@@ -48,7 +52,7 @@ def member_get_or_create(
     filled in (binding). A Customer ID or LINE id already used by another member is refused.
     """
     from loyalty.errors import InvalidInput
-    from members.ledger.services import clean_phone, lock_shop
+    from members.ledger.services import clean_phone, lock_shop, tier_start
 
     e164 = clean_phone(phone)
     customer_id = (customer_id or "").strip() or None
@@ -59,6 +63,7 @@ def member_get_or_create(
     if created:
         member = Member(shop=shop, phone=e164, status=Member.Status.PENDING)
         member.first_name, member.last_name = first_name or "", last_name or ""
+        tier_start(member)
     for field, value in (("customer_id", customer_id), ("line_user_id", line_user_id)):
         if value is None or getattr(member, field) == value:
             continue

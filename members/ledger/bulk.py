@@ -347,7 +347,8 @@ def members_create_with_credits(
     A member created here has nothing before its credit (no entry, no debt, no lock anyone else
     could hold: no other transaction sees it), so the credit's effect on its row is known before
     the row exists: balance = the points, debt 0, and the tier those points reach now (the tier
-    given in its row kept when higher), as ``_upgrade_tiers`` would decide it. Each credit is
+    given in its row kept when higher), as ``_upgrade_tiers`` would decide it; a member without a
+    credit gets the tier no points are needed for (the base tier), as ``tier_start`` gives it. Each credit is
     checked as ``points_credit_many`` checks it (points, key); a key used before belongs to an
     entry of another member, so it is refused (``IdempotencyMismatch``), as there. Returns the
     new members' ids in the order of ``rows``, and each key's outcome.
@@ -406,8 +407,10 @@ def members_create_with_credits(
             )
         if index in valid:
             balance = valid[index][0].points
-            if tiers:
-                _raise_tier(state, balance if qualifies else 0, tiers, now=now)
+        if tiers:
+            # Every new member gets its tier now, with or without points: the base tier
+            # (threshold 0) needs none, so nobody waits for a first earn to have a tier.
+            _raise_tier(state, balance if qualifies else 0, tiers, now=now)
         public_id = uuid.uuid4()
         public_ids.append(public_id)
         values = list(row)

@@ -360,6 +360,25 @@ def _apply_floor(member: Member, tier: Tier | None) -> Tier | None:
     return tier
 
 
+def tier_start(member: Member) -> None:
+    """Give a member being created (not saved yet) the tier it reaches with no points earned —
+    usually the base tier, threshold 0 — or its manual floor when higher, so that it is written
+    with its tier in the same statement instead of having none until its first credit.
+
+    The same rule as ``_maybe_upgrade`` (``rules.tier_for_points`` and the manual floor), with
+    nothing earned yet; a tier already set on the row (e.g. given by hand) is kept when higher.
+    """
+    shop = member.shop
+    if not shop.tiers_enabled:
+        return
+    tiers = list(Tier.objects.filter(shop=shop))
+    target_id = rules.tier_for_points(0, [(t.threshold, t.pk) for t in tiers])
+    target = _apply_floor(member, next((t for t in tiers if t.pk == target_id), None))
+    if _rank(target) > _rank(member.tier):
+        member.tier = target
+        member.tier_changed_at = timezone.now()
+
+
 def _maybe_upgrade(member: Member) -> None:
     """Upgrade at once when a credit crosses a threshold (downgrades wait for the evaluation)."""
     shop = member.shop
@@ -417,7 +436,9 @@ def _member_for_phone(shop: Shop, e164: str) -> tuple[Member, bool]:
         return member, False
     try:
         with transaction.atomic():
-            member = Member.objects.create(shop=shop, phone=e164, status=Member.Status.PENDING)
+            member = Member(shop=shop, phone=e164, status=Member.Status.PENDING)
+            tier_start(member)
+            member.save(force_insert=True)
     except IntegrityError:
         member = Member.objects.get(shop=shop, phone=e164)
         return member, False

@@ -286,6 +286,8 @@ def member_register(
     target.status = Member.Status.REGISTERED
     now = timezone.now()
     target.registered_at = now
+    if not took_over:
+        ledger.tier_start(target)
     try:
         target.full_clean()
     except ValidationError as exc:

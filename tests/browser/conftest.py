@@ -65,10 +65,63 @@ def browser():
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        yield browser
+        yield _WatchedBrowser(browser)
         browser.close()
     finally:
         playwright.stop()
+
+
+# Every page reports what the Content-Security-Policy blocked (the browser's own console line may
+# not reach Playwright; this event always fires), and the test fails on any: see
+# _no_csp_violations below. Contexts made by the tests themselves (browser.new_context) are watched
+# too, through _WatchedBrowser.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+_csp_violations: list[str] = []
+
+
+def _watch_csp(page) -> None:
+    def on_console(message):
+        text = message.text
+        if text.startswith("CSP violation:") or "Content Security Policy" in text:
+            _csp_violations.append(f"{page.url}: {text}")
+
+    page.on("console", on_console)
+
+
+def _watched(context):
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
+    context.on("page", _watch_csp)
+    return context
+
+
+class _WatchedBrowser:
+    """The browser, whose new contexts report CSP violations."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        return _watched(self._browser.new_context(**options))
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request):
+    """Fail a browser test whose pages broke the Content-Security-Policy (a blocked script, style,
+    image or connection)."""
+    _csp_violations.clear()
+    yield
+    if _csp_violations and HERE in Path(str(request.node.fspath)).resolve().parents:
+        found = list(_csp_violations)
+        _csp_violations.clear()
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(found))
 
 
 def _new_page(browser, **context_options):

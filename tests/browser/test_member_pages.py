@@ -58,7 +58,10 @@ def fill_signup(page, *, phone: str, birthday: str = "1992-03-15") -> None:
     page.check("input[name=accept_terms]")
 
 
-def test_newcomer_signs_up_through_fake_line_and_sees_the_card(phone_page, demo, fake_line):
+def test_newcomer_signs_up_through_fake_line_and_sees_the_card(
+    phone_page, demo, fake_line, settings
+):
+    settings.LANDING_LIST_SHOPS = True  # as in the demo: the landing page links the member pages
     page = phone_page
 
     # -- from the landing page to the member pages

@@ -146,8 +146,10 @@ def test_add_points_by_phone(phone_page, cashier, somchai):
     assert page.inner_text("[data-testid=member-balance]") == "0"
 
     page.fill("input[name=amount]", "500")
+    # A function, not an expression string: Playwright evals a string, which the page's
+    # Content-Security-Policy (rightly) refuses.
     page.wait_for_function(
-        "document.querySelector('[data-testid=live-points]').textContent.includes('30')"
+        "() => document.querySelector('[data-testid=live-points]').textContent.includes('30')"
     )
     page.fill("input[name=receipt_no]", "R-0042")
     no_horizontal_scroll(page)

@@ -56,7 +56,7 @@ def test_a_manager_approves_a_big_purchase_on_the_cashiers_phone(phone_page, peo
     # A decimal comma is refused while typing, never read as 1,250.
     page.fill("input[name=amount]", "12,50")
     page.wait_for_function(
-        "document.querySelector('[data-testid=live-points]').textContent.includes('จุลภาค')"
+        "() => document.querySelector('[data-testid=live-points]').textContent.includes('จุลภาค')"
     )
     shot(page, "01-decimal-comma")
 

@@ -437,9 +437,33 @@ def test_new_members_with_opening_points_end_as_created_then_credited(
         fields = ["phone", "first_name", "tier_id", "status"]
         values = [(p, n, tiers[t].pk if t else None, s) for p, n, t, s, _pts in rows]
         keys = ["k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k8"]
-        same = {"shop_id": shop.pk, "created_at": timezone.now()}
+        created_at = timezone.now()
+        same = {"shop_id": shop.pk, "created_at": created_at}
         if way == "created then credited":
-            ids = dict(insert_rows(Member, fields, values, same=same, returning=("phone", "id")))
+            # A member is created with the tier no points are needed for (``tier_start``), then
+            # credited.
+            def start(t):
+                return t or "Base" if tiers_enabled else t
+
+            created = [
+                (
+                    p,
+                    n,
+                    tiers[start(t)].pk if start(t) else None,
+                    s,
+                    created_at if start(t) != t else None,
+                )
+                for p, n, t, s, _pts in rows
+            ]
+            ids = dict(
+                insert_rows(
+                    Member,
+                    [*fields, "tier_changed_at"],
+                    created,
+                    same=same,
+                    returning=("phone", "id"),
+                )
+            )
             result = credit_many(
                 shop,
                 [
@@ -486,4 +510,5 @@ def test_new_members_with_opening_points_end_as_created_then_credited(
         ("k8", "IdempotencyMismatch"),
     ]
     if tiers_enabled:
-        assert [row[4] for row in ledger[:4]] == ["Silver", "Gold", "Gold", None]
+        # d has no credit: the base tier all the same, from the start
+        assert [row[4] for row in ledger[:4]] == ["Silver", "Gold", "Gold", "Base"]

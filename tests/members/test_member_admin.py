@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
+from loyalty.phones import phone_search
+from members.admin import phone_search_filter
 from members.models import Member
 from tests.factories import BranchFactory, MemberFactory, TagFactory, TierFactory
 
@@ -97,3 +100,67 @@ def test_list_shows_phones_in_local_form(owner_client, somchai):
 
     assert "081-234-5678" in content
     assert "+66812345678" not in content
+
+
+@pytest.fixture
+def third(shop):
+    # ends in 5678 like somchai, begins differently; 5678 also in the middle of nobody else's
+    return MemberFactory(shop=shop, phone="+66923455678", first_name="Third", customer_id=None)
+
+
+@pytest.mark.parametrize("typed", ["5678", "๕๖๗๘", " 5678 "])
+def test_search_finds_members_by_the_last_4_digits(owner_client, somchai, somying, third, typed):
+    assert listed(owner_client, q=typed) == {somchai.pk, third.pk}
+
+
+def test_the_last_digits_match_the_end_only(owner_client, somchai, somying):
+    # 2345 is inside somchai's +66812345678 but not its end
+    assert listed(owner_client, q="2345") == set()
+
+
+@pytest.mark.parametrize("typed", ["081", "0812", "081-2", "081 234", "+6681", "+66 81"])
+def test_search_finds_members_by_the_beginning_of_the_number(
+    owner_client, somchai, somying, third, typed
+):
+    assert listed(owner_client, q=typed) == {somchai.pk}
+
+
+def test_a_prefix_and_the_last_digits_never_reach_another_shop(
+    owner_client, shop, other_shop, somchai
+):
+    MemberFactory(shop=other_shop, phone="+66812345678")
+
+    assert listed(owner_client, q="0812") == {somchai.pk}
+    assert listed(owner_client, q="5678") == {somchai.pk}
+
+
+def test_digits_also_find_a_numeric_customer_id(owner_client, shop, somchai):
+    numbered = MemberFactory(shop=shop, phone="+66870000000", customer_id="5678")
+
+    assert listed(owner_client, q="5678") == {somchai.pk, numbered.pk}
+
+
+def test_two_digits_are_not_a_phone_search(owner_client, somchai, somying):
+    # too short to mean a number: no phone matches ("78" ends somchai's number)
+    assert listed(owner_client, q="78") == set()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+def test_a_prefix_search_can_use_the_shop_phone_index(shop):
+
+    # given a shop with enough members that reading them all costs more than the index
+    Member.objects.bulk_create(
+        Member(shop=shop, phone=f"+66{800000000 + i * 37}") for i in range(5000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE members_member")
+    wanted = phone_search_filter(phone_search("0812"))
+    query = Member.objects.filter(shop=shop).filter(wanted).order_by()
+    with connection.cursor() as cursor:
+        sql, params = query.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "member_phone_unique_per_shop" in plan, plan
+    index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert ">= '+66812'" in index_condition, plan

@@ -1,8 +1,10 @@
-"""Serve the demo: the web server and a django-q2 cluster (and, once the member pages exist, the
-fake LINE platform and the fake SMS gateway on loopback), stopped together with Ctrl-C."""
+"""Serve the demo: the web server, a django-q2 cluster, the fake LINE platform and the fake SMS
+gateway on loopback, stopped together — all of them, within a couple of seconds — by Ctrl-C or
+SIGTERM."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-# Extra processes later issues add, as (label, argv after "manage.py").
+# Extra processes, as (label, argv after "manage.py").
 EXTRA_PROCESSES: list[tuple[str, list[str]]] = []
 if settings.FAKE_LINE_PORT:
     # The member pages sign in through it (settings point LINE's URLs at it with DEBUG).
@@ -20,9 +22,51 @@ if settings.FAKE_SMS_PORT:
     # One-time codes by SMS land there (settings point SMS_BASE_URL at it with DEBUG).
     EXTRA_PROCESSES.append(("sms", ["fake_sms", "--port", str(settings.FAKE_SMS_PORT)]))
 
+# How long the children get to stop after SIGTERM before they are killed. The django-q2 cluster
+# waits for its workers' current jobs on a plain stop (over a minute with a long job); in the
+# demo nothing is worth that wait, and every job is safe to run again.
+STOP_GRACE_SECONDS = 2.0
+
+
+class _StopRequest:
+    """Set by SIGINT/SIGTERM. A flag, not an exception raised from the handler: an exception can
+    land inside ``Popen.poll()`` while it holds its lock, and the ``wait()`` that follows would
+    then hang for ever."""
+
+    def __init__(self):
+        self.asked = False
+
+    def __call__(self, signum, frame):
+        self.asked = True
+
+
+def stop_process_groups(processes: list[subprocess.Popen], *, grace: float) -> None:
+    """SIGTERM each child's process group (the child and what it started, e.g. the q cluster's
+    workers), wait up to ``grace`` seconds in all, then SIGKILL the groups still there."""
+    for process in processes:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for process in processes:
+        # Grandchildren can outlive their parent: the group is killed whether or not it exited.
+        _signal_group(process, signal.SIGKILL)
+        if process.poll() is None:
+            process.wait()
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
 
 class Command(BaseCommand):
-    help = "Run the demo: web server + django-q2 cluster, with the URLs printed."
+    help = "Run the demo: web server + django-q2 cluster (+ fake LINE), with the URLs printed."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -31,36 +75,41 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: str, **options):
         base = f"http://{host}:{port}"
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        processes = [
-            ("jobs", subprocess.Popen([*manage, "qcluster"])),  # noqa: S603
-        ]
-        for label, argv in EXTRA_PROCESSES:
-            processes.append((label, subprocess.Popen([*manage, *argv])))  # noqa: S603
-        web = subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"])  # noqa: S603
-        processes.append(("web", web))
-        self.stdout.write(
-            self.style.SUCCESS("\nThe demo is running. Open:")
-            + f"\n  {base}/            landing page (links every face)"
-            + f"\n  {base}/admin/      back office (owner / demo-pass-2026)"
-            + f"\n  {base}/m/cafe-aroi/ member pages (sign in with the fake LINE)"
-            + (
-                f"\n  http://127.0.0.1:{settings.FAKE_SMS_PORT}/  the fake SMS gateway's inbox"
-                if settings.FAKE_SMS_PORT
-                else ""
-            )
-            + "\nPress Ctrl-C to stop.\n"
-        )
+        # Each child leads its own process group: Ctrl-C in the terminal reaches this command
+        # only, and this command stops each group as a whole.
+        commands = [("jobs", ["qcluster"]), *EXTRA_PROCESSES]
+        commands.append(("web", ["runserver", f"{host}:{port}", "--noreload"]))
+        processes: list[subprocess.Popen] = []
+        # A parent that blocked these signals (a test runner's thread, a supervisor) passes its
+        # mask on; this command must hear them whatever it inherited.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        stop = _StopRequest()
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            while all(p.poll() is None for _, p in processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+            for _label, argv in commands:
+                if stop.asked:
+                    break
+                processes.append(subprocess.Popen([*manage, *argv], start_new_session=True))  # noqa: S603
+            self.stdout.write(
+                self.style.SUCCESS("\nThe demo is running. Open:")
+                + f"\n  {base}/            landing page (links every face)"
+                + f"\n  {base}/admin/      back office (owner / demo-pass-2026)"
+                + f"\n  {base}/m/cafe-aroi/ member pages (sign in with the fake LINE)"
+                + (
+                    f"\n  http://127.0.0.1:{settings.FAKE_SMS_PORT}/  the fake SMS gateway's inbox"
+                    if settings.FAKE_SMS_PORT
+                    else ""
+                )
+                + "\nPress Ctrl-C to stop (everything stops within a few seconds).\n"
+            )
+            self.stdout.flush()
+            while not stop.asked and all(p.poll() is None for p in processes):
+                time.sleep(0.3)
         finally:
-            for _label, process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-            for _label, process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            # A second Ctrl-C while stopping must not leave children behind.
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+            stop_process_groups(processes, grace=STOP_GRACE_SECONDS)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.stdout.write("The demo stopped.")
