@@ -283,9 +283,10 @@ def create_member(request, payload: MemberIn):
 )
 def find_members(
     request,
-    phone: str | None = Query(None),
-    customer_id: str | None = Query(None),
-    line_user_id: str | None = Query(None),
+    # Checked like stored text: a NUL or other control character is a 400, never a query.
+    phone: SingleLineText | None = Query(None),
+    customer_id: SingleLineText | None = Query(None),
+    line_user_id: SingleLineText | None = Query(None),
 ):
     members = (
         Member.objects.select_related("shop", "tier", "manual_tier")

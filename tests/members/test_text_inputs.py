@@ -150,3 +150,12 @@ def test_admin_adjust_points_refuses_a_control_character_in_the_reason(owner_cli
         response.context["form"].errors["note"]
     )
     assert not LedgerEntry.objects.exists()
+
+
+@pytest.mark.parametrize("param", ["customer_id", "line_user_id", "phone"])
+def test_api_member_lookup_refuses_a_nul_in_the_query_instead_of_a_server_error(api, param):
+    # PostgreSQL cannot even compare text with a NUL in it: found by Schemathesis as a 500.
+    response = api.get(f"/members?{param}=C-1%00x")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_input"
