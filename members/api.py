@@ -284,9 +284,9 @@ def create_member(request, payload: MemberIn):
 def find_members(
     request,
     # Checked like stored text: a NUL or other control character is a 400, never a query.
-    phone: SingleLineText | None = Query(None),
-    customer_id: SingleLineText | None = Query(None),
-    line_user_id: SingleLineText | None = Query(None),
+    phone: SingleLineText | None = None,
+    customer_id: SingleLineText | None = None,
+    line_user_id: SingleLineText | None = None,
 ):
     members = (
         Member.objects.select_related("shop", "tier", "manual_tier")
