@@ -21,26 +21,21 @@ from __future__ import annotations
 
 import base64
 import html
-import ipaddress
 import itertools
-import json
-import logging
 import re
-import socket
-import socketserver
-import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-
-logger = logging.getLogger(__name__)
+from loyalty.fake_http import (
+    FakeHTTPServer,
+    Request,
+    Response,
+    html_response,
+    json_response,
+    routes,
+)
 
 # The demo's account; `manage.py fake_sms` accepts it unless told otherwise, and settings use it
 # with DEBUG when no SMS_API_KEY is set.
@@ -66,79 +61,29 @@ class FakeSms:
     received_at: str
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+def _error(status: int, name: str, description: str) -> Response:
+    payload = {"error": {"code": status, "name": name, "description": description}}
+    return json_response(status, payload)
 
 
-def _check_may_run(host: str) -> None:
-    if not (getattr(settings, "DEBUG", False) or getattr(settings, "TESTING", False)):
-        raise ImproperlyConfigured(
-            "The fake SMS gateway only runs with DEBUG or TESTING on; production uses a real one."
-        )
-    if not _is_loopback(host):
-        raise ImproperlyConfigured(f"The fake SMS gateway only binds to loopback, not {host!r}.")
-
-
-def _error(status: int, name: str, description: str) -> tuple[int, dict[str, Any]]:
-    return status, {"error": {"code": status, "name": name, "description": description}}
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeSmsGateway) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.fake = fake
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind() asks DNS for our own name, which can stall without a resolver.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"  # one request per connection: stop() never waits on a client
-    server: _HTTPServer
-
-    def _handle(self) -> None:
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        status, content_type, payload = self.server.fake.dispatch(
-            self.command, split.path, headers, body
-        )
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("fake SMS: " + format, *args)
-
-
-class FakeSmsGateway:
+class FakeSmsGateway(FakeHTTPServer):
     """ThaiBulkSMS's send API on a loopback port, keeping what it "sent" in memory.
 
     ``FakeSmsGateway().start()`` serves from a background thread (tests); ``serve_forever()``
-    serves in the foreground (``manage.py fake_sms``).
+    serves in the foreground (``manage.py fake_sms``). Lifecycle, routing and the loopback-only
+    check come from ``loyalty.fake_http``.
     """
+
+    ROUTES = routes(
+        ("POST", r"/sms", "_send"),
+        ("GET", r"/", "_index"),
+        ("GET", r"/__fake__/messages", "_fake_messages"),
+        ("POST", r"/__fake__/fail", "_fake_fail"),
+        ("POST", r"/__fake__/reset", "_fake_reset"),
+    )
+    label = "fake SMS"
+    refusal = "The fake SMS gateway only runs with DEBUG or TESTING on; production uses a real one."
+    loopback_refusal = "The fake SMS gateway only binds to loopback"
 
     def __init__(
         self,
@@ -148,67 +93,18 @@ class FakeSmsGateway:
         api_key: str = DEMO_API_KEY,
         api_secret: str = DEMO_API_SECRET,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.api_key = api_key
         self.api_secret = api_secret
-        self._lock = threading.RLock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._messages: list[FakeSms] = []
         self._failures: list[int] = []
         self._ids = itertools.count(int(time.time() * 1000))
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    def bind(self) -> _HTTPServer:
-        """Check it may run here, then take the port (so ``base_url`` is final). Idempotent."""
-        _check_may_run(self.host)
-        if self._httpd is None:
-            self._httpd = _HTTPServer((self.host, self.port), self)
-            self.port = self._httpd.server_address[1]
-        return self._httpd
-
     def start(self) -> FakeSmsGateway:
-        httpd = self.bind()
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-sms-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        httpd = self.bind()
-        try:
-            httpd.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            httpd.server_close()
-            self._httpd = None
-
-    def stop(self) -> None:
-        httpd, thread = self._httpd, self._thread
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._httpd = self._thread = None
+        return super().start()
 
     def __enter__(self) -> FakeSmsGateway:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     # -- Python control API ------------------------------------------------------------------------
 
@@ -232,30 +128,25 @@ class FakeSmsGateway:
             self._messages.clear()
             self._failures.clear()
 
-    # -- dispatch ----------------------------------------------------------------------------------
+    # -- endpoints ---------------------------------------------------------------------------------
 
-    def dispatch(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, str, bytes]:
-        """Route one request; the whole handling runs under the state lock, so it is atomic."""
-        with self._lock:
-            if method == "POST" and path == "/sms":
-                status, payload = self._send(headers, body)
-            elif method == "GET" and path == "/":
-                text = self._index_page().encode("utf-8")
-                return HTTPStatus.OK, "text/html; charset=utf-8", text
-            elif method == "GET" and path == "/__fake__/messages":
-                status, payload = HTTPStatus.OK, [asdict(m) for m in reversed(self._messages)]
-            elif method == "POST" and path == "/__fake__/fail":
-                data = _form_or_json(headers, body)
-                self.fail_next(int(data.get("status") or 500), int(data.get("count") or 1))
-                status, payload = HTTPStatus.OK, {}
-            elif method == "POST" and path == "/__fake__/reset":
-                self.reset()
-                status, payload = HTTPStatus.OK, {}
-            else:
-                status, payload = _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", "Not found")
-        return status, "application/json", json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    def not_found(self, request: Request) -> Response:
+        return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", "Not found")
+
+    def _index(self, request: Request) -> Response:
+        return html_response(HTTPStatus.OK, self._index_page())
+
+    def _fake_messages(self, request: Request) -> Response:
+        return json_response(HTTPStatus.OK, [asdict(m) for m in reversed(self._messages)])
+
+    def _fake_fail(self, request: Request) -> Response:
+        data = request.data()
+        self.fail_next(int(data.get("status") or 500), int(data.get("count") or 1))
+        return json_response(HTTPStatus.OK, {})
+
+    def _fake_reset(self, request: Request) -> Response:
+        self.reset()
+        return json_response(HTTPStatus.OK, {})
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         scheme, _, value = headers.get("authorization", "").partition(" ")
@@ -267,14 +158,14 @@ class FakeSmsGateway:
             return False
         return key == self.api_key and secret == self.api_secret
 
-    def _send(self, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-        if not self._authorised(headers):
+    def _send(self, request: Request) -> Response:
+        if not self._authorised(request.headers):
             return _error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "Invalid API key or secret")
         if self._failures:
             status = self._failures.pop(0)
             return _error(status, HTTPStatus(status).phrase.upper().replace(" ", "_"), "fake")
         try:
-            data = _form_or_json(headers, body)
+            data = request.data()
         except ValueError:
             return _error(HTTPStatus.BAD_REQUEST, "BAD_REQUEST", "Malformed body")
         msisdn = str(data.get("msisdn") or "").strip()
@@ -299,13 +190,16 @@ class FakeSmsGateway:
             )
             accepted.append({"number": number, "message_id": message_id, "used_credit": 1})
         del self._messages[:-LOG_LIMIT]
-        return HTTPStatus.CREATED, {
-            "remaining_credit": 100000 - len(self._messages),
-            "total_use_credit": len(accepted),
-            "credit_type": "standard",
-            "phone_number_list": accepted,
-            "bad_phone_number_list": bad,
-        }
+        return json_response(
+            HTTPStatus.CREATED,
+            {
+                "remaining_credit": 100000 - len(self._messages),
+                "total_use_credit": len(accepted),
+                "credit_type": "standard",
+                "phone_number_list": accepted,
+                "bad_phone_number_list": bad,
+            },
+        )
 
     def _index_page(self) -> str:
         esc = html.escape
@@ -326,14 +220,6 @@ class FakeSmsGateway:
 <footer>เกตเวย์ SMS จำลองสำหรับการทดสอบและเดโมเท่านั้น ไม่มีการส่งข้อความจริง ·
 The project's fake SMS gateway, for tests and the demo only: nothing is really sent.</footer>
 </main></body></html>"""
-
-
-def _form_or_json(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    if headers.get("content-type", "").startswith("application/json"):
-        data = json.loads(body.decode("utf-8") or "{}")
-        return data if isinstance(data, dict) else {}
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {key: values[0] for key, values in parsed.items()}
 
 
 _STYLE = """
