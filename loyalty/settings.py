@@ -258,7 +258,7 @@ Q_CLUSTER = {
 
 # --- LINE platform -------------------------------------------------------------------------------
 # Base URLs of the LINE platform. Production leaves them alone; tests and the demo point them at the
-# project's fake LINE server on loopback (loyalty/line/fake_server.py), so the real line-bot-sdk and
+# project's fake LINE server on loopback (loyalty/line/fake/), so the real line-bot-sdk and
 # LINE Login code paths run against it. The fake server refuses to start outside DEBUG/TESTING.
 # Port of the fake LINE server that `make run` starts (0 = do not start it).
 FAKE_LINE_PORT = env.int("FAKE_LINE_PORT", default=8765 if DEBUG else 0)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from loyalty.line.fake_server import DEFAULT_USERS, FakeLineServer
+from loyalty.line.fake import DEFAULT_USERS, FakeLineServer
 
 LOGIN_CHANNEL_ID = "1650000001"
 LOGIN_CHANNEL_SECRET = "test-line-login-secret-0123456789ab"

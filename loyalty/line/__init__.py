@@ -1,8 +1,8 @@
 """The only code that talks to the LINE platform.
 
 ``login`` speaks LINE Login (OAuth 2 / OpenID Connect) over plain HTTPS, ``messaging`` wraps the
-official line-bot-sdk for the Messaging API, and ``fake_server`` is the loopback stand-in for both
-that tests and the demo point the base URLs at (``LINE_API_BASE_URL`` and friends in settings).
+official line-bot-sdk for the Messaging API, and the ``fake`` package is the loopback stand-in for
+both that tests and the demo point the base URLs at (``LINE_API_BASE_URL`` and friends in settings).
 
 The errors live here so that callers can catch one family whichever half of LINE they used, and
 so that importing them does not pull in ``requests`` or the SDK.

@@ -17,7 +17,7 @@ import time_machine
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from loyalty.line.fake_server import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
+from loyalty.line.fake import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import Member

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from loyalty.line import LineAuthError, LineUnavailable
 from loyalty.line import login as line_login
-from loyalty.line.fake_server import FakeLineServer
+from loyalty.line.fake import FakeLineServer
 from tests.line_fixtures import LOGIN_CHANNEL_ID, LOGIN_CHANNEL_SECRET, NOK, PLOY, SOMCHAI
 
 REDIRECT_URI = "http://127.0.0.1:8000/member/line/callback"

@@ -11,7 +11,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from loyalty.line.fake_server import (
+from loyalty.line.fake import (
     DEMO_ACCESS_TOKEN,
     DEMO_CHANNEL_ID,
     DEMO_CHANNEL_SECRET,

@@ -157,7 +157,7 @@ class Command(BaseCommand):
     def _seed_member_pages(self, shop, tags) -> None:
         """The member pages: the fake LINE platform's demo channel (so members sign in with no LINE
         account) and two sign-up questions whose answers attach tags."""
-        from loyalty.line.fake_server import (
+        from loyalty.line.fake import (
             DEMO_ACCESS_TOKEN,
             DEMO_CHANNEL_ID,
             DEMO_CHANNEL_SECRET,

@@ -12,7 +12,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from loyalty.line.fake_server import FakeLineServer
+from loyalty.line.fake import FakeLineServer
 from members.models import Member
 from shops.line_settings import ShopLineChannel
 from shops.models import Branch, PolicyDocument, Shop, Tier

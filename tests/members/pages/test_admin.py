@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from loyalty.line.fake_server import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
+from loyalty.line.fake import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
 from members.signup.models import SignupChoice, SignupQuestion
 from shops.line_settings import ShopLineChannel
 from shops.models import Shop, Tag

@@ -1,0 +1,249 @@
+"""The Messaging API on the fake platform: push, reply, multicast, the bot's view of a profile,
+and account-link tokens.
+
+Sends are checked as LINE checks them (recipient ids, 1 to 5 messages, required properties, the
+``X-Line-Retry-Key`` header and its 409 on a repeat) and recorded in ``messages`` instead of being
+delivered. Rich menus are in ``richmenus``; webhooks (LINE calling the shop) in ``webhooks``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+from loyalty.fake_http import Request, Response, json_response, now_iso, routes
+from loyalty.line.fake.state import (
+    LINK_TOKEN_TTL,
+    LOG_LIMIT,
+    RECIPIENT_RE,
+    RETRY_KEY_TTL,
+    USER_ID_RE,
+    UUID_RE,
+    FakeChannel,
+    LineState,
+    bad_request,
+)
+
+ROUTES = routes(
+    ("POST", r"/v2/bot/message/push", "_push"),
+    ("POST", r"/v2/bot/message/reply", "_reply"),
+    ("POST", r"/v2/bot/message/multicast", "_multicast"),
+    ("GET", r"/v2/bot/profile/(?P<user_id>[^/]+)", "_bot_profile"),
+    ("POST", r"/v2/bot/user/(?P<user_id>[^/]+)/linkToken", "_link_token"),
+)
+
+MESSAGE_TYPES = (
+    "text",
+    "image",
+    "video",
+    "audio",
+    "location",
+    "sticker",
+    "imagemap",
+    "template",
+    "flex",
+)
+# Properties each message type must carry (LINE's full rules are longer; these catch real bugs).
+REQUIRED_PROPERTIES = {
+    "text": ("text",),
+    "image": ("originalContentUrl", "previewImageUrl"),
+    "video": ("originalContentUrl", "previewImageUrl"),
+    "audio": ("originalContentUrl", "duration"),
+    "location": ("title", "address", "latitude", "longitude"),
+    "sticker": ("packageId", "stickerId"),
+    "imagemap": ("baseUrl", "altText", "baseSize", "actions"),
+    "template": ("altText", "template"),
+    "flex": ("altText", "contents"),
+}
+
+
+def message_errors(messages: Any) -> list[dict[str, str]]:
+    """LINE's ``details`` for a ``messages`` array, empty when it would be accepted."""
+    if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
+        return [{"message": "Size must be between 1 and 5", "property": "messages"}]
+    details: list[dict[str, str]] = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind not in MESSAGE_TYPES:
+            details.append(
+                {
+                    "message": f"Must be one of the following values: [{', '.join(MESSAGE_TYPES)}]",
+                    "property": f"{where}.type",
+                }
+            )
+            continue
+        for name in REQUIRED_PROPERTIES[kind]:
+            if message.get(name) in (None, "", [], {}):
+                details.append({"message": "May not be empty", "property": f"{where}.{name}"})
+        text = message.get("text")
+        if kind == "text" and isinstance(text, str) and len(text) > 5000:
+            details.append(
+                {"message": "Length must be between 0 and 5000", "property": f"{where}.text"}
+            )
+        alt_text = message.get("altText")
+        if isinstance(alt_text, str) and len(alt_text) > 1500:
+            details.append(
+                {"message": "Length must be between 0 and 1500", "property": f"{where}.altText"}
+            )
+    return details
+
+
+class MessagingEndpoints(LineState):
+    """The Messaging API's send endpoints, its profile and its link tokens."""
+
+    def _retry_key(self, request: Request, channel: FakeChannel) -> str | Response | None:
+        """The request's retry key, or LINE's answer when it is malformed or already accepted."""
+        key = request.headers.get("x-line-retry-key")
+        if key is None:
+            return None
+        if not UUID_RE.match(key):
+            return bad_request("The value for the 'X-Line-Retry-Key' header is invalid")
+        accepted = self._retry_keys.get((channel.channel_id, key.lower()))
+        if accepted is not None and accepted[2] > time.time():
+            request_id, payload, _ = accepted
+            body = {"message": "The retry key is already accepted", **payload}
+            return json_response(
+                HTTPStatus.CONFLICT, body, **{"x-line-accepted-request-id": request_id}
+            )
+        return key
+
+    def _send(
+        self,
+        *,
+        kind: str,
+        channel: FakeChannel,
+        to: list[str],
+        body: dict[str, Any],
+        retry_key: str | None,
+        reply_token: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an accepted send and return LINE's success payload for it."""
+        sent = [
+            {"id": str(next(self._message_ids)), "quoteToken": secrets.token_urlsafe(12)}
+            for _ in body["messages"]
+        ]
+        payload = {"sentMessages": sent} if kind != "multicast" else {}
+        request_id = str(uuid.uuid4())
+        if retry_key:
+            self._retry_keys[(channel.channel_id, retry_key.lower())] = (
+                request_id,
+                payload,
+                time.time() + RETRY_KEY_TTL,
+            )
+        self._messages.append(
+            {
+                "id": next(self._sequence),
+                "kind": kind,
+                "channel_id": channel.channel_id,
+                "to": to,
+                "messages": body["messages"],
+                "notification_disabled": bool(body.get("notificationDisabled", False)),
+                "retry_key": retry_key,
+                "reply_token": reply_token,
+                "request_id": request_id,
+                "sent_message_ids": [m["id"] for m in sent],
+                "received_at": now_iso(),
+            }
+        )
+        del self._messages[:-LOG_LIMIT]
+        return payload
+
+    def _push(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        retry_key = self._retry_key(request, channel)
+        if isinstance(retry_key, Response):
+            return retry_key
+        body = request.json()
+        to = body.get("to")
+        if not isinstance(to, str) or not RECIPIENT_RE.match(to):
+            return bad_request(
+                "The property, 'to', in the request body is invalid (line: -, column: -)"
+            )
+        details = message_errors(body.get("messages"))
+        if details:
+            return bad_request(f"The request body has {len(details)} error(s)", details)
+        if to.startswith("U") and to not in self.users:
+            return bad_request("Failed to send messages")
+        payload = self._send(kind="push", channel=channel, to=[to], body=body, retry_key=retry_key)
+        return json_response(HTTPStatus.OK, payload)
+
+    def _reply(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        if request.headers.get("x-line-retry-key"):
+            return bad_request("X-Line-Retry-Key header is not supported for this API")
+        body = request.json()
+        details = message_errors(body.get("messages"))
+        if details:
+            return bad_request(f"The request body has {len(details)} error(s)", details)
+        token = self._reply_tokens.get(str(body.get("replyToken", "")))
+        if token is None or token[0] != channel.channel_id or token[2] < time.time():
+            return bad_request("Invalid reply token")
+        del self._reply_tokens[body["replyToken"]]
+        payload = self._send(
+            kind="reply",
+            channel=channel,
+            to=[token[1]],
+            body=body,
+            retry_key=None,
+            reply_token=body["replyToken"],
+        )
+        return json_response(HTTPStatus.OK, payload)
+
+    def _multicast(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        retry_key = self._retry_key(request, channel)
+        if isinstance(retry_key, Response):
+            return retry_key
+        body = request.json()
+        to = body.get("to")
+        if not isinstance(to, list) or not 1 <= len(to) <= 500:
+            return bad_request(
+                "The request body has 1 error(s)",
+                [{"message": "Size must be between 1 and 500", "property": "to"}],
+            )
+        for index, recipient in enumerate(to):
+            if not isinstance(recipient, str) or not USER_ID_RE.match(recipient):
+                return bad_request(
+                    f"The property, 'to[{index}]', in the request body is invalid (line: -, column: -)"
+                )
+        details = message_errors(body.get("messages"))
+        if details:
+            return bad_request(f"The request body has {len(details)} error(s)", details)
+        # Like LINE, unknown or blocked recipients are dropped silently from a multicast.
+        payload = self._send(
+            kind="multicast", channel=channel, to=list(to), body=body, retry_key=retry_key
+        )
+        return json_response(HTTPStatus.OK, payload)
+
+    def _bot_profile(self, request: Request, user_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        user = self.users.get(user_id)
+        if user is None:
+            return json_response(HTTPStatus.NOT_FOUND, {"message": "Not found"})
+        return json_response(HTTPStatus.OK, self._profile_json(user, with_language=True))
+
+    def _link_token(self, request: Request, user_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        if user_id not in self.users:
+            return bad_request("The user ID is invalid")
+        token = secrets.token_urlsafe(24)
+        self._link_tokens[token] = {
+            "channel_id": channel.channel_id,
+            "user_id": user_id,
+            "expires_at": time.time() + LINK_TOKEN_TTL,
+        }
+        return json_response(HTTPStatus.OK, {"linkToken": token})

@@ -1,0 +1,193 @@
+"""Rich menus on the fake platform: enough of the Messaging API to create, picture, default and
+link one, with LINE's rule that a menu without its image cannot be linked.
+
+Endpoints: ``POST /v2/bot/richmenu``, ``GET /v2/bot/richmenu/list``, ``GET``/``DELETE
+/v2/bot/richmenu/{id}``, ``POST /v2/bot/richmenu/{id}/content`` (the image; LINE serves it from
+``api-data.line.me``, here the same server), the default menu under ``/v2/bot/user/all/richmenu``
+and a user's own under ``/v2/bot/user/{userId}/richmenu``. Tests read ``rich_menu_of()``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from http import HTTPStatus
+
+from loyalty.fake_http import Request, Response, json_response, routes
+from loyalty.line.fake.state import (
+    RICH_MENU_ID_RE,
+    USER_ID_RE,
+    FakeChannel,
+    LineState,
+    RichMenu,
+    bad_request,
+)
+
+ROUTES = routes(
+    ("POST", r"/v2/bot/richmenu", "_create_rich_menu"),
+    ("GET", r"/v2/bot/richmenu/list", "_list_rich_menus"),
+    ("GET", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)", "_get_rich_menu"),
+    ("DELETE", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)", "_delete_rich_menu"),
+    ("POST", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)/content", "_rich_menu_image"),
+    ("POST", r"/v2/bot/user/all/richmenu/(?P<rich_menu_id>[^/]+)", "_set_default_menu"),
+    ("GET", r"/v2/bot/user/all/richmenu", "_get_default_menu"),
+    ("DELETE", r"/v2/bot/user/all/richmenu", "_clear_default_menu"),
+    ("POST", r"/v2/bot/user/(?P<user_id>[^/]+)/richmenu/(?P<rich_menu_id>[^/]+)", "_link_menu"),
+    ("GET", r"/v2/bot/user/(?P<user_id>[^/]+)/richmenu", "_get_user_menu"),
+    ("DELETE", r"/v2/bot/user/(?P<user_id>[^/]+)/richmenu", "_unlink_menu"),
+)
+
+
+class RichMenuEndpoints(LineState):
+    """The rich-menu endpoints; state lives in ``LineState`` (``_rich_menus`` and the links)."""
+
+    def _menu(self, channel: FakeChannel, rich_menu_id: str) -> RichMenu | Response:
+        if not RICH_MENU_ID_RE.match(rich_menu_id):
+            return bad_request(
+                "The request body has 1 error(s)",
+                [{"message": "invalid richMenuId", "property": "richMenuId"}],
+            )
+        menu = self._rich_menus.get(rich_menu_id)
+        if menu is None or menu.channel_id != channel.channel_id:
+            return json_response(
+                HTTPStatus.NOT_FOUND, {"message": "richmenu not found", "details": []}
+            )
+        return menu
+
+    def _create_rich_menu(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        body = request.json()
+        details = []
+        size = body.get("size") or {}
+        if not 800 <= int(size.get("width", 0)) <= 2500 or int(size.get("height", 0)) < 250:
+            details.append({"message": "invalid size", "property": "size"})
+        for name, limit in (("name", 300), ("chatBarText", 14)):
+            if not isinstance(body.get(name), str) or not 0 < len(body[name]) <= limit:
+                details.append(
+                    {"message": f"Length must be between 1 and {limit}", "property": name}
+                )
+        if not isinstance(body.get("areas"), list) or len(body["areas"]) > 20:
+            details.append({"message": "Size must be between 0 and 20", "property": "areas"})
+        if details:
+            return bad_request(f"The request body has {len(details)} error(s)", details)
+        menu = RichMenu(f"richmenu-{secrets.token_hex(16)}", channel.channel_id, body)
+        self._rich_menus[menu.rich_menu_id] = menu
+        return json_response(HTTPStatus.OK, {"richMenuId": menu.rich_menu_id})
+
+    def _list_rich_menus(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        menus = [
+            {"richMenuId": m.rich_menu_id, **m.body}
+            for m in self._rich_menus.values()
+            if m.channel_id == channel.channel_id
+        ]
+        return json_response(HTTPStatus.OK, {"richmenus": menus})
+
+    def _get_rich_menu(self, request: Request, rich_menu_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        menu = self._menu(channel, rich_menu_id)
+        if isinstance(menu, Response):
+            return menu
+        return json_response(HTTPStatus.OK, {"richMenuId": menu.rich_menu_id, **menu.body})
+
+    def _delete_rich_menu(self, request: Request, rich_menu_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        menu = self._menu(channel, rich_menu_id)
+        if isinstance(menu, Response):
+            return menu
+        del self._rich_menus[rich_menu_id]
+        for key, linked in list(self._user_rich_menus.items()):
+            if linked == rich_menu_id:
+                del self._user_rich_menus[key]
+        if self._default_rich_menu.get(channel.channel_id) == rich_menu_id:
+            del self._default_rich_menu[channel.channel_id]
+        return json_response(HTTPStatus.OK, {})
+
+    def _rich_menu_image(self, request: Request, rich_menu_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        menu = self._menu(channel, rich_menu_id)
+        if isinstance(menu, Response):
+            return menu
+        content_type = request.headers.get("content-type", "")
+        if content_type not in ("image/jpeg", "image/png") or not request.body:
+            return bad_request("The request body has 1 error(s)", [{"message": "invalid image"}])
+        if menu.image_type is not None:
+            return bad_request("An image has already been uploaded to the richmenu")
+        menu.image_type = content_type
+        return json_response(HTTPStatus.OK, {})
+
+    def _linkable_menu(self, channel: FakeChannel, rich_menu_id: str) -> RichMenu | Response:
+        menu = self._menu(channel, rich_menu_id)
+        if isinstance(menu, RichMenu) and menu.image_type is None:
+            # LINE treats a menu without its image as not there at all.
+            return bad_request("richmenu not found", [])
+        if isinstance(menu, Response) and menu.status == HTTPStatus.NOT_FOUND:
+            return bad_request("richmenu not found", [])
+        return menu
+
+    def _set_default_menu(self, request: Request, rich_menu_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        menu = self._linkable_menu(channel, rich_menu_id)
+        if isinstance(menu, Response):
+            return menu
+        self._default_rich_menu[channel.channel_id] = rich_menu_id
+        return json_response(HTTPStatus.OK, {})
+
+    def _get_default_menu(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        rich_menu_id = self._default_rich_menu.get(channel.channel_id)
+        if rich_menu_id is None:
+            return json_response(
+                HTTPStatus.NOT_FOUND, {"message": "no default richmenu", "details": []}
+            )
+        return json_response(HTTPStatus.OK, {"richMenuId": rich_menu_id})
+
+    def _clear_default_menu(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        self._default_rich_menu.pop(channel.channel_id, None)
+        return json_response(HTTPStatus.OK, {})
+
+    def _link_menu(self, request: Request, user_id: str, rich_menu_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        if not USER_ID_RE.match(user_id):
+            return bad_request("The user ID is invalid")
+        menu = self._linkable_menu(channel, rich_menu_id)
+        if isinstance(menu, Response):
+            return menu
+        self._user_rich_menus[(channel.channel_id, user_id)] = rich_menu_id
+        return json_response(HTTPStatus.OK, {})
+
+    def _get_user_menu(self, request: Request, user_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        rich_menu_id = self._user_rich_menus.get((channel.channel_id, user_id))
+        if rich_menu_id is None:
+            return json_response(
+                HTTPStatus.NOT_FOUND, {"message": "the user has no richmenu", "details": []}
+            )
+        return json_response(HTTPStatus.OK, {"richMenuId": rich_menu_id})
+
+    def _unlink_menu(self, request: Request, user_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        self._user_rich_menus.pop((channel.channel_id, user_id), None)
+        return json_response(HTTPStatus.OK, {})
