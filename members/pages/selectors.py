@@ -23,6 +23,7 @@ import segno
 from django.db.models import (
     BigIntegerField,
     Case,
+    DateTimeField,
     IntegerField,
     OuterRef,
     Q,
@@ -32,7 +33,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.lookups import Exact
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,9 +57,10 @@ def for_card(members: QuerySet[Member], *, now: dt.datetime | None = None):
     ``season_image``, the shop's seasonal card background for today (if any);
     ``card_code``/``card_code_at``, the member's latest unused QR code of the last minute (so a
     reload shows it again instead of writing a new one); ``claim_phone``/``claim_status``, a
-    phone number waiting for proof (``members.phone_claims``); ``next_tier_*``, the shop's next
-    tier above the member's; and ``tier_earned``, the points that count for tiers earned in the
-    shop's current tier window (see ``card_tier_progress``)."""
+    phone number waiting for proof (``members.phone_claims``); ``next_tier``, the shop's next
+    tier above the member's (a dict of its id, name, colour and threshold); and ``tier_earned``,
+    the points that count for tiers earned in the shop's current tier window (see
+    ``card_tier_progress``)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     season = (
@@ -69,20 +72,21 @@ def for_card(members: QuerySet[Member], *, now: dt.datetime | None = None):
     )
     codes = fresh_codes(OuterRef("pk"), now=now)
     # The entry tier has threshold 0 (thresholds are never negative): with no tier, every tier is
-    # above the member's.
+    # above the member's. One subquery for the next tier's four columns (as a JSON object).
     higher = Tier.objects.filter(
         shop=OuterRef("shop_id"), threshold__gt=Coalesce(OuterRef("tier__threshold"), -1)
     ).order_by("threshold", "id")
+    next_tier = JSONObject(id="id", name="name", colour="colour", threshold="threshold")
     return with_latest_claim(members).annotate(
         season_image=Subquery(season),
         card_code=Subquery(codes.values("code")[:1]),
         card_code_at=Subquery(codes.values("created_at")[:1]),
-        next_tier_id=Subquery(higher.values("id")[:1]),
-        next_tier_name=Subquery(higher.values("name")[:1]),
-        next_tier_colour=Subquery(higher.values("colour")[:1]),
-        next_tier_threshold=Subquery(higher.values("threshold")[:1]),
+        next_tier=Subquery(higher.values(json=next_tier)[:1]),
         tier_earned=_earned_in_tier_window(today),
     )
+
+
+_BEFORE_ANY_ENTRY = dt.datetime.min.replace(tzinfo=dt.UTC)  # the lifetime window's "start"
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
@@ -91,26 +95,43 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 
 def _earned_in_tier_window(today: dt.date):
     """The sum of ``members.ledger.services.earned_in_window`` over the shop's current tier window
-    (``rules.current_window``), as an expression of the member's row: one subquery per kind of
-    window, of which the database evaluates the one the shop uses (none when tiers are off).
-    ``tests/members/pages/test_card.py`` checks it against ``tier_progress`` for every window."""
+    (``rules.current_window``), as an expression of the member's row: one aggregate subquery whose
+    window starts where ``rules.current_window`` says for the shop's kind of window (0 when tiers
+    are off). ``tests/members/pages/test_card.py`` checks it against ``tier_progress`` for every
+    kind of window."""
     until = today + dt.timedelta(days=1)
     qualifying = Q(kind__in=TIER_QUALIFYING_KINDS) | Q(
         kind=EntryKind.REVERSAL, reversal_of__kind__in=TIER_QUALIFYING_KINDS
     )
-    whens = []
+    starts, ends = {}, set()
     for window in TierWindow.values:
         start, end = rules.current_window(until, window=window)
-        entries = LedgerEntry.objects.filter(
-            qualifying, member=OuterRef("pk"), created_at__lt=_local_midnight(end)
+        starts[window] = _local_midnight(start) if start is not None else None
+        ends.add(end)
+    (end,) = ends  # every kind of window ends with today
+    start = Case(
+        *(
+            When(Exact(OuterRef("shop__tier_window"), window), then=Value(moment))
+            for window, moment in starts.items()
+            if moment is not None
+        ),
+        default=Value(_BEFORE_ANY_ENTRY),
+        output_field=DateTimeField(),
+    )
+    total = (
+        LedgerEntry.objects.filter(
+            qualifying,
+            member=OuterRef("pk"),
+            created_at__lt=_local_midnight(end),
+            created_at__gte=start,
         )
-        if start is not None:
-            entries = entries.filter(created_at__gte=_local_midnight(start))
-        total = entries.order_by().values("member").annotate(total=Sum("points")).values("total")
-        whens.append(When(shop__tier_window=window, then=Coalesce(Subquery(total), 0)))
+        .order_by()
+        .values("member")
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
     return Case(
-        When(shop__tiers_enabled=False, then=Value(0)),
-        *whens,
+        When(shop__tiers_enabled=True, then=Coalesce(Subquery(total), 0)),
         default=Value(0),
         output_field=BigIntegerField(),
     )
@@ -124,14 +145,8 @@ def card_tier_progress(member: Member, *, today: dt.date) -> TierProgress:
         return tier_progress(member, today=today)
     shop, current = member.shop, member.tier
     nxt = None
-    if member.next_tier_id is not None:
-        nxt = Tier(
-            pk=member.next_tier_id,
-            shop=shop,
-            name=member.next_tier_name,
-            colour=member.next_tier_colour,
-            threshold=member.next_tier_threshold,
-        )
+    if member.next_tier:
+        nxt = Tier(shop=shop, **member.next_tier)
     tiers = [t for t in (current, nxt) if t is not None]
     if not shop.tiers_enabled or not tiers:
         return TierProgress(False, current, None, 0, None, None, None, None, tiers)
