@@ -1,10 +1,15 @@
 """Reads for the member pages: the card, the history in a member's words, the rich-menu links.
 
-The card is the page members open most, so its reads are counted: with ``for_card`` folded into
-the member query, the card needs the session, the member (with shop, tier, the seasonal
-background and the current QR code), the tiers, the points earned in the tier window, and the
-open points grouped by expiry date — whatever the length of the member's history (pinned by a
-test). A reload within the minute shows the same QR code, so most card views write nothing.
+The card is the page members open most, so its reads are counted (pinned by a test, SQLite and
+PostgreSQL, whatever the length of the member's history): at most 4 queries.
+
+1. the session (``django_session``);
+2. the member, with its shop and tier (``select_related``) and, folded into the same row by
+   ``for_card``: the seasonal background, the current QR code, the latest phone claim, the next
+   tier and the points earned in the tier window (one aggregate subquery);
+3. the open points grouped by expiry date (one grouped aggregate);
+4. an INSERT of a new QR code, only when the member has no unused code of the last minute (a
+   reload within the minute shows the same code and writes nothing).
 """
 
 from __future__ import annotations
@@ -15,17 +20,32 @@ import uuid
 from dataclasses import dataclass, field
 
 import segno
-from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DateTimeField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.lookups import Exact
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.ledger.models import EntryKind, LedgerEntry, PointLot
+from members.ledger import rules
+from members.ledger.models import TIER_QUALIFYING_KINDS, EntryKind, LedgerEntry, PointLot
 from members.ledger.selectors import TierProgress, member_entries, tier_progress
 from members.models import Member
 from members.phone_claims.selectors import with_latest_claim
 from members.qr import fresh_codes
-from shops.models import SeasonalBackground, Shop
+from shops.models import SeasonalBackground, Shop, Tier, TierWindow
 
 EXPIRING_SOON_DAYS = 30  # batches expiring within this many days are highlighted
 EXPIRING_SHOWN = 4  # how many expiry batches the card lists
@@ -34,10 +54,13 @@ HISTORY_PAGE = 20
 
 def for_card(members: QuerySet[Member], *, now: dt.datetime | None = None):
     """Annotate what the card needs beyond the member, in the member's own query:
-    ``season_image``, the shop's seasonal card background for today (if any), and
+    ``season_image``, the shop's seasonal card background for today (if any);
     ``card_code``/``card_code_at``, the member's latest unused QR code of the last minute (so a
-    reload shows it again instead of writing a new one); and ``claim_phone``/``claim_status``, a
-    phone number waiting for proof (``members.phone_claims``)."""
+    reload shows it again instead of writing a new one); ``claim_phone``/``claim_status``, a
+    phone number waiting for proof (``members.phone_claims``); ``next_tier``, the shop's next
+    tier above the member's (a dict of its id, name, colour and threshold); and ``tier_earned``,
+    the points that count for tiers earned in the shop's current tier window (see
+    ``card_tier_progress``)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     season = (
@@ -48,11 +71,98 @@ def for_card(members: QuerySet[Member], *, now: dt.datetime | None = None):
         .values("image")[:1]
     )
     codes = fresh_codes(OuterRef("pk"), now=now)
+    # The entry tier has threshold 0 (thresholds are never negative): with no tier, every tier is
+    # above the member's. One subquery for the next tier's four columns (as a JSON object).
+    higher = Tier.objects.filter(
+        shop=OuterRef("shop_id"), threshold__gt=Coalesce(OuterRef("tier__threshold"), -1)
+    ).order_by("threshold", "id")
+    next_tier = JSONObject(id="id", name="name", colour="colour", threshold="threshold")
     return with_latest_claim(members).annotate(
         season_image=Subquery(season),
         card_code=Subquery(codes.values("code")[:1]),
         card_code_at=Subquery(codes.values("created_at")[:1]),
+        next_tier=Subquery(higher.values(json=next_tier)[:1]),
+        tier_earned=_earned_in_tier_window(today),
     )
+
+
+_BEFORE_ANY_ENTRY = dt.datetime.min.replace(tzinfo=dt.UTC)  # the lifetime window's "start"
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _earned_in_tier_window(today: dt.date):
+    """The sum of ``members.ledger.services.earned_in_window`` over the shop's current tier window
+    (``rules.current_window``), as an expression of the member's row: one aggregate subquery whose
+    window starts where ``rules.current_window`` says for the shop's kind of window (0 when tiers
+    are off). ``tests/members/pages/test_card.py`` checks it against ``tier_progress`` for every
+    kind of window."""
+    until = today + dt.timedelta(days=1)
+    qualifying = Q(kind__in=TIER_QUALIFYING_KINDS) | Q(
+        kind=EntryKind.REVERSAL, reversal_of__kind__in=TIER_QUALIFYING_KINDS
+    )
+    starts, ends = {}, set()
+    for window in TierWindow.values:
+        start, end = rules.current_window(until, window=window)
+        starts[window] = _local_midnight(start) if start is not None else None
+        ends.add(end)
+    (end,) = ends  # every kind of window ends with today
+    start = Case(
+        *(
+            When(Exact(OuterRef("shop__tier_window"), window), then=Value(moment))
+            for window, moment in starts.items()
+            if moment is not None
+        ),
+        default=Value(_BEFORE_ANY_ENTRY),
+        output_field=DateTimeField(),
+    )
+    total = (
+        LedgerEntry.objects.filter(
+            qualifying,
+            member=OuterRef("pk"),
+            created_at__lt=_local_midnight(end),
+            created_at__gte=start,
+        )
+        .order_by()
+        .values("member")
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
+    return Case(
+        When(shop__tiers_enabled=True, then=Coalesce(Subquery(total), 0)),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+
+
+def card_tier_progress(member: Member, *, today: dt.date) -> TierProgress:
+    """``members.ledger.selectors.tier_progress`` from what ``for_card`` loaded on the member's
+    row (no query of its own). ``tiers`` holds the current and the next tier only: the card
+    shows no more. Without the annotations, the ledger's ``tier_progress`` is asked."""
+    if not hasattr(member, "tier_earned"):
+        return tier_progress(member, today=today)
+    shop, current = member.shop, member.tier
+    nxt = None
+    if member.next_tier:
+        nxt = Tier(shop=shop, **member.next_tier)
+    tiers = [t for t in (current, nxt) if t is not None]
+    if not shop.tiers_enabled or not tiers:
+        return TierProgress(False, current, None, 0, None, None, None, None, tiers)
+    start, _end = rules.current_window(today + dt.timedelta(days=1), window=shop.tier_window)
+    earned = member.tier_earned
+    to_next = max(nxt.threshold - earned, 0) if nxt else None
+    to_keep = None
+    keep_by = None
+    if current is not None and current.threshold > 0 and current.pk != member.manual_tier_id:
+        to_keep = max(current.threshold - earned, 0)
+        keep_by = (
+            dt.date(today.year, 12, 31)
+            if shop.tier_window == TierWindow.CALENDAR_YEAR
+            else rules.next_cycle_end(today, cycle=shop.tier_cycle)
+        )
+    return TierProgress(True, current, nxt, earned, to_next, to_keep, start, keep_by, tiers)
 
 
 @dataclass(frozen=True)
@@ -107,10 +217,11 @@ def points_by_expiry(member: Member, *, today: dt.date) -> list[tuple[dt.date | 
 
 
 def member_card(member: Member, *, today: dt.date | None = None) -> CardView:
-    """Everything the card shows (``member`` loaded by ``member_required`` with shop and tier)."""
+    """Everything the card shows (``member`` loaded by ``member_required`` with shop and tier,
+    annotated by ``for_card``): one query of its own, the open points by expiry date."""
     today = today or timezone.localdate()
     shop = member.shop
-    progress = tier_progress(member, today=today)
+    progress = card_tier_progress(member, today=today)
     groups = points_by_expiry(member, today=today)
     pending = sum(p for _d, _t, p in groups)
     open_points = sum(t for _d, t, _p in groups)

@@ -52,15 +52,15 @@ def test_tier_benchmark_job_agrees_with_the_per_member_rule_and_the_floor_query(
     assert_cleaned_up()
 
 
-def test_earn_benchmark_drives_gunicorn_and_the_raw_transaction_without_errors():
+def test_earn_benchmark_drives_the_api_the_framework_floor_and_the_raw_transaction():
     result = earn_api.run(seconds=1.0, clients=2, members=20, workers=1, warmup=0.2)
 
-    assert result["api"]["ops"] > 0
-    assert result["api"]["errors"] == {}
-    assert result["raw"]["ops"] > 0
-    assert result["raw"]["errors"] == {}
+    for phase in ("api", "floor", "raw"):
+        assert result[phase]["ops"] > 0, phase
+        assert result[phase]["errors"] == {}, phase
     assert result["invariants"]["ok"], result["invariants"]
-    # every earn of both phases is one entry of 10 points (250 THB at 25 THB per point)
-    assert result["invariants"]["entries"] >= result["api"]["ops"] + result["raw"]["ops"]
+    # every earn of the three phases is one entry of 10 points (250 THB at 25 THB per point)
+    ops = result["api"]["ops"] + result["floor"]["ops"] + result["raw"]["ops"]
+    assert result["invariants"]["entries"] >= ops
     assert result["invariants"]["ledger_total"] == 10 * result["invariants"]["entries"]
     assert_cleaned_up()

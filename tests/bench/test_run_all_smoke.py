@@ -47,7 +47,8 @@ def test_the_card_benchmark_runs_after_the_earn_benchmark():
     _drop_database(db, f"{db['NAME']}_bench_order")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "=== card_page ===" in result.stdout
-    assert "card page / minimal throughput" in result.stdout
+    assert "card page / framework floor throughput" in result.stdout
+    assert "earn API / framework floor throughput" in result.stdout
 
 
 def _drop_database(db: dict, name: str) -> None:

@@ -22,7 +22,7 @@ from members.qr import (
     member_code_resolve,
     member_codes_purge,
 )
-from shops.models import SeasonalBackground, Shop
+from shops.models import SeasonalBackground, Shop, Tier
 from tests.factories import MemberFactory, SeasonalBackgroundFactory
 from tests.line_fixtures import NOK, SOMCHAI
 from tests.members.pages.conftest import branch_of, register, tiers_for
@@ -162,24 +162,32 @@ def _history(member, entries: int) -> None:
             _earn(member, "100", f"h-{member.pk}-{n}", branch=branch)
 
 
-def _card_queries(client, member, django_assert_max_num_queries) -> int:
-    with django_assert_max_num_queries(8) as captured:
+def _card_queries(client, member, django_assert_num_queries, *, queries: int) -> list[str]:
+    with django_assert_num_queries(queries) as captured:
         response = client.get(CARD)
     assert response.status_code == 200
+    card = response.context["card"]
     assert response.context["member"] == member
-    assert response.context["card"].progress.enabled
-    assert response.context["card"].expiring
-    return len(captured)
+    assert card.progress.enabled and card.progress.current and card.progress.next
+    assert card.expiring
+    return [q["sql"] for q in captured.captured_queries]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_card_makes_at_most_8_queries_whatever_the_history(
-    client, fake_line, line_shop, django_assert_max_num_queries
+def test_card_makes_at_most_4_queries_whatever_the_history(
+    client, fake_line, line_shop, django_assert_num_queries
 ):
-    """Transactional, as in production: the request runs in autocommit, not inside a test's
+    """The card's budget (members/pages/selectors.py): 1. the session; 2. the member with its
+    shop, tier, next tier, seasonal background, current QR code, phone claim and the points
+    earned in the tier window; 3. the open points by expiry date; 4. the INSERT of a new QR code
+    (only when none of the last minute is unused: a reload within the minute writes nothing).
+
+    Transactional, as in production: the request runs in autocommit, not inside a test's
     transaction (whose savepoints would be counted as queries)."""
     from django.test import Client
 
+    # given a shop with tiers and a season, and two members on a tier with a next tier, one with
+    # a long history, one with a pending phone claim
     silver, _gold = tiers_for(line_shop)
     SeasonalBackgroundFactory(
         shop=line_shop, starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2099, 12, 31)
@@ -191,10 +199,104 @@ def test_card_makes_at_most_8_queries_whatever_the_history(
     _history(short, 1)
     _history(long, 120)
 
-    queries_short = _card_queries(client, short, django_assert_max_num_queries)
-    queries_long = _card_queries(other, long, django_assert_max_num_queries)
+    # when each opens the card (a new QR code), then reloads it within the minute
+    first_short = _card_queries(client, short, django_assert_num_queries, queries=4)
+    first_long = _card_queries(other, long, django_assert_num_queries, queries=4)
+    reload_short = _card_queries(client, short, django_assert_num_queries, queries=3)
+    reload_long = _card_queries(other, long, django_assert_num_queries, queries=3)
 
-    assert queries_short == queries_long
+    # then the queries are the same whatever the history: session, member, lots (+ the code)
+    for first, reload in ((first_short, reload_short), (first_long, reload_long)):
+        assert "django_session" in first[0] and "django_session" in reload[0]
+        assert "members_member" in first[1] and "members_ledgerentry" in first[1]
+        assert "members_pointlot" in first[2]
+        assert first[3].startswith("INSERT") and "members_membercode" in first[3]
+        assert "members_member" in reload[1] and "members_pointlot" in reload[2]
+
+
+def _progress_both_ways(member, today):
+    """The card's tier progress (from the member row) and the ledger's own ``tier_progress``."""
+    from members.ledger.selectors import tier_progress
+    from members.pages.selectors import card_tier_progress, for_card
+
+    loaded = for_card(Member.objects.select_related("shop", "tier").filter(pk=member.pk)).get()
+    return card_tier_progress(loaded, today=today), tier_progress(
+        Member.objects.select_related("shop", "tier").get(pk=member.pk), today=today
+    )
+
+
+def _same(card, ledger) -> None:
+    assert card.enabled == ledger.enabled
+    assert card.current == ledger.current and card.next == ledger.next
+    if card.next is not None:
+        assert (card.next.name, card.next.colour, card.next.threshold) == (
+            ledger.next.name,
+            ledger.next.colour,
+            ledger.next.threshold,
+        )
+    assert card.earned == ledger.earned
+    assert card.points_to_next == ledger.points_to_next
+    assert card.points_to_keep == ledger.points_to_keep
+    assert card.window_start == ledger.window_start and card.keep_by == ledger.keep_by
+    assert card.percent_to_next == ledger.percent_to_next
+
+
+@pytest.mark.parametrize("window", ["lifetime", "calendar_year", "rolling_12"])
+@pytest.mark.parametrize("cycle", ["monthly", "yearly"])
+def test_the_cards_tier_progress_agrees_with_the_ledgers_rule(line_shop, window, cycle):
+    """The card reads the points earned in the tier window and the next tier from the member's
+    row (one query less each); the ledger's ``tier_progress`` is the rule, and they agree: every
+    kind of window, entries just outside it, a reversal, no tier, a manual floor, tiers off."""
+    from members.ledger.models import LedgerEntry
+
+    silver, gold = tiers_for(line_shop)
+    platinum = Tier.objects.create(shop=line_shop, name="Platinum", threshold=5000)
+    Shop.objects.filter(pk=line_shop.pk).update(tier_window=window, tier_cycle=cycle)
+    member = MemberFactory(shop=line_shop, tier=None)
+    moments = [
+        dt.datetime(2024, 6, 1, 5, tzinfo=dt.UTC),  # outside every window but lifetime
+        dt.datetime(2025, 11, 23, 18, tzinfo=dt.UTC),  # 24 Nov 2025 01:00 Bangkok: rolling edge
+        dt.datetime(2025, 12, 31, 16, 59, tzinfo=dt.UTC),  # 23:59 on 31 Dec in Bangkok
+        dt.datetime(2026, 1, 1, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 23, 17, 30, tzinfo=dt.UTC),  # 00:30 on 24 Nov in Bangkok
+    ]
+    for n, moment in enumerate(moments):
+        with time_machine.travel(moment, tick=False):
+            _earn(member, str(2500 * (n + 1)), f"agree-{n}")
+    with time_machine.travel(NOW, tick=False):
+        reversed_earn = LedgerEntry.objects.filter(member=member, kind="earn").latest("id")
+        ledger.entry_reverse(
+            entry=reversed_earn,
+            note="returned",
+            idempotency_key="agree-reverse",
+            actor=Actor.system(),
+        )
+        ledger.points_credit(
+            member=member,
+            kind="activity",
+            points=7,
+            idempotency_key="agree-a",
+            actor=Actor.system(),
+        )
+    today = dt.date(2026, 11, 24)
+
+    with time_machine.travel(NOW, tick=False):
+        for tier, floor in (
+            (None, None),
+            (silver, None),
+            (gold, None),
+            (gold, gold),
+            (platinum, None),
+        ):
+            Member.objects.filter(pk=member.pk).update(tier=tier, manual_tier=floor)
+            _same(*_progress_both_ways(member, today))
+        Shop.objects.filter(pk=line_shop.pk).update(tiers_enabled=False)
+        card, rule = _progress_both_ways(member, today)
+        assert not card.enabled and not rule.enabled
+        Shop.objects.filter(pk=line_shop.pk).update(tiers_enabled=True)
+        Tier.objects.filter(shop=line_shop).delete()
+        card, rule = _progress_both_ways(member, today)
+        assert not card.enabled and not rule.enabled
 
 
 # --- the QR code -----------------------------------------------------------------------------------
