@@ -21,7 +21,8 @@ from members.staff.errors import ApprovalInvalid, ApprovalRequired
 from members.staff.forms import ApprovalForm, ClaimForm
 from members.staff.models import PointsClaim
 from members.staff.selectors import claim_for_staff
-from members.staff.views import approval_from, approval_status, render_staff
+from members.staff.shell import render_staff
+from members.staff.views import approval_from, approval_status
 from shops.staffing.links import absolute_url, qr_svg
 
 
