@@ -39,8 +39,7 @@ from loyalty.i18n import activate_page_language
 from loyalty.line import LineAuthError
 from loyalty.line import login as line_login
 from members.models import Member
-from shops.line_settings import ShopLineChannel
-from shops.models import Shop
+from shops.models import Shop, ShopLineChannel
 
 SESSION_PREFIX = "member:"
 LOGIN_PREFIX = "member-login:"

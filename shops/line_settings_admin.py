@@ -15,7 +15,8 @@ from unfold.admin import ModelAdmin
 from unfold.widgets import UnfoldAdminPasswordWidget
 
 from loyalty.text import TypedTextForm
-from shops.line_settings import ShopLineChannel, line_channel_save
+from shops.models import ShopLineChannel
+from shops.services import line_channel_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
 SECRET_FIELDS = ("login_channel_secret", "messaging_access_token")
