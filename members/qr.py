@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import ApplicationError, InvalidInput
-from loyalty.phones import THAI_DIGITS
+from loyalty.numbers import THAI_DIGITS
 from members.models import Member
 from members.qr_models import CODE_DIGITS, CODE_REFRESH, CODE_TTL, PURGE_AFTER, MemberCode
 from shops.models import Shop

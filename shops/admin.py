@@ -426,8 +426,5 @@ class StaffUserAdmin(ShopScopedAdmin, DjangoUserAdmin, ModelAdmin):
         services.staff_account_save(user=obj)
 
 
-from shops import (  # noqa: E402
-    apikeys_admin,  # noqa: F401 - registers ApiKeyAdmin
-    line_settings_admin,  # noqa: F401 - registers the LINE settings page
-)
+from shops import apikeys_admin  # noqa: E402, F401 - registers ApiKeyAdmin
 from shops.staffing import admin as staffing_admin  # noqa: E402, F401 - registers invites and activity
