@@ -124,7 +124,7 @@ def seed(members: int, history: int):
 def cleanup(shop_id: int, sessions: list[str]) -> None:
     from django.contrib.sessions.models import Session
 
-    from members.qr import MemberCode
+    from members.qr_models import MemberCode
     from shops.models import SeasonalBackground
 
     MemberCode.objects.filter(shop_id=shop_id).delete()

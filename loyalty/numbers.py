@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from loyalty.phones import THAI_DIGITS
+# The one table of Thai digits (๐–๙ → 0–9) for every input that takes digits: amounts, points,
+# phones, member codes, coupon codes, spreadsheet cells.
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 _PLAIN = re.compile(r"(?P<sign>[+-]?)(?P<int>\d*)(?:\.(?P<frac>\d*))?", re.ASCII)
 _GROUPED = re.compile(

@@ -15,7 +15,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+from loyalty.numbers import THAI_DIGITS
+
 _SEPARATORS = re.compile(r"[\s\-().\u00a0/]")
 _SPREADSHEET_NUMBER = re.compile(r"\d{1,15}(\.\d{1,15})?([eE]\+?\d{1,2})?")
 

@@ -345,7 +345,7 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
-    "DASHBOARD_CALLBACK": "shops.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "members.dashboard.dashboard_callback",
     "ENVIRONMENT": "loyalty.admin_site.environment_callback",
     "SIDEBAR": {
         "show_search": True,

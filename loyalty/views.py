@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from shops.models import Shop
+from shops.selectors import active_shops
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -15,7 +15,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     the member pages of one of them. A production server names no shop to a passer-by."""
     if not settings.LANDING_LIST_SHOPS:
         return render(request, "loyalty/landing.html", {"shops": [], "member_shop": None})
-    shops = list(Shop.objects.filter(is_active=True).order_by("name")[:20])
+    shops = active_shops(limit=20)
     # The member pages of the demo shop (or of the first shop, on a server without the demo).
     member_shop = next((s for s in shops if s.slug == "cafe-aroi"), shops[0] if shops else None)
     return render(request, "loyalty/landing.html", {"shops": shops, "member_shop": member_shop})

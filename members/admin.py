@@ -150,4 +150,5 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
         super().save_related(request, form, formsets, change)
 
 
+from members import line_settings_admin  # noqa: E402, F401 - the shop's LINE settings page
 from members.signup import admin as signup_admin  # noqa: E402, F401 - sign-up questions, consents

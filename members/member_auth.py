@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -38,9 +37,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from loyalty.i18n import activate_page_language
 from loyalty.line import LineAuthError
 from loyalty.line import login as line_login
+from loyalty.links import absolute_url
 from members.models import Member
-from shops.line_settings import ShopLineChannel
-from shops.models import Shop
+from shops.models import Shop, ShopLineChannel
 
 SESSION_PREFIX = "member:"
 LOGIN_PREFIX = "member-login:"
@@ -239,13 +238,6 @@ def line_channel(shop: Shop) -> ShopLineChannel | None:
     """The shop's LINE settings when members can sign in with them, else None."""
     channel = ShopLineChannel.objects.filter(shop=shop).first()
     return channel if channel is not None and channel.login_ready else None
-
-
-def absolute_url(request: HttpRequest, path: str) -> str:
-    """``path`` as a full URL on ``SITE_URL`` when set (behind a proxy), else on the request's host."""
-    if settings.SITE_URL:
-        return settings.SITE_URL.rstrip("/") + path
-    return request.build_absolute_uri(path)
 
 
 def callback_url(request: HttpRequest, shop: Shop) -> str:

@@ -192,7 +192,7 @@ from members.phone_claims.models import (  # noqa: E402, F401 - proof of a pendi
     PhoneClaim,
     PhoneCode,
 )
-from members.qr import MemberCode  # noqa: E402, F401 - the member card's one-time QR codes
+from members.qr_models import MemberCode  # noqa: E402, F401 - the member card's one-time QR codes
 from members.signup.models import (  # noqa: E402, F401 - sign-up questions, answers, consents
     ConsentRecord,
     SignupAnswer,

@@ -168,7 +168,7 @@ def _erase_answers(member) -> None:
 
 
 def _erase_codes(member) -> None:
-    from members.qr import MemberCode
+    from members.qr_models import MemberCode
 
     MemberCode.objects.filter(member=member).delete()
 
@@ -215,7 +215,7 @@ def register_members_own() -> None:
     from django.contrib.admin.models import LogEntry
 
     from members.ledger.models import LedgerEntry, PointLot, Purchase
-    from members.qr import MemberCode
+    from members.qr_models import MemberCode
     from members.signup.models import ConsentRecord, SignupAnswer
     from members.staff.models import PointsClaim
     from shops.staffing.models import StaffAction

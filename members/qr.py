@@ -16,67 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from loyalty.errors import ApplicationError, InvalidInput
+from loyalty.numbers import THAI_DIGITS
+from members.models import Member
+from members.qr_models import CODE_DIGITS, CODE_REFRESH, CODE_TTL, PURGE_AFTER, MemberCode
 from shops.models import Shop
 
-CODE_DIGITS = 8
-CODE_REFRESH = dt.timedelta(seconds=60)
-CODE_TTL = dt.timedelta(seconds=120)
-PURGE_AFTER = dt.timedelta(days=1)
 _ISSUE_ATTEMPTS = 5
-
-
-class MemberCode(models.Model):
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey(
-        "members.Member",
-        on_delete=models.CASCADE,
-        related_name="codes",
-        verbose_name=_lazy("member"),
-    )
-    code = models.CharField(_lazy("code"), max_length=CODE_DIGITS)
-    created_at = models.DateTimeField(_lazy("created"), default=timezone.now)
-    expires_at = models.DateTimeField(_lazy("expires"))
-    used_at = models.DateTimeField(_lazy("used"), null=True, blank=True)
-    used_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_lazy("used by"),
-    )
-
-    class Meta:
-        verbose_name = _lazy("member QR code")
-        verbose_name_plural = _lazy("member QR codes")
-        constraints = [
-            models.UniqueConstraint(fields=["shop", "code"], name="membercode_unique_per_shop")
-        ]
-        indexes = [
-            models.Index(fields=["expires_at"], name="membercode_expiry"),
-            models.Index(fields=["member", "-created_at"], name="membercode_member_latest"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.code[:4]} {self.code[4:]}"
-
-    @property
-    def refresh_in(self) -> int:
-        """Seconds until the card should show a new code (its age reaches ``CODE_REFRESH``)."""
-        age = (timezone.now() - self.created_at).total_seconds()
-        return max(1, int(CODE_REFRESH.total_seconds() - age))
-
-    @property
-    def grouped(self) -> str:
-        """The code as a cashier reads it aloud: 1234 5678."""
-        return f"{self.code[:4]} {self.code[4:]}"
 
 
 class MemberCodeRefused(ApplicationError):
@@ -95,8 +45,6 @@ def member_code_issue(*, member, now: dt.datetime | None = None) -> MemberCode:
     Only registered members get codes. One INSERT (retried with another random code in the rare
     case it collides with a stored code of the same shop).
     """
-    from members.models import Member
-
     if member.status != Member.Status.REGISTERED:
         raise MemberCodeRefused(_("Only registered members have a member QR code."))
     now = now or timezone.now()
@@ -161,7 +109,7 @@ def fresh_codes(member_id, *, now: dt.datetime):
 def clean_member_code(raw: object) -> str:
     """The 8 digits of a typed or scanned code ("1234 5678", "1234-5678", Thai digits) or a clear
     ``InvalidInput``."""
-    text = str(raw or "").translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789"))
+    text = str(raw or "").translate(THAI_DIGITS)
     digits = "".join(c for c in text if not c.isspace() and c != "-")
     if not (len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit()):
         raise InvalidInput(
@@ -181,8 +129,6 @@ def member_code_resolve(*, shop: Shop, code: str, actor=None, now: dt.datetime |
     who is no longer registered. The check and the marking are one conditional UPDATE, so a code
     is never resolved twice.
     """
-    from members.models import Member
-
     digits = clean_member_code(code)
     now = now or timezone.now()
     used = MemberCode.objects.filter(

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from members.models import Member
+from members.selectors import member_by_phone
 from shops.models import Shop
 
 
@@ -23,17 +24,6 @@ def member_save(*, member: Member, tags=None) -> Member:
     if tags is not None:
         member.tags.set([t for t in tags if t.shop_id == member.shop_id])
     return member
-
-
-def member_find_by_phone(*, shop: Shop, phone: str) -> Member | None:
-    """The member of ``shop`` with this phone (any typed form), or None."""
-    from loyalty.phones import InvalidPhone, normalise_phone
-
-    try:
-        e164 = normalise_phone(phone)
-    except InvalidPhone:
-        return None
-    return Member.objects.filter(shop=shop, phone=e164).first()
 
 
 @transaction.atomic
@@ -58,7 +48,7 @@ def member_get_or_create(
     customer_id = (customer_id or "").strip() or None
     line_user_id = (line_user_id or "").strip() or None
     lock_shop(shop.pk)  # lock order Shop → Member; serialises creation of the same phone
-    member = Member.objects.filter(shop=shop, phone=e164).first()
+    member = member_by_phone(shop=shop, phone=e164)
     created = member is None
     if created:
         member = Member(shop=shop, phone=e164, status=Member.Status.PENDING)

@@ -17,7 +17,6 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import (
-    UnfoldAdminColorInputWidget,
     UnfoldAdminPasswordWidget,
     UnfoldBooleanWidget,
 )
@@ -34,27 +33,15 @@ from shops.models import (
     Tier,
     User,
 )
-from shops.tenancy import ShopScopedAdmin, ShopScopedMixin, is_platform_operator
+from shops.tenancy import (
+    ColourWidgetsMixin,
+    ShopScopedAdmin,
+    ShopScopedMixin,
+    ShopSettingsAdmin,
+    is_platform_operator,
+)
 
 admin.site.unregister(Group)
-
-COLOUR_FIELDS = ("primary_colour", "accent_colour", "card_text_colour", "colour")
-
-
-class ColourWidgetsMixin:
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name in COLOUR_FIELDS:
-            kwargs["widget"] = UnfoldAdminColorInputWidget
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-
-class ShopSettingsAdmin(ColourWidgetsMixin, ShopScopedAdmin, ModelAdmin):
-    """Settings rows: saved through ``shop_row_save`` so per-shop limits hold under concurrency."""
-
-    def save_model(self, request, obj, form, change):
-        if not is_platform_operator(request):
-            obj.shop = request.user.shop
-        services.shop_row_save(row=obj, actor=request.user)
 
 
 class ContactChannelFormSet(forms.BaseInlineFormSet):
@@ -426,8 +413,5 @@ class StaffUserAdmin(ShopScopedAdmin, DjangoUserAdmin, ModelAdmin):
         services.staff_account_save(user=obj)
 
 
-from shops import (  # noqa: E402
-    apikeys_admin,  # noqa: F401 - registers ApiKeyAdmin
-    line_settings_admin,  # noqa: F401 - registers the LINE settings page
-)
+from shops import apikeys_admin  # noqa: E402, F401 - registers ApiKeyAdmin
 from shops.staffing import admin as staffing_admin  # noqa: E402, F401 - registers invites and activity

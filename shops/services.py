@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.errors import LimitReached
 from shops.images import make_thumbnail
-from shops.models import ContactChannel, PolicyDocument, Shop, User
+from shops.models import ContactChannel, PolicyDocument, Shop, ShopLineChannel, User
 
 
 def lock_shop(shop_id: int) -> Shop:
@@ -132,3 +132,11 @@ def staff_account_save(*, user: User) -> User:
     user.is_staff = user.is_superuser or user.role in (User.Role.OWNER, User.Role.MANAGER)
     user.save()
     return user
+
+
+def line_channel_save(*, channel: ShopLineChannel) -> ShopLineChannel:
+    """Validate (``clean``: a channel needs its secret, a LIFF app belongs to the channel) and save
+    a shop's LINE settings."""
+    channel.full_clean()
+    channel.save()
+    return channel

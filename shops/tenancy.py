@@ -7,6 +7,9 @@ autocomplete results (Django's autocomplete view asks the target admin's ``get_q
 
 Every shop-owned model carries a direct ``shop`` foreign key, so one rule scopes them all.
 ``tests/shops/test_admin_isolation.py`` walks every registered admin model to prove it.
+
+``ShopSettingsAdmin`` is the base of every admin of a shop's settings rows (any app's): it saves
+through ``shops.services.shop_row_save`` so per-shop limits hold.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
+from unfold.admin import ModelAdmin
+from unfold.widgets import UnfoldAdminColorInputWidget
 
 from loyalty.admin_dates import PeopleDatesAdminMixin
 from loyalty.errors import ApplicationError
 from loyalty.text import TypedTextForm
+from shops import services
 from shops.images import SafeImageField
 
 if TYPE_CHECKING:
@@ -200,3 +206,22 @@ class ShopScopedAdmin(PeopleDatesAdminMixin, ShopScopedMixin):
         except ApplicationError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+COLOUR_FIELDS = ("primary_colour", "accent_colour", "card_text_colour", "colour")
+
+
+class ColourWidgetsMixin:
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in COLOUR_FIELDS:
+            kwargs["widget"] = UnfoldAdminColorInputWidget
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class ShopSettingsAdmin(ColourWidgetsMixin, ShopScopedAdmin, ModelAdmin):
+    """Settings rows: saved through ``shop_row_save`` so per-shop limits hold under concurrency."""
+
+    def save_model(self, request, obj, form, change):
+        if not is_platform_operator(request):
+            obj.shop = request.user.shop
+        services.shop_row_save(row=obj, actor=request.user)

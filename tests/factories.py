@@ -321,7 +321,7 @@ _register_staff_app_factories()
 def _register_member_pages_factories():
     """Issue 5: LINE settings, sign-up questions, consent records."""
     from members.signup.models import ConsentRecord, SignupChoice, SignupQuestion
-    from shops.line_settings import ShopLineChannel
+    from shops.models import ShopLineChannel
 
     class ShopLineChannelFactory(DjangoModelFactory):
         class Meta:

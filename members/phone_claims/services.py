@@ -32,7 +32,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from loyalty.errors import ApplicationError, NotFound
-from loyalty.phones import THAI_DIGITS, format_phone_local
+from loyalty.numbers import THAI_DIGITS
+from loyalty.phones import format_phone_local
 from loyalty.sms import SmsError, SmsRefused, sms_available, sms_send
 from members.ledger.locks import lock_members, lock_shop
 from members.models import Member

@@ -24,8 +24,7 @@ from members.signup.models import (
     SignupChoice,
     SignupQuestion,
 )
-from shops.admin import ShopSettingsAdmin
-from shops.tenancy import ShopScopedAdmin, ShopScopedMixin
+from shops.tenancy import ShopScopedAdmin, ShopScopedMixin, ShopSettingsAdmin
 
 
 class ChoiceFormSet(forms.BaseInlineFormSet):

@@ -28,6 +28,7 @@ from members.ledger.locks import lock_member, lock_shop
 from members.models import Member
 from members.phone_claims.models import PhoneClaim
 from members.phone_claims.services import pending_for_phone, phone_claim_open
+from members.selectors import member_by_phone
 from members.signup.errors import (
     AccountNotActive,
     AlreadyRegistered,
@@ -194,10 +195,6 @@ def active_questions(shop: Shop) -> list[SignupQuestion]:
 # --- services -------------------------------------------------------------------------------------
 
 
-def _member_with_phone(shop: Shop, phone: str) -> Member | None:
-    return Member.objects.filter(shop=shop, phone=phone).first()
-
-
 def _phone_taken() -> PhoneTaken:
     return PhoneTaken(
         _(
@@ -265,7 +262,7 @@ def member_register(
         raise AlreadyRegistered(_("You are already a member. Open your member card."))
     if mine is not None and mine.status != Member.Status.PENDING:
         raise AccountNotActive(_("This account is blocked. Please contact the shop."))
-    by_phone = _member_with_phone(shop, e164)
+    by_phone = member_by_phone(shop=shop, phone=e164)
     claimed = None
     if by_phone is not None and by_phone != mine:
         if not pending_for_phone(by_phone):
@@ -392,7 +389,7 @@ def member_profile_update(
     lock_shop(member.shop_id)
     member = lock_member(member.pk)
     _require_registered(member)
-    other = _member_with_phone(member.shop, e164)
+    other = member_by_phone(shop=member.shop, phone=e164)
     if other is not None and other.pk != member.pk:
         if not pending_for_phone(other):
             raise _phone_taken()

@@ -15,14 +15,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loyalty.errors import ApplicationError
+from loyalty.links import absolute_url
 from members.staff import approvals, services
 from members.staff.auth import device, staff_required
 from members.staff.errors import ApprovalInvalid, ApprovalRequired
 from members.staff.forms import ApprovalForm, ClaimForm
 from members.staff.models import PointsClaim
 from members.staff.selectors import claim_for_staff
-from members.staff.views import approval_from, approval_status, render_staff
-from shops.staffing.links import absolute_url, qr_svg
+from members.staff.shell import render_staff
+from members.staff.views import approval_from, approval_status
+from shops.staffing.links import qr_svg
 
 
 def claim_link(request: HttpRequest, claim: PointsClaim) -> str:

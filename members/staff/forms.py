@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.errors import ApplicationError
-from loyalty.phones import THAI_DIGITS, InvalidPhone, normalise_phone
+from loyalty.numbers import THAI_DIGITS
+from loyalty.phones import InvalidPhone, normalise_phone
 from loyalty.text import TypedTextForm
 from members.ledger.services import clean_amount
 from members.qr import clean_member_code

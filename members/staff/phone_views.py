@@ -14,12 +14,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from loyalty.errors import ApplicationError
-from members.models import Member
 from members.phone_claims.services import open_claim, phone_claim_confirm_at_counter
 from members.staff.auth import device, staff_required
 from members.staff.forms import PhoneConfirmForm
-from members.staff.selectors import member_for_staff
-from members.staff.views import render_staff
+from members.staff.selectors import member_for_staff, pending_balance
+from members.staff.shell import render_staff
 
 
 @never_cache
@@ -49,11 +48,15 @@ def phone_confirm(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
                 % {"points": f"{result.points:,}", "name": result.member.display_name},
             )
             return redirect("staff:member", member_id=member.public_id)
-    pending = Member.objects.only("balance").get(pk=claim.pending_id)
     return render_staff(
         request,
         "members/staff/phone_confirm.html",
-        {"form": form, "member": member, "claim": claim, "pending_balance": pending.balance},
+        {
+            "form": form,
+            "member": member,
+            "claim": claim,
+            "pending_balance": pending_balance(member_id=claim.pending_id),
+        },
         nav="home",
         status=400 if form.errors else 200,
     )

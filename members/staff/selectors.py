@@ -54,6 +54,11 @@ def member_for_staff(*, shop: Shop, public_id: uuid.UUID) -> Member | None:
     return with_latest_claim(members).first()
 
 
+def pending_balance(*, member_id: int) -> int:
+    """The points a pending member (a phone number that earned before it was proven) holds."""
+    return Member.objects.values_list("balance", flat=True).get(pk=member_id)
+
+
 def entry_for_staff(*, shop: Shop, public_id: uuid.UUID) -> LedgerEntry | None:
     return (
         LedgerEntry.objects.select_related("member", "member__tier", "purchase", "branch")

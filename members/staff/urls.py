@@ -10,16 +10,16 @@ from importlib.util import find_spec
 
 from django.urls import path
 
-from members.staff import claim_views, phone_views, views
+from members.staff import account_views, claim_views, phone_views, views
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", views.sign_in, name="login"),
-    path("logout/", views.sign_out, name="logout"),
-    path("join/<str:token>/", views.join, name="join"),
-    path("branch/", views.choose_branch_view, name="branch"),
+    path("login/", account_views.sign_in, name="login"),
+    path("logout/", account_views.sign_out, name="logout"),
+    path("join/<str:token>/", account_views.join, name="join"),
+    path("branch/", account_views.choose_branch_view, name="branch"),
     path("find/", views.find, name="find"),
     path("m/<uuid:member_id>/", views.member_page, name="member"),
     path("m/<uuid:member_id>/phone/", phone_views.phone_confirm, name="phone_confirm"),

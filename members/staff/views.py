@@ -1,204 +1,35 @@
-"""The staff app's pages: sign in, join from an invite, choose a branch, find a member, add points
-(spend → review → confirm → done), today at this branch, void. Views are thin: parse a form, call
-a selector or a service, render or redirect."""
+"""The staff app's counter pages: find a member, add points (spend → review → confirm → done, with a
+manager's approval above the cashier's limit), today at this branch, void. Views are thin: parse a
+form, call a selector or a service, render or redirect. Sign-in and the other account pages are in
+``account_views``; the page shell is ``shell.render_staff``."""
 
 from __future__ import annotations
 
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loyalty.errors import ApplicationError
-from loyalty.i18n import activate_page_language
 from loyalty.phones import format_phone_local
 from members.ledger.errors import IdempotencyMismatch
 from members.models import Member
 from members.qr import member_code_resolve
+from members.selectors import member_by_phone
 from members.staff import approvals, services
 from members.staff.approvals import approval_needed
-from members.staff.auth import choose_branch, device, staff_required
+from members.staff.auth import device, staff_required
 from members.staff.errors import ApprovalInvalid, ApprovalRequired
-from members.staff.forms import (
-    ApprovalForm,
-    FindForm,
-    JoinForm,
-    SignInForm,
-    SpendForm,
-    VoidForm,
-)
-from members.staff.selectors import (
-    can_use_staff_app,
-    entry_for_staff,
-    member_for_staff,
-    staff_branches,
-    today_at_branch,
-)
+from members.staff.forms import ApprovalForm, FindForm, SpendForm, VoidForm
+from members.staff.selectors import entry_for_staff, member_for_staff, today_at_branch
+from members.staff.shell import render_staff
 from shops.staffing.models import StaffAction
-from shops.staffing.services import (
-    InviteInvalid,
-    staff_action_record,
-    staff_invite_accept,
-    staff_invite_get,
-)
-
-# (key, label, URL name). "Use coupon" and "Deliveries" are filled by the rewards issue; until its
-# URLs exist they show as "coming soon".
-NAV = [
-    # Translators: Thai: เพิ่มพอยท์
-    ("home", gettext_lazy("Add points"), "staff:home"),
-    # Translators: Thai: QR รับพอยท์
-    ("claim", gettext_lazy("Points QR"), "staff:claim_new"),
-    # Translators: Thai: วันนี้
-    ("today", gettext_lazy("Today"), "staff:today"),
-    # Translators: Thai: ใช้คูปอง
-    ("coupon", gettext_lazy("Use coupon"), "staff:coupon"),
-    # Translators: Thai: จัดส่ง
-    ("delivery", gettext_lazy("Deliveries"), "staff:delivery"),
-]
-
-
-def staff_nav(active: str) -> list[dict]:
-    items = []
-    for key, label, name in NAV:
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
-            url = None
-        items.append({"key": key, "label": label, "url": url, "active": key == active})
-    return items
-
-
-def render_staff(
-    request: HttpRequest, template: str, context: dict | None = None, *, nav="", status=200
-) -> HttpResponse:
-    context = {"staff": getattr(request, "staff", None), "nav": staff_nav(nav), **(context or {})}
-    return render(request, template, context, status=status)
-
-
-# --- sign in, sign out, join, branch --------------------------------------------------------------
-
-
-def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("staff:home")
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def sign_in(request: HttpRequest) -> HttpResponse:
-    """The staff sign-in. django-axes counts failures per username and IP and locks the pair out
-    after ``AXES_FAILURE_LIMIT``; the locked-out answer is this page with a clear message."""
-    if can_use_staff_app(request.user) and request.method == "GET":
-        return redirect("staff:home")
-    locked = False
-    if request.method == "POST":
-        form = SignInForm(request, data=request.POST)
-        if form.is_valid():
-            user = form.get_user()
-            login(request, user)
-            staff_action_record(user=user, kind=StaffAction.Kind.SIGN_IN, device=device(request))
-            return redirect(_safe_next(request))
-        if getattr(request, "axes_locked_out", False):
-            # Answer with this page (in the member's language) rather than axes' plain text.
-            request.axes_locked_out = False
-            locked = True
-    else:
-        form = SignInForm(request, initial={"username": request.GET.get("username", "")})
-    return render(
-        request,
-        "members/staff/sign_in.html",
-        {"form": form, "locked": locked, "next": request.GET.get("next", "")},
-        status=429 if locked else 200,
-    )
-
-
-@require_POST
-def sign_out(request: HttpRequest) -> HttpResponse:
-    if can_use_staff_app(request.user):
-        staff_action_record(
-            user=request.user, kind=StaffAction.Kind.SIGN_OUT, device=device(request)
-        )
-    logout(request)
-    messages.success(request, _("You are signed out."))
-    return redirect("staff:login")
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def join(request: HttpRequest, token: str) -> HttpResponse:
-    """Onboarding from an invite link: name, username, password → a cashier at the invite's
-    branch, then the sign-in page. A used, expired or revoked invite explains itself."""
-    try:
-        invite = staff_invite_get(token=token)
-    except InviteInvalid as exc:
-        return render(
-            request, "members/staff/join_invalid.html", {"error": exc}, status=exc.http_status
-        )
-    activate_page_language(request, invite.shop.language)
-    form = JoinForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            user = staff_invite_accept(
-                token=token,
-                name=data["name"],
-                username=data["username"],
-                password=data["password1"],
-                device=device(request),
-            )
-        except InviteInvalid as exc:
-            return render(
-                request, "members/staff/join_invalid.html", {"error": exc}, status=exc.http_status
-            )
-        except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-        else:
-            if request.user.is_authenticated:
-                logout(request)
-            messages.success(
-                request,
-                _("Your account is ready. Sign in with your username and password."),
-            )
-            return redirect(f"{reverse('staff:login')}?username={user.username}")
-    return render(request, "members/staff/join.html", {"form": form, "invite": invite})
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def choose_branch_view(request: HttpRequest) -> HttpResponse:
-    """Choose the branch to work at (staff allowed at several)."""
-    user = request.user
-    if not user.is_authenticated:
-        return redirect("staff:login")
-    if not can_use_staff_app(user):
-        return render(request, "members/staff/not_staff.html", status=403)
-    activate_page_language(request, user.shop.language)
-    branches = list(staff_branches(user))
-    if request.method == "POST":
-        chosen = next((b for b in branches if str(b.pk) == request.POST.get("branch")), None)
-        if chosen is not None:
-            choose_branch(request, chosen)
-            staff_action_record(
-                user=user, kind=StaffAction.Kind.BRANCH, branch=chosen, device=device(request)
-            )
-            return redirect("staff:home")
-        messages.error(request, _("Choose one of your branches."))
-    return render(request, "members/staff/branch.html", {"branches": branches})
-
+from shops.staffing.services import staff_action_record
 
 # --- find a member --------------------------------------------------------------------------------
 
@@ -235,7 +66,7 @@ def find(request: HttpRequest) -> HttpResponse:
                 request, "members/staff/find.html", {"form": form}, nav="home", status=404
             )
     else:
-        member = Member.objects.filter(shop=staff.shop, phone=phone).first()
+        member = member_by_phone(shop=staff.shop, phone=phone)
     _record_find(request, member, by="code" if code else "phone")
     if member is None:
         return _spend_page(request, SpendForm(initial={"phone": phone}), None, phone)
@@ -276,12 +107,10 @@ def member_page(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
 
 def _spend_target(request: HttpRequest, form: SpendForm) -> tuple[Member | None, str]:
     """The member the form is about, or (None, phone) for a phone nobody has yet."""
-    shop = request.staff.shop
     if form.cleaned_data.get("member"):
         return _member_or_404(request, form.cleaned_data["member"]), ""
     phone = form.cleaned_data["phone"]
-    member = Member.objects.select_related("tier").filter(shop=shop, phone=phone).first()
-    return member, phone
+    return member_by_phone(shop=request.staff.shop, phone=phone), phone
 
 
 def _spend_page(request, form, member, phone, *, status=200) -> HttpResponse:

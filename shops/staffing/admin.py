@@ -17,9 +17,10 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from loyalty.errors import ApplicationError
+from loyalty.links import absolute_url
 from loyalty.text import TypedTextForm
 from shops.models import Branch
-from shops.staffing.links import absolute_url, qr_png_data_uri, qr_svg
+from shops.staffing.links import qr_png_data_uri, qr_svg
 from shops.staffing.models import StaffAction, StaffInvite
 from shops.staffing.services import (
     Device,

@@ -1,20 +1,9 @@
-"""Links that leave the request (invite links, points QR codes) and their QR codes."""
+"""QR codes of links that leave the request (invite links, points QR codes); the links themselves
+are ``loyalty.links.absolute_url``."""
 
 from __future__ import annotations
 
 import segno
-from django.conf import settings
-from django.http import HttpRequest
-
-
-def absolute_url(request: HttpRequest | None, path: str) -> str:
-    """``path`` as a full URL: on ``SITE_URL`` when it is set (behind a proxy that rewrites the
-    host), else on the host the request came to."""
-    if settings.SITE_URL:
-        return settings.SITE_URL.rstrip("/") + path
-    if request is None:
-        return path
-    return request.build_absolute_uri(path)
 
 
 def qr_svg(text: str, *, scale: int = 6) -> str:

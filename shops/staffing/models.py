@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.dates import format_people_date
-from shops.models import Branch, Shop
+from shops.models.setup import Branch
+from shops.models.shop import Shop
 
 
 class StaffInvite(models.Model):

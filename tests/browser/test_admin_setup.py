@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from PIL import Image, ImageDraw
 
-from shops.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG
+from loyalty.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG
 from shops.models import Branch, PolicyDocument, Shop, Tag, Tier
 from tests.browser.conftest import shot
 

@@ -18,10 +18,10 @@ from django.core.management import call_command
 from openpyxl import load_workbook
 
 from loyalty.line.fake import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
+from loyalty.management.commands.seed_demo import DEMO_PENDING_PHONE, DEMO_SLUG
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import Member
-from shops.management.commands.seed_demo import DEMO_PENDING_PHONE, DEMO_SLUG
 from shops.models import Branch, Shop
 from tests.browser.conftest import shot
 from tests.line_fixtures import NOK, SOMCHAI, fake_line

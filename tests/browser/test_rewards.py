@@ -16,8 +16,7 @@ from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.ledger.models import EntryKind, LedgerEntry
 from rewards.models import Coupon, Delivery, Redemption, SpotCode
-from shops.line_settings import ShopLineChannel
-from shops.models import User
+from shops.models import ShopLineChannel, User
 from shops.staffing.models import StaffAction
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, shot
 from tests.factories import (

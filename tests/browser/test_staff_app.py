@@ -299,7 +299,7 @@ def test_the_vendored_decoder_reads_a_member_card_qr_code(phone_page, cashier):
 def test_a_points_qr_code_collected_by_a_member_in_line(
     browser, phone_page, live_server, fake_line, shop, cashier, somchai
 ):
-    from shops.line_settings import ShopLineChannel
+    from shops.models import ShopLineChannel
 
     ShopLineChannel.objects.create(
         shop=shop, login_channel_id=LOGIN_CHANNEL_ID, login_channel_secret=LOGIN_CHANNEL_SECRET

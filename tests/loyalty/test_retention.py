@@ -11,7 +11,8 @@ from django.utils.module_loading import import_string
 
 from loyalty.models import IdempotencyRecord
 from loyalty.schedules import SCHEDULES
-from members.qr import MemberCode, member_code_issue
+from members.qr import member_code_issue
+from members.qr_models import MemberCode
 from tests.factories import MemberFactory, ShopFactory
 
 BANGKOK = dt.timezone(dt.timedelta(hours=7))

@@ -254,8 +254,8 @@ def _demo_counts() -> dict[str, int]:
 
 @pytest.mark.django_db
 def test_seed_demo_twice_equals_once():
+    from loyalty.management.commands.seed_demo import DEMO_MEMBERS, DEMO_PASSWORD
     from members.models import Member
-    from shops.management.commands.seed_demo import DEMO_MEMBERS, DEMO_PASSWORD
     from shops.models import Shop, User
 
     # given the demo seeded once

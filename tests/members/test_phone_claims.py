@@ -21,7 +21,7 @@ from members.phone_claims import services as proof
 from members.phone_claims.errors import ClaimLost, CodeNotValid, NoOpenClaim, TooManyCodes
 from members.phone_claims.merge import KEPT, member_foreign_keys, relation_key
 from members.phone_claims.models import PhoneClaim, PhoneCode
-from members.qr import MemberCode
+from members.qr_models import MemberCode
 from members.signup.models import ConsentRecord, SignupAnswer
 from members.signup.services import member_erase, member_register
 from members.staff.services import points_claim_redeem

@@ -14,8 +14,7 @@ from django.urls import reverse
 
 from loyalty.line.fake import FakeLineServer
 from members.models import Member
-from shops.line_settings import ShopLineChannel
-from shops.models import Branch, PolicyDocument, Shop, Tier
+from shops.models import Branch, PolicyDocument, Shop, ShopLineChannel, Tier
 from shops.services import policy_document_publish
 from tests.factories import BranchFactory, MemberFactory, ShopFactory
 from tests.line_fixtures import (

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from loyalty.line.fake import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
 from members.signup.models import SignupChoice, SignupQuestion
-from shops.line_settings import ShopLineChannel
-from shops.models import Shop, Tag
+from shops.models import Shop, ShopLineChannel, Tag
 from tests.admin_forms import admin_change_data
 from tests.factories import ShopLineChannelFactory, SignupQuestionFactory, TagFactory
 

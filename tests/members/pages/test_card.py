@@ -15,13 +15,12 @@ from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import Member
 from members.qr import (
-    CODE_TTL,
-    MemberCode,
     MemberCodeRefused,
     member_code_issue,
     member_code_resolve,
     member_codes_purge,
 )
+from members.qr_models import CODE_TTL, MemberCode
 from shops.models import SeasonalBackground, Shop, Tier
 from tests.factories import MemberFactory, SeasonalBackgroundFactory
 from tests.line_fixtures import NOK, SOMCHAI

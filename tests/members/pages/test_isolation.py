@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from members.models import Member
 from members.pages.urls import urlpatterns
-from members.qr import MemberCode
+from members.qr_models import MemberCode
 from tests.factories import MemberFactory
 from tests.line_fixtures import SOMCHAI
 from tests.members.pages.conftest import register

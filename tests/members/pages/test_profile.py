@@ -14,7 +14,7 @@ from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import LedgerEntry, Member
 from members.phone_claims.models import PhoneClaim
-from members.qr import MemberCode
+from members.qr_models import MemberCode
 from members.signup.models import ConsentRecord, SignupAnswer
 from members.signup.services import member_erased
 from shops.models import Shop, Tag

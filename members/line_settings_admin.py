@@ -1,6 +1,9 @@
 """The shop's LINE settings in the back office ("Shop setup" → "LINE settings"): the LINE Login
 channel and LIFF app members sign in with, and the links to paste into the LINE OA rich menu.
 
+It lives in ``members`` (the model is ``shops.ShopLineChannel``) because the page shows the member
+pages' rich-menu links, and shops, a lower layer, never imports members.
+
 Secrets are write-only: the form never shows them, and an empty field keeps the saved value.
 """
 
@@ -14,8 +17,11 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.widgets import UnfoldAdminPasswordWidget
 
+from loyalty.links import absolute_url
 from loyalty.text import TypedTextForm
-from shops.line_settings import ShopLineChannel, line_channel_save
+from members.pages.selectors import rich_menu_links
+from shops.models import ShopLineChannel
+from shops.services import line_channel_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
 SECRET_FIELDS = ("login_channel_secret", "messaging_access_token")
@@ -92,9 +98,6 @@ class ShopLineChannelAdmin(ShopScopedAdmin, ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        from members.member_auth import absolute_url
-        from members.pages.selectors import rich_menu_links
-
         obj = self.get_object(request, object_id) if object_id else None
         shop = obj.shop if obj is not None else request_shop(request)
         extra_context = dict(extra_context or {})

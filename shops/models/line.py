@@ -11,7 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from shops.models import Shop
+from shops.models.shop import Shop
 
 validate_channel_id = RegexValidator(
     r"^\d{6,20}$", _("A LINE channel ID is a number, e.g. 1650000000.")
@@ -96,11 +96,3 @@ class ShopLineChannel(models.Model):
     def login_ready(self) -> bool:
         """Whether members can sign in: a LINE Login channel with its secret."""
         return bool(self.login_channel_id and self.login_channel_secret)
-
-
-def line_channel_save(*, channel: ShopLineChannel) -> ShopLineChannel:
-    """Validate (``clean``: a channel needs its secret, a LIFF app belongs to the channel) and save
-    a shop's LINE settings."""
-    channel.full_clean()
-    channel.save()
-    return channel

@@ -163,7 +163,8 @@ class Command(BaseCommand):
             DEMO_CHANNEL_SECRET,
         )
         from members.signup.models import SignupChoice, SignupQuestion
-        from shops.line_settings import ShopLineChannel, line_channel_save
+        from shops.models import ShopLineChannel
+        from shops.services import line_channel_save
 
         if not ShopLineChannel.objects.filter(shop=shop).exists():
             line_channel_save(
