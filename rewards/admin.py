@@ -24,6 +24,7 @@ from members.ledger.actors import Actor
 from members.ledger.admin import ReadOnlyAdminMixin
 from rewards import exports, services
 from rewards.models import Coupon, Delivery, Redemption, Reward
+from rewards.rules import normalise_code
 from shops.services import shop_row_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator
 
@@ -299,7 +300,7 @@ class CouponAdmin(ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
         return obj.redemption.reward_name
 
     def get_search_results(self, request, queryset, search_term):
-        code = services.normalise_code(search_term)
+        code = normalise_code(search_term)
         if code and len(code) == 8:
             exact = queryset.filter(code=code)
             if exact.exists():

@@ -37,6 +37,7 @@ from members.pages.selectors import qr_svg
 from rewards import selectors, services
 from rewards.barcodes import code128_svg
 from rewards.models import Redemption, Reward, SavedAddress
+from rewards.rules import SPOT_CODE_LIFETIME
 
 # --- forms (shape only; the rules are the service's) ----------------------------------------------
 
@@ -340,7 +341,7 @@ def counter(request: HttpRequest, shop_slug: str, reward_id: uuid.UUID) -> HttpR
             state=state,
             seconds_left=seconds_left,
             countdown=f"{seconds_left // 60}:{seconds_left % 60:02d}",
-            lifetime=int(services.SPOT_CODE_LIFETIME.total_seconds()),
+            lifetime=int(SPOT_CODE_LIFETIME.total_seconds()),
             status_url=_url("counter_status", shop_slug, reward_id=reward.public_id),
             coupon_url=(redemption_url(spot.redemption, shop_slug) if state == "confirmed" else ""),
             section="catalogue",

@@ -4,7 +4,7 @@ rest, why not), one reward, my coupons by tab, my deliveries, the open counter c
 The catalogue is opened often, so its reads are counted (pinned by a test): the visible rewards
 (with their free pool codes counted in the same query), their allowed tiers, the member's
 redemptions per reward, and the member's open lots — whatever the size of the catalogue. The rules
-themselves are ``rewards.services.refusal_for``; this module only asks it, with what it needs
+themselves are ``rewards.rules.refusal_for``; this module only asks it, with what it needs
 already loaded, so the page and the redemption never disagree.
 """
 
@@ -27,9 +27,10 @@ from members.ledger.owners import EntryOwner
 from members.ledger.selectors import PointsSummary, member_points_summary
 from members.models import Member
 from rewards.models import Coupon, Delivery, Redemption, Reward, RewardCode, SavedAddress, SpotCode
-from rewards.services import (
+from rewards.rules import (
     REDEMPTION_OWNER,
     SPOT_CODE_LIFETIME,
+    coupon_validity_days,
     redemption_cancel_refusal,
     refusal_for,
 )
@@ -192,7 +193,7 @@ def _offer(
         points_short=points_short if reason == POINTS else 0,
         stock_left=stock_left,
         taken=taken,
-        coupon_days=reward.coupon_validity_days or shop.coupon_validity_days,
+        coupon_days=coupon_validity_days(reward, shop),
     )
 
 
