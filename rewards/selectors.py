@@ -239,6 +239,12 @@ def member_offer(
     return offers[0]
 
 
+def member_reward(member: Member, public_id: uuid.UUID) -> Reward | None:
+    """The member's shop's reward with this public id, shown or not (the counter page's status
+    keeps answering after a reward is hidden), or None for another shop's."""
+    return Reward.objects.filter(shop_id=member.shop_id, public_id=public_id).first()
+
+
 def member_addresses(member: Member, *, limit: int = 5) -> list[SavedAddress]:
     """The member's saved delivery addresses, newest first."""
     return list(SavedAddress.objects.filter(member=member, shop_id=member.shop_id)[:limit])
