@@ -275,7 +275,7 @@ def counter_status(request: HttpRequest, shop_slug: str, reward_id: uuid.UUID) -
     """``{"state": "open" | "lapsed" | "confirmed" | "none", ...}``: the counter page asks every
     few seconds, to move on to the coupon as soon as the cashier confirms."""
     member = request.member
-    reward = selectors.member_reward(member, reward_id)
+    reward = selectors.reward_by_public_id(shop_id=member.shop_id, public_id=reward_id)
     if reward is None:
         raise Http404
     spot = selectors.member_spot_code(member, reward)
@@ -347,7 +347,7 @@ def coupon(request: HttpRequest, shop_slug: str, redemption_id: uuid.UUID) -> Ht
             coupon=found,
             redemption=redemption,
             state=state,
-            image_url=selectors.media_url(redemption.reward_image),
+            image_url=selectors.snapshot_image_url(redemption.reward_image),
             in_store=in_store,
             qr_svg=qr_svg(found.code) if in_store and state == selectors.ACTIVE else "",
             barcode_svg=(
@@ -397,7 +397,7 @@ def delivery(request: HttpRequest, shop_slug: str, redemption_id: uuid.UUID) -> 
             delivery=found,
             redemption=found.redemption,
             steps=selectors.delivery_steps(found),
-            image_url=selectors.media_url(found.redemption.reward_image),
+            image_url=selectors.snapshot_image_url(found.redemption.reward_image),
             section="deliveries",
         ),
     )

@@ -26,13 +26,13 @@ from members.staff.selectors import member_for_staff
 from members.staff.shell import render_staff
 from rewards import services
 from rewards.models import Coupon, Delivery
+from rewards.selectors import snapshot_image_url
 from rewards.staff import services as staff_services
 from rewards.staff.forms import CounterCodeForm, CounterConfirmForm, KeyedForm, code_kind
 from rewards.staff.selectors import (
     coupon_used_at_branch,
     deliveries_to_hand_over,
     delivery_for_staff,
-    snapshot_image_url,
 )
 from shops.staffing.models import StaffAction
 from shops.staffing.services import staff_action_record
