@@ -57,6 +57,8 @@ def coupon_find(*, shop: Shop, code: str) -> Coupon:
 
 
 def coupon_state_error(coupon: Coupon, *, today: dt.date | None = None) -> ApplicationError | None:
+    """Why ``coupon`` cannot be used now, or None: used (when, and where when at a branch),
+    cancelled, or expired (past its last day, even before the nightly job marks it)."""
     today = today or timezone.localdate()
     if coupon.status == Coupon.Status.USED:
         when = format_people_date(coupon.used_at, with_time=True)
