@@ -369,7 +369,7 @@ def raw_client(
     from members.ledger.models import LedgerEntry, LotAllocation, PointLot
     from members.models import Member
     from rewards.models import Coupon, Redemption, Reward
-    from rewards.services import new_code
+    from rewards.rules import new_code
 
     entry_cols, entry_vals, entry_defaults = common.insert_columns(
         LedgerEntry,

@@ -17,13 +17,15 @@ from unfold.decorators import action, display
 
 from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError
+from loyalty.exports import ExportAdminMixin
 from loyalty.text import TypedTextForm
-from members.imports.admin import ExportAdminMixin
 from members.imports.exports import xlsx_response
 from members.ledger.actors import Actor
 from members.ledger.admin import ReadOnlyAdminMixin
 from rewards import exports, services
 from rewards.models import Coupon, Delivery, Redemption, Reward
+from rewards.rules import normalise_code
+from rewards.selectors import redemption_parts
 from shops.services import shop_row_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator
 
@@ -254,6 +256,7 @@ class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(page)
+        coupon, delivery = redemption_parts(redemption)
         return TemplateResponse(
             request,
             "admin/rewards/redemption/cancel.html",
@@ -261,8 +264,8 @@ class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
                 **self.admin_site.each_context(request),
                 "title": _("Cancel %(redemption)s") % {"redemption": redemption},
                 "redemption": redemption,
-                "coupon": Coupon.objects.filter(redemption=redemption).first(),
-                "delivery": Delivery.objects.filter(redemption=redemption).first(),
+                "coupon": coupon,
+                "delivery": delivery,
                 "form": form,
                 "page": page,
                 "opts": self.model._meta,
@@ -299,7 +302,7 @@ class CouponAdmin(ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
         return obj.redemption.reward_name
 
     def get_search_results(self, request, queryset, search_term):
-        code = services.normalise_code(search_term)
+        code = normalise_code(search_term)
         if code and len(code) == 8:
             exact = queryset.filter(code=code)
             if exact.exists():

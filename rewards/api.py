@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,9 +17,9 @@ from ninja import Field, Router, Schema, Status
 from loyalty.errors import InvalidInput
 from loyalty.text import MultilineText, SingleLineText
 from members.api import ErrorOut, _actor, _ledger_key, _member
-from rewards import services
-from rewards.models import Coupon, Delivery, Redemption, Reward
-from shops.models import Branch
+from rewards import selectors, services
+from rewards.models import Coupon, Redemption
+from shops.selectors import branch_by_code
 
 router = Router()
 
@@ -108,18 +107,6 @@ def coupon_out(coupon: Coupon) -> dict:
     }
 
 
-def visible_rewards(shop, now=None):
-    """Active rewards members may see now (their visibility window), in catalogue order."""
-    now = now or timezone.now()
-    return (
-        Reward.objects.filter(shop=shop, is_active=True)
-        .filter(Q(visible_from__isnull=True) | Q(visible_from__lte=now))
-        .filter(Q(visible_until__isnull=True) | Q(visible_until__gte=now))
-        .prefetch_related("allowed_tiers")
-        .order_by("order", "points_cost", "id")
-    )
-
-
 @router.get(
     "/rewards", response={200: RewardListOut, 401: ErrorOut}, summary="The reward catalogue"
 )
@@ -140,7 +127,7 @@ def list_rewards(request):
                 "image_url": request.build_absolute_uri(r.image.url) if r.image else None,
                 "terms": r.terms,
             }
-            for r in visible_rewards(request.shop)
+            for r in selectors.catalogue_rewards(request.shop.pk, now=timezone.now())
         ]
     }
 
@@ -159,7 +146,7 @@ def list_rewards(request):
 )
 def redeem(request, payload: RedeemIn):
     member = _member(request, payload.member_id)
-    reward = Reward.objects.filter(shop=request.shop, public_id=payload.reward_id).first()
+    reward = selectors.reward_by_public_id(shop_id=request.shop.pk, public_id=payload.reward_id)
     if reward is None:
         raise Http404
     address = services.Address(**payload.address.dict()) if payload.address else None
@@ -174,12 +161,7 @@ def redeem(request, payload: RedeemIn):
 
 
 def redemption_out(redemption: Redemption, *, balance: int) -> dict:
-    coupon = (
-        Coupon.objects.select_related("redemption", "used_branch")
-        .filter(redemption=redemption)
-        .first()
-    )
-    delivery = Delivery.objects.filter(redemption=redemption).first()
+    coupon, delivery = selectors.redemption_parts(redemption)
     return {
         "redemption_id": redemption.public_id,
         "reward_id": redemption.reward.public_id,
@@ -219,11 +201,7 @@ def redemption_out(redemption: Redemption, *, balance: int) -> dict:
     ),
 )
 def cancel_redemption(request, redemption_id: uuid.UUID, payload: CancelIn):
-    redemption = (
-        Redemption.objects.select_related("member", "reward")
-        .filter(shop=request.shop, public_id=redemption_id)
-        .first()
-    )
+    redemption = selectors.redemption_by_public_id(shop=request.shop, public_id=redemption_id)
     if redemption is None:
         raise Http404
     redemption = services.redemption_cancel(
@@ -248,10 +226,8 @@ def cancel_redemption(request, redemption_id: uuid.UUID, payload: CancelIn):
     summary="Use a coupon at a branch (once)",
 )
 def use_coupon(request, code: str, payload: UseIn):
-    branch = Branch.objects.filter(
-        shop=request.shop, code=payload.branch_code.strip().upper(), is_active=True
-    ).first()
-    if branch is None:
+    branch = branch_by_code(shop=request.shop, code=payload.branch_code.strip().upper())
+    if branch is None or not branch.is_active:
         raise InvalidInput(
             _("Unknown branch code “%(code)s”.") % {"code": payload.branch_code},
             code="unknown_branch",
@@ -268,5 +244,4 @@ def use_coupon(request, code: str, payload: UseIn):
 )
 def member_coupons(request, member_id: uuid.UUID):
     member = _member(request, member_id)
-    coupons = Coupon.objects.filter(member=member).select_related("redemption", "used_branch")[:200]
-    return {"results": [coupon_out(c) for c in coupons]}
+    return {"results": [coupon_out(c) for c in selectors.coupons_of_member(member, limit=200)]}

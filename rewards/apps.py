@@ -10,8 +10,8 @@ class RewardsConfig(AppConfig):
         # A redemption's debit is undone only by cancelling the redemption: the ledger asks this
         # lookup before it reverses an entry (members.ledger.owners).
         from members.ledger.owners import register_entry_owner
+        from rewards.rules import REDEMPTION_OWNER
         from rewards.selectors import redemption_entry_owners
-        from rewards.services import REDEMPTION_OWNER
 
         register_entry_owner(REDEMPTION_OWNER, redemption_entry_owners)
 

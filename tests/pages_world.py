@@ -33,8 +33,8 @@ from members.phone_claims.services import phone_claim_open
 from members.signup.models import SignupQuestion
 from members.staff import services as staff
 from rewards import services as rewards
-from rewards import staff_services as reward_staff
 from rewards.models import Delivery, Redemption, Reward
+from rewards.staff import services as reward_staff
 from shops.apikeys import api_key_create
 from shops.models import ContactChannel, User
 from shops.staffing.services import staff_invite_create

@@ -1,6 +1,6 @@
 """URLs of the staff app, under ``/staff/`` (namespace ``staff``).
 
-The rewards issue adds "use coupon" and "hand over delivery" by creating ``rewards/staff_urls.py``
+The rewards issue adds "use coupon" and "hand over delivery" by creating ``rewards/staff/urls.py``
 with ``urlpatterns`` named ``coupon`` and ``delivery``; they join this namespace here, and the
 navigation shows them as soon as they exist.
 """
@@ -36,5 +36,5 @@ urlpatterns = [
     path("today/<uuid:entry_id>/void/", views.void, name="void"),
 ]
 
-if find_spec("rewards.staff_urls") is not None:
-    urlpatterns += import_module("rewards.staff_urls").urlpatterns
+if find_spec("rewards.staff.urls") is not None:
+    urlpatterns += import_module("rewards.staff.urls").urlpatterns

@@ -17,8 +17,8 @@ from members.ledger.actors import Actor
 from members.models import Member
 from rewards import services
 from rewards.barcodes import QUIET_ZONE, code128_modules, code128_svg
-from rewards.member_urls import urlpatterns
 from rewards.models import Coupon, Delivery, Redemption, Reward, RewardCode, SavedAddress, SpotCode
+from rewards.pages.urls import urlpatterns
 from shops.models import Shop
 from tests.factories import BranchFactory, MemberFactory, RewardFactory, UserFactory
 from tests.members.pages.conftest import (

@@ -18,7 +18,7 @@ from members.pages.export import member_data_json, member_data_xlsx
 from members.signup.services import member_erase
 from rewards import services
 from rewards.models import Coupon, Delivery, Redemption, Reward, SavedAddress, SpotCode
-from rewards.staff_services import coupon_use_at_counter
+from rewards.staff.services import coupon_use_at_counter
 from shops.models import User
 from shops.staffing.models import StaffAction
 from tests.factories import BranchFactory, MemberFactory, RewardFactory, ShopFactory, UserFactory

@@ -6,10 +6,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from loyalty.errors import InvalidInput, NotFound
 from members.ledger.actors import Actor
 from members.ledger.errors import IdempotencyMismatch, MemberHasDebt, NotEnoughPoints
 from members.ledger.models import EntryKind, LedgerEntry
-from rewards import services
+from rewards import errors, services
 from rewards.models import Coupon, Delivery, Redemption, Reward, RewardCode
 from tests.factories import MemberFactory, RewardFactory, ShopFactory, TierFactory
 from tests.members.conftest import assert_invariants
@@ -61,16 +62,16 @@ def test_snapshot_survives_a_renamed_reward(rich, reward):
 @pytest.mark.parametrize(
     ("change", "error", "code"),
     [
-        ({"is_active": False}, services.RewardUnavailable, "reward_unavailable"),
-        ({"stock": 0}, services.OutOfStock, "out_of_stock"),
+        ({"is_active": False}, errors.RewardUnavailable, "reward_unavailable"),
+        ({"stock": 0}, errors.OutOfStock, "out_of_stock"),
         (
             {"active_from": timezone.now() + dt.timedelta(days=1)},
-            services.RewardUnavailable,
+            errors.RewardUnavailable,
             "not_yet_open",
         ),
         (
             {"active_until": timezone.now() - dt.timedelta(days=1)},
-            services.RewardUnavailable,
+            errors.RewardUnavailable,
             "closed",
         ),
         ({"points_cost": 5000}, NotEnoughPoints, "not_enough_points"),
@@ -90,7 +91,7 @@ def test_each_refusal_has_its_own_message_and_changes_nothing(rich, reward, chan
 def test_wrong_tier_is_refused(rich, reward, rshop):
     gold = TierFactory(shop=rshop, name="Gold", threshold=5000)
     reward.allowed_tiers.set([gold])
-    with pytest.raises(services.TierNotAllowed, match="Gold"):
+    with pytest.raises(errors.TierNotAllowed, match="Gold"):
         redeem(rich, reward)
 
 
@@ -99,7 +100,7 @@ def test_per_member_limit(rich, reward):
     reward.refresh_from_db()
     redeem(rich, reward, key="a")
     redeem(rich, reward, key="b")
-    with pytest.raises(services.LimitReachedForMember):
+    with pytest.raises(errors.LimitReachedForMember):
         redeem(rich, reward, key="c")
 
 
@@ -130,9 +131,9 @@ def test_debt_blocks_redemption(rshop, reward):
 
 def test_delivery_needs_an_address_and_saves_it(rich, rshop):
     gift = RewardFactory(shop=rshop, kind="delivery", points_cost=100)
-    with pytest.raises(services.AddressRequired):
+    with pytest.raises(errors.AddressRequired):
         redeem(rich, gift, key="no-address")
-    with pytest.raises(services.AddressRequired):
+    with pytest.raises(errors.AddressRequired):
         redeem(
             rich, gift, key="bad-postcode", address=services.Address("A", "0812345678", "x", "123")
         )
@@ -154,7 +155,7 @@ def test_custom_code_from_a_pool_and_a_shared_code(rich, rshop):
     r1, _ = redeem(rich, pool, key="p1")
     r2, _ = redeem(rich, pool, key="p2")
     assert {r1.coupon.external_code, r2.coupon.external_code} == {"SHOPEE-A", "SHOPEE-B"}
-    with pytest.raises(services.OutOfStock, match="codes"):
+    with pytest.raises(errors.OutOfStock, match="codes"):
         redeem(rich, pool, key="p3")
     shared = RewardFactory(
         shop=rshop, kind="custom_code", code_source="shared", shared_code="LAZ100", points_cost=10
@@ -166,9 +167,9 @@ def test_custom_code_from_a_pool_and_a_shared_code(rich, rshop):
 def test_duplicate_pool_codes_are_refused_whole(rshop):
     pool = RewardFactory(shop=rshop, kind="custom_code")
     services.reward_codes_add(reward=pool, codes=["A1"])
-    with pytest.raises(services.DuplicateCodes, match="A1"):
+    with pytest.raises(errors.DuplicateCodes, match="A1"):
         services.reward_codes_add(reward=pool, codes=["B1", "A1"])
-    with pytest.raises(services.DuplicateCodes, match="C1"):
+    with pytest.raises(errors.DuplicateCodes, match="C1"):
         services.reward_codes_add(reward=pool, codes=["C1", "C1"])
     assert RewardCode.objects.filter(reward=pool).count() == 1
 
@@ -217,11 +218,11 @@ def test_coupon_use_once_and_refusals(rich, reward, rshop):
         shop=rshop, code=coupon.code.lower(), branch=branch, actor=Actor.system()
     )
     assert used.status == Coupon.Status.USED and used.used_branch == branch
-    with pytest.raises(services.CouponNotUsable, match="already used"):
+    with pytest.raises(errors.CouponNotUsable, match="already used"):
         services.coupon_use(shop=rshop, code=coupon.code, branch=branch, actor=Actor.system())
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.coupon_use(shop=ShopFactory(), code=coupon.code, branch=None, actor=Actor.system())
-    with pytest.raises(services.WrongState):
+    with pytest.raises(errors.WrongState):
         services.redemption_cancel(redemption=coupon.redemption, note="x", actor=Actor.system())
 
 
@@ -230,7 +231,7 @@ def test_expired_coupon_is_refused_and_the_job_marks_it(rich, reward, rshop):
     later = coupon.expires_on + dt.timedelta(days=1)
     with (
         time_machine.travel(dt.datetime.combine(later, dt.time(10)).replace(tzinfo=dt.UTC)),
-        pytest.raises(services.CouponNotUsable, match="expired"),
+        pytest.raises(errors.CouponNotUsable, match="expired"),
     ):
         services.coupon_use(shop=rshop, code=coupon.code, branch=None, actor=Actor.system())
     assert services.coupons_expire_due(today=later) == 1
@@ -243,7 +244,7 @@ def test_delivery_lifecycle_and_cancel_returns_points(rich, rshop):
     gift = RewardFactory(shop=rshop, kind="delivery", points_cost=100, stock=3)
     delivery = redeem(rich, gift, address=ADDRESS)[0].delivery
     services.delivery_set_status(delivery=delivery, status="preparing", actor=Actor.system())
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(InvalidInput):
         services.delivery_set_status(delivery=delivery, status="shipped", actor=Actor.system())
     services.delivery_set_status(
         delivery=delivery,
@@ -252,7 +253,7 @@ def test_delivery_lifecycle_and_cancel_returns_points(rich, rshop):
         tracking_number="KEX123",
         actor=Actor.system(),
     )
-    with pytest.raises(services.WrongState):
+    with pytest.raises(errors.WrongState):
         services.delivery_set_status(delivery=delivery, status="cancelled", actor=Actor.system())
     services.delivery_set_status(delivery=delivery, status="delivered", actor=Actor.system())
     delivery.refresh_from_db()
@@ -277,12 +278,12 @@ def test_spot_code_deducts_only_when_confirmed_and_lapses(rich, rshop):
     )
     rich.refresh_from_db()
     assert rich.balance == 950 and redemption.coupon.status == Coupon.Status.USED
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.spot_code_confirm(shop=rshop, code=spot.code, branch=None, actor=Actor.system())
     lapsed = services.spot_code_issue(member=rich, reward=latte)
     with (
         time_machine.travel(timezone.now() + dt.timedelta(minutes=6)),
-        pytest.raises(services.CouponNotUsable, match="lapsed"),
+        pytest.raises(errors.CouponNotUsable, match="lapsed"),
     ):
         services.spot_code_confirm(shop=rshop, code=lapsed.code, branch=None, actor=Actor.system())
     rich.refresh_from_db()

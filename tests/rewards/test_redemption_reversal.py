@@ -13,7 +13,7 @@ from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.ledger.errors import CannotReverse, EntryOwned
 from members.ledger.models import EntryKind, LedgerEntry
-from rewards import services
+from rewards import errors, services
 from rewards.models import Coupon, Delivery, Redemption
 from shops.apikeys import api_key_create
 from tests.factories import MemberFactory, RewardFactory, ShopFactory
@@ -119,7 +119,7 @@ def test_cancelling_returns_points_stock_and_limit_so_the_member_can_redeem_agai
     )
     member = give(MemberFactory(shop=rshop), 100)
     redemption = redeem(member, reward)
-    with pytest.raises(services.OutOfStock):
+    with pytest.raises(errors.OutOfStock):
         redeem(member, reward, key="k2")
 
     # when the redemption is cancelled

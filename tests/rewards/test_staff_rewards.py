@@ -20,8 +20,9 @@ from django.utils import timezone
 from members.ledger.actors import Actor
 from members.ledger.models import EntryKind, LedgerEntry
 from members.qr import member_code_issue
-from rewards import services, staff_services
+from rewards import services
 from rewards.models import Coupon, Delivery, Redemption, Reward
+from rewards.staff import services as staff_services
 from shops.models import User
 from shops.staffing.models import StaffAction
 from tests.concurrency import run_concurrently

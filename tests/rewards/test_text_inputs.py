@@ -7,6 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from loyalty.errors import InvalidInput
+from members.ledger.actors import Actor
 from rewards import services
 from rewards.models import Delivery, Redemption, Reward, RewardCode
 from shops.apikeys import api_key_create
@@ -62,12 +64,12 @@ def test_the_address_service_refuses_what_a_form_would(shop):
     # Every caller of the service gets the rule, not only the forms and the API.
     member = give(MemberFactory(shop=shop), 100)
     gift = RewardFactory(shop=shop, kind="delivery", points_cost=10)
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused:
         services.reward_redeem(
             member=member,
             reward=gift,
             idempotency_key="k",
-            actor=services.Actor.member(),
+            actor=Actor.member(),
             address=services.Address(**{**ADDRESS, "address": "1 Road\uffff"}),
         )
     assert "(U+FFFF)" in str(refused.value) and refused.value.field == "address"
@@ -111,7 +113,7 @@ def test_a_tracking_number_with_a_control_character_is_refused(owner_client, sho
         member=give(MemberFactory(shop=shop), 10),
         reward=gift,
         idempotency_key="d",
-        actor=services.Actor.member(),
+        actor=Actor.member(),
         address=services.Address(**ADDRESS),
     )
     ship = reverse("admin:rewards_delivery_mark_shipped", args=[redemption.delivery.pk])

@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import uuid
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from loyalty.errors import ApplicationError
-from loyalty.phones import format_phone_local
-from loyalty.text import TypedTextForm
 from members.ledger.actors import Actor
 from members.ledger.errors import IdempotencyMismatch
 from members.member_auth import member_required
@@ -36,85 +32,9 @@ from members.models import Member
 from members.pages.selectors import qr_svg
 from rewards import selectors, services
 from rewards.barcodes import code128_svg
-from rewards.models import Redemption, Reward, SavedAddress
-
-# --- forms (shape only; the rules are the service's) ----------------------------------------------
-
-NEW_ADDRESS = "new"
-
-
-class RedeemForm(TypedTextForm, forms.Form):
-    """Confirm a redemption. ``key`` is the UUID rendered into the page: the idempotency key of
-    the one redemption this form may create."""
-
-    key = forms.UUIDField(widget=forms.HiddenInput)
-
-
-class DeliveryRedeemForm(RedeemForm):
-    """Confirm a delivered reward: one of the member's saved addresses, or a new one. The fields
-    are optional here; ``rewards.services.clean_address`` says what is missing."""
-
-    saved = forms.ChoiceField(label=_lazy("Deliver to"), widget=forms.RadioSelect, required=False)
-    recipient = forms.CharField(
-        # Translators: Thai: ชื่อผู้รับ
-        label=_lazy("Recipient"),
-        max_length=120,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    phone = forms.CharField(
-        # Translators: Thai: เบอร์โทรผู้รับ
-        label=_lazy("Phone"),
-        max_length=30,
-        required=False,
-        widget=forms.TextInput(
-            attrs={
-                "type": "tel",
-                "inputmode": "tel",
-                "autocomplete": "tel-national",
-                "placeholder": "08x-xxx-xxxx",
-            }
-        ),
-    )
-    address = forms.CharField(
-        # Translators: Thai: ที่อยู่ (บ้านเลขที่ ถนน ตำบล/แขวง อำเภอ/เขต จังหวัด)
-        label=_lazy("Address"),
-        max_length=1000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
-        help_text=_lazy("House number, road, sub-district, district, province"),
-    )
-    postcode = forms.CharField(
-        # Translators: Thai: รหัสไปรษณีย์
-        label=_lazy("Postcode"),
-        max_length=5,
-        required=False,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "postal-code", "maxlength": "5"}
-        ),
-    )
-
-    def __init__(self, *args, addresses: list[SavedAddress], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.addresses = {str(a.pk): a for a in addresses}
-        choices = [
-            (pk, f"{a.recipient} · {format_phone_local(a.phone)}\n{a.address} {a.postcode}")
-            for pk, a in self.addresses.items()
-        ]
-        # Translators: Thai: ที่อยู่ใหม่
-        self.fields["saved"].choices = [*choices, (NEW_ADDRESS, _("A new address"))]
-
-    def address_value(self) -> services.Address | None:
-        """The chosen saved address, or the typed one (None when nothing was typed)."""
-        data = self.cleaned_data
-        saved = self.addresses.get(data.get("saved") or "")
-        if saved is not None:
-            return services.Address(saved.recipient, saved.phone, saved.address, saved.postcode)
-        typed = [data.get(f, "") for f in ("recipient", "phone", "address", "postcode")]
-        if not any(v.strip() for v in typed):
-            return None
-        return services.Address(*typed)
-
+from rewards.models import Redemption, Reward
+from rewards.pages.forms import NEW_ADDRESS, DeliveryRedeemForm, RedeemForm
+from rewards.rules import SPOT_CODE_LIFETIME
 
 # --- helpers --------------------------------------------------------------------------------------
 
@@ -340,7 +260,7 @@ def counter(request: HttpRequest, shop_slug: str, reward_id: uuid.UUID) -> HttpR
             state=state,
             seconds_left=seconds_left,
             countdown=f"{seconds_left // 60}:{seconds_left % 60:02d}",
-            lifetime=int(services.SPOT_CODE_LIFETIME.total_seconds()),
+            lifetime=int(SPOT_CODE_LIFETIME.total_seconds()),
             status_url=_url("counter_status", shop_slug, reward_id=reward.public_id),
             coupon_url=(redemption_url(spot.redemption, shop_slug) if state == "confirmed" else ""),
             section="catalogue",
@@ -355,7 +275,7 @@ def counter_status(request: HttpRequest, shop_slug: str, reward_id: uuid.UUID) -
     """``{"state": "open" | "lapsed" | "confirmed" | "none", ...}``: the counter page asks every
     few seconds, to move on to the coupon as soon as the cashier confirms."""
     member = request.member
-    reward = Reward.objects.filter(shop_id=member.shop_id, public_id=reward_id).first()
+    reward = selectors.reward_by_public_id(shop_id=member.shop_id, public_id=reward_id)
     if reward is None:
         raise Http404
     spot = selectors.member_spot_code(member, reward)
@@ -427,7 +347,7 @@ def coupon(request: HttpRequest, shop_slug: str, redemption_id: uuid.UUID) -> Ht
             coupon=found,
             redemption=redemption,
             state=state,
-            image_url=selectors.media_url(redemption.reward_image),
+            image_url=selectors.snapshot_image_url(redemption.reward_image),
             in_store=in_store,
             qr_svg=qr_svg(found.code) if in_store and state == selectors.ACTIVE else "",
             barcode_svg=(
@@ -477,7 +397,7 @@ def delivery(request: HttpRequest, shop_slug: str, redemption_id: uuid.UUID) -> 
             delivery=found,
             redemption=found.redemption,
             steps=selectors.delivery_steps(found),
-            image_url=selectors.media_url(found.redemption.reward_image),
+            image_url=selectors.snapshot_image_url(found.redemption.reward_image),
             section="deliveries",
         ),
     )

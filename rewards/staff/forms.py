@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.phones import THAI_DIGITS
 from loyalty.text import TypedTextForm
-from rewards.services import normalise_code
+from rewards.rules import normalise_code
 
 SPOT_CODE_DIGITS = 6
 

@@ -4,7 +4,7 @@ delivery."""
 
 from django.urls import path
 
-from rewards import member_views as views
+from rewards.pages import views
 
 app_name = "rewards"
 

@@ -19,18 +19,20 @@ from loyalty.errors import ApplicationError
 from members.ledger.errors import IdempotencyMismatch
 from members.models import Member
 from members.qr import member_code_resolve
+from members.selectors import member_by_phone
 from members.staff.auth import device, staff_required
 from members.staff.forms import FindForm
 from members.staff.selectors import member_for_staff
-from members.staff.views import render_staff
-from rewards import services, staff_services
+from members.staff.shell import render_staff
+from rewards import services
 from rewards.models import Coupon, Delivery
-from rewards.staff_forms import CounterCodeForm, CounterConfirmForm, KeyedForm, code_kind
-from rewards.staff_selectors import (
+from rewards.selectors import snapshot_image_url
+from rewards.staff import services as staff_services
+from rewards.staff.forms import CounterCodeForm, CounterConfirmForm, KeyedForm, code_kind
+from rewards.staff.selectors import (
     coupon_used_at_branch,
     deliveries_to_hand_over,
     delivery_for_staff,
-    snapshot_image_url,
 )
 from shops.staffing.models import StaffAction
 from shops.staffing.services import staff_action_record
@@ -258,7 +260,7 @@ def delivery(request: HttpRequest) -> HttpResponse:
             form.add_error("code", str(exc))
             return _find_page(request, form, status=404)
     else:
-        member = Member.objects.filter(shop=shop, phone=phone).first()
+        member = member_by_phone(shop=shop, phone=phone)
     _record_lookup(request, member, by=by)
     if member is None:
         form.add_error("phone", _("No member of this shop has this phone number."))

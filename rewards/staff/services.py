@@ -24,11 +24,10 @@ from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError, NotFound
 from members.ledger.actors import Actor
 from members.staff.services import check_staff_at_branch, staff_key
+from rewards.errors import CouponNotUsable, WrongState
 from rewards.models import Coupon, Delivery, Redemption, Reward
+from rewards.rules import clean_spot_code
 from rewards.services import (
-    CouponNotUsable,
-    WrongState,
-    clean_spot_code,
     coupon_find,
     coupon_state_error,
     coupon_use,

@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef, QuerySet
 
 from rewards.models import Delivery, Redemption, SpotCode
 from shops.models import Branch, Shop
 
 OPEN_DELIVERY = (Delivery.Status.PENDING, Delivery.Status.PREPARING, Delivery.Status.SHIPPED)
-
-
-def snapshot_image_url(name: str) -> str:
-    """The URL of a redemption's snapshot image (a storage name), or "" when it has none."""
-    return default_storage.url(name) if name else ""
 
 
 def coupon_used_at_branch(*, branch: Branch, redemption_id: uuid.UUID) -> Redemption | None:

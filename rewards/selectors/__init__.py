@@ -1,0 +1,95 @@
+"""Every read of rewards that is more than a one-liner, by concern: the member's catalogue, coupons,
+deliveries and counter codes, and redemptions (with the ledger's view of them). This package is
+the public API the member's pages, the Open API, the admin and other apps import. Selectors never
+import services: the rules both use are ``rewards.rules``. The cashier's reads are
+``rewards.staff.selectors``.
+"""
+
+from rewards.selectors.catalogue import (
+    CLOSED,
+    DEBT,
+    LIMIT,
+    NOT_YET_OPEN,
+    OUT_OF_STOCK,
+    POINTS,
+    TIER,
+    UNAVAILABLE,
+    Catalogue,
+    Offer,
+    catalogue_rewards,
+    member_addresses,
+    member_catalogue,
+    member_offer,
+    reward_by_public_id,
+    visible_rewards,
+)
+from rewards.selectors.coupons import (
+    ACTIVE,
+    CANCELLED,
+    COUPON_TABS,
+    EXPIRED,
+    USED,
+    CouponLine,
+    coupon_state,
+    coupons_of_member,
+    member_coupon,
+    member_coupon_counts,
+    member_coupons,
+)
+from rewards.selectors.deliveries import (
+    DELIVERY_STEPS,
+    DeliveryStep,
+    delivery_steps,
+    member_deliveries,
+    member_delivery,
+)
+from rewards.selectors.redemptions import (
+    redemption_by_public_id,
+    redemption_entry_owners,
+    redemption_parts,
+    redemptions_with_reversed_points,
+    snapshot_image_url,
+)
+from rewards.selectors.spot_codes import member_spot_code, open_spot_code
+
+__all__ = [
+    "ACTIVE",
+    "CANCELLED",
+    "CLOSED",
+    "COUPON_TABS",
+    "DEBT",
+    "DELIVERY_STEPS",
+    "EXPIRED",
+    "LIMIT",
+    "NOT_YET_OPEN",
+    "OUT_OF_STOCK",
+    "POINTS",
+    "TIER",
+    "UNAVAILABLE",
+    "USED",
+    "Catalogue",
+    "CouponLine",
+    "DeliveryStep",
+    "Offer",
+    "catalogue_rewards",
+    "coupon_state",
+    "coupons_of_member",
+    "delivery_steps",
+    "member_addresses",
+    "member_catalogue",
+    "member_coupon",
+    "member_coupon_counts",
+    "member_coupons",
+    "member_deliveries",
+    "member_delivery",
+    "member_offer",
+    "member_spot_code",
+    "open_spot_code",
+    "redemption_by_public_id",
+    "redemption_entry_owners",
+    "redemption_parts",
+    "redemptions_with_reversed_points",
+    "reward_by_public_id",
+    "snapshot_image_url",
+    "visible_rewards",
+]
