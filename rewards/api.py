@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from loyalty.errors import InvalidInput
+from loyalty.links import media_url
 from loyalty.text import MultilineText, SingleLineText
 from members.api import ErrorOut, _actor, _ledger_key, _member
 from rewards import selectors, services
@@ -124,7 +125,7 @@ def list_rewards(request):
                 "allowed_tiers": [t.name for t in r.allowed_tiers.all()],
                 "active_from": r.active_from,
                 "active_until": r.active_until,
-                "image_url": request.build_absolute_uri(r.image.url) if r.image else None,
+                "image_url": media_url(request, r.image.url) if r.image else None,
                 "terms": r.terms,
             }
             for r in selectors.catalogue_rewards(request.shop.pk, now=timezone.now())

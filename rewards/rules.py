@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError
-from loyalty.phones import THAI_DIGITS
+from loyalty.numbers import THAI_DIGITS
 from members.models import Member
 from rewards.errors import (
     LimitReachedForMember,

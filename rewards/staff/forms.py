@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.phones import THAI_DIGITS
+from loyalty.numbers import THAI_DIGITS
 from loyalty.text import TypedTextForm
 from rewards.rules import normalise_code
 
