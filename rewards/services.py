@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError, InvalidInput, NotFound
+from loyalty.idempotency import clean_key, fingerprint
 from loyalty.phones import InvalidPhone, normalise_phone
 from loyalty.text import REFUSED_MULTILINE, check_text
 from members.ledger import services as ledger
@@ -176,8 +177,8 @@ def reward_redeem(
     open window, a tier not allowed, no stock, the per-member limit, a delivery without an address,
     too few spendable points or a debt (from the ledger). Returns (redemption, replayed).
     """
-    key = ledger.clean_key(idempotency_key)
-    print_ = ledger.fingerprint(op="redeem", member=member.pk, reward=reward.pk)
+    key = clean_key(idempotency_key)
+    print_ = fingerprint(op="redeem", member=member.pk, reward=reward.pk)
     existing = _existing_redemption(member.shop_id, key, print_)
     if existing is not None:
         return existing, True

@@ -251,7 +251,7 @@ def test_an_api_earn_makes_a_pinned_number_of_queries(api, api_shop, django_asse
     member = MemberFactory(shop=api_shop, tier=api_shop.tiers.get(name="Silver"))
     body = {"member_id": str(member.public_id), "amount": "250.00", "branch_code": "BKK01"}
 
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         response = api.post("/points/earn", body)
 
     assert response.status_code == 201, response.content
