@@ -323,6 +323,11 @@ class _TierTargets:
     """The SQL for members' new tiers in one shop: the highest tier whose threshold the points
     earned in any of the windows reach, or the manual tier if that is higher.
 
+    That is ``rules.tier_with_floor`` (the one tier-floor rule) written in SQL, so that a whole
+    shop is evaluated in a few statements: ``new_tier`` is the highest-threshold tier among those
+    with ``threshold <= greatest(window sums)`` and the member's ``manual_tier_id`` (thresholds are
+    unique per shop). tests/members/test_tier_floor_rule.py checks that the two agree.
+
     Earned points are the qualifying credits (``TIER_QUALIFYING_KINDS``) minus the reversals of
     such credits, summed per window from one scan of the batch's entries.
     """
@@ -361,6 +366,7 @@ class _TierTargets:
         # the whole ledger per batch, as the join this replaced did.
         self.sql = f"""
             SELECT m.id AS member_id, m.tier_id AS tier_id,
+                -- rules.tier_with_floor(greatest, the shop's tiers, m.manual_tier_id)
                 (SELECT t.id FROM {tier} t
                  WHERE t.shop_id = m.shop_id
                    AND (t.threshold <= {greatest} OR t.id = m.manual_tier_id)
