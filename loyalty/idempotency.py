@@ -4,13 +4,23 @@ An idempotent write stores its key and the fingerprint of what was asked; a seco
 same key and the same fingerprint is a replay (answered with the first result), the same key with
 another fingerprint is refused. The ledger (``members.ledger``) and the rewards (``rewards``) use
 them; the Open API's own request keys are in ``loyalty.api_idempotency``.
+
+The pattern of a write (``members.ledger.earning`` is the model): check the key (replay), lock the
+row the write changes, check the key again (a concurrent twin may have committed meanwhile), write.
+Inside a ``request_transaction`` (an Open API request whose key is claimed in the same transaction
+as its work) no twin can be in flight, so the second check may ride on the locking statement.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from loyalty.errors import Conflict
@@ -43,3 +53,38 @@ def fingerprint(**fields) -> str:
     """A stable hash of a request's content, to tell a replay from a reused key."""
     payload = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_REQUEST = ContextVar("request_transaction", default=False)
+
+
+@contextmanager
+def request_transaction() -> Iterator[None]:
+    """One transaction for an Open API request: its key's claim, the work and the stored response
+    commit together or roll back together (``loyalty.api_idempotency``). Two consequences the
+    services inside may use (``in_request_transaction``): a refusal rolls the whole request back,
+    so a write needs no savepoint of its own (``write_atomic``); and the claim serialises requests
+    with the same key, so the write's own key cannot be in flight in another transaction."""
+    with transaction.atomic():
+        token = _REQUEST.set(True)
+        try:
+            yield
+        finally:
+            _REQUEST.reset(token)
+
+
+def in_request_transaction() -> bool:
+    """Whether the code runs inside ``request_transaction``."""
+    return _REQUEST.get() and connection.in_atomic_block
+
+
+def write_atomic(func: Callable) -> Callable:
+    """``transaction.atomic`` for a service, without the savepoint (two statements) inside a
+    ``request_transaction``: there an error rolls the whole request back anyway."""
+
+    @functools.wraps(func)
+    def inner(*args, **kwargs):
+        with transaction.atomic(savepoint=not in_request_transaction()):
+            return func(*args, **kwargs)
+
+    return inner

@@ -350,9 +350,9 @@ def members_create_with_credits(
     the row exists: balance = the points, debt 0, and the tier those points reach now (the tier
     given in its row kept when higher), as ``_upgrade_tiers`` would decide it; a member without a
     credit gets the tier no points are needed for (the base tier), as ``tiers.tier_start`` gives
-    it. Each credit is checked as ``points_credit_many`` checks it (points, key); a key used before belongs to an
-    entry of another member, so it is refused (``IdempotencyMismatch``), as there. Returns the
-    new members' ids in the order of ``rows``, and each key's outcome.
+    it. Each credit is checked as ``points_credit_many`` checks it (points, key); a key used
+    before belongs to an entry of another member, so it is refused (``IdempotencyMismatch``), as
+    there. Returns the new members' ids in the order of ``rows``, and each key's outcome.
     """
     result = BulkCreditResult()
     shop = Shop.objects.get(pk=shop.pk)  # the policy as committed now

@@ -131,16 +131,19 @@ def credit(
     actor: Actor,
     note: str = "",
     branch: Branch | None = None,
+    branch_id: int | None = None,
     purchase: Purchase | None = None,
     reference: str = "",
     earned_on: dt.date | None = None,
     expires_on: dt.date | bool | None = True,
     available_on: dt.date | None = None,
     channel: str | None = None,
+    save: bool = True,
 ) -> LedgerEntry:
     """Write a credit on a locked member: entry + lot; the lot pays existing debt first.
 
-    ``expires_on=True`` means "by the shop's expiry policy from the earning date".
+    ``expires_on=True`` means "by the shop's expiry policy from the earning date". ``save=False``
+    leaves writing the member's balance and debt to the caller (one UPDATE with its tier).
     """
     if points <= 0:
         raise ValueError("a credit needs positive points")
@@ -161,7 +164,7 @@ def credit(
         balance_after=member.balance,
         idempotency_key=key,
         fingerprint=print_,
-        branch=branch,
+        branch_id=branch.pk if branch is not None else branch_id,
         channel=channel or actor.channel,
         note=note[:500],
         purchase=purchase,
@@ -179,7 +182,8 @@ def credit(
         available_on=available_on or earned_on,
         expires_on=expires_on,
     )
-    member.save(update_fields=["balance", "debt", "updated_at"])
+    if save:
+        member.save(update_fields=["balance", "debt", "updated_at"])
     return entry
 
 

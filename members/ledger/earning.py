@@ -12,13 +12,16 @@ allocations and the member's cached balance and debt in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils.translation import gettext as _
 
-from loyalty.idempotency import clean_key, fingerprint
+from loyalty.errors import InvalidInput, NotFound
+from loyalty.idempotency import clean_key, fingerprint, in_request_transaction, write_atomic
 from members.ledger import rules
 from members.ledger.actors import Actor
 from members.ledger.core import (
@@ -26,7 +29,6 @@ from members.ledger.core import (
     clean_amount,
     clean_phone,
     credit,
-    debit,
     local_today,
     replay_entry,
     require_active,
@@ -35,12 +37,11 @@ from members.ledger.errors import (
     DuplicateOrder,
     InvalidAmount,
     InvalidBranch,
-    MemberHasDebt,
     MemberNotActive,
     NoPointsForSpend,
     TooManyPoints,
 )
-from members.ledger.locks import lock_member, lock_shop
+from members.ledger.locks import lock_member, lock_member_by_public_id, lock_shop
 from members.ledger.models import (
     Channel,
     EntryKind,
@@ -143,7 +144,7 @@ def points_quote(*, shop: Shop, amount: Decimal, member: Member | None = None) -
 # --- services -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@write_atomic
 def points_earn(
     *,
     shop: Shop,
@@ -151,8 +152,10 @@ def points_earn(
     idempotency_key: str,
     actor: Actor,
     member: Member | None = None,
+    member_public_id: uuid.UUID | None = None,
     phone: str | None = None,
     branch: Branch | None = None,
+    branch_code: str | None = None,
     channel: str | None = None,
     order_id: str | None = None,
     receipt_no: str = "",
@@ -166,11 +169,31 @@ def points_earn(
     another shop. An unknown phone creates a pending member. Records the
     purchase (order id unique per shop and channel) and its line items; purchase points become
     spendable after the shop's pending days. Upgrades the tier at once when a threshold is crossed.
+
+    The member is ``member``, the shop's member ``member_public_id`` (``NotFound`` if none: the
+    Open API's path, which finds and locks it in one statement, see ``_earn_by_public_id``) or the
+    one with ``phone``; the branch is ``branch`` or the shop's active branch ``branch_code``.
     """
     key = clean_key(idempotency_key)
-    amount = clean_amount(amount)
     channel = channel or actor.channel
     order_id = (order_id or "").strip() or None
+    if member_public_id is not None:
+        return _earn_by_public_id(
+            shop=shop,
+            public_id=member_public_id,
+            amount=amount,
+            key=key,
+            actor=actor,
+            branch_code=branch_code,
+            channel=channel,
+            order_id=order_id,
+            receipt_no=receipt_no,
+            items=items,
+            note=note,
+        )
+    amount = clean_amount(amount)
+    if branch_code:
+        branch = _branch_by_code(shop, branch_code)
     check_branch(shop, branch)
     if member is None and not phone:
         raise InvalidAmount(_("Choose a member or enter a phone number."), field="phone")
@@ -203,40 +226,128 @@ def points_earn(
     replay = replay_entry(shop.pk, key, print_)  # a concurrent twin may have committed meanwhile
     if replay is not None:
         return EarnResult(replay, replay.purchase, replay.member, replay.points, False, True)
-    shop = member.shop
+    entry, purchase, points = _earn_write(
+        member,
+        amount=amount,
+        key=key,
+        print_=print_,
+        actor=actor,
+        branch_id=branch.pk if branch else None,
+        channel=channel,
+        order_id=order_id,
+        receipt_no=receipt_no,
+        items=items,
+        note=note,
+    )
+    return EarnResult(entry, purchase, member, points, created, False)
 
+
+def _branch_by_code(shop: Shop, code: str) -> Branch:
+    branch = Branch.objects.filter(shop=shop, code=code.strip().upper(), is_active=True).first()
+    if branch is None:
+        raise _unknown_branch(code)
+    return branch
+
+
+def _unknown_branch(code: str) -> InvalidInput:
+    return InvalidInput(
+        _("Unknown branch code “%(code)s”.") % {"code": code},
+        code="unknown_branch",
+        field="branch_code",
+    )
+
+
+def _earn_by_public_id(*, shop: Shop, public_id, amount, key: str, branch_code, **write):
+    """``points_earn`` for a member given by its public id (the Open API), in as few statements
+    as the rules allow: the member is found and locked by one statement that also reads the branch
+    by its code and, inside the API's ``request_transaction``, whether the key has an entry
+    already (no request with the same key can be in flight there: the API's claim serialises
+    them). Outside it the key is checked after the lock by its own query, as everywhere."""
+    reads = {}
+    if branch_code:
+        code = branch_code.strip().upper()
+        branches = Branch.objects.filter(shop_id=shop.pk, code=code, is_active=True)
+        reads["branch_pk"] = Subquery(branches.values("pk")[:1])
+    in_request = in_request_transaction()
+    if in_request:
+        keyed = LedgerEntry.objects.filter(shop_id=shop.pk, idempotency_key=key)
+        reads["keyed_entry_pk"] = Subquery(keyed.values("pk")[:1])
+    member = lock_member_by_public_id(shop_id=shop.pk, public_id=public_id, **reads)
+    if member is None:
+        raise NotFound(_("Not found in this shop."))
+    branch_id = member.branch_pk if branch_code else None
+    if branch_code and branch_id is None:
+        raise _unknown_branch(branch_code)
+    amount = clean_amount(amount)
+    print_ = fingerprint(
+        op="earn",
+        member=member.pk,
+        phone=None,
+        amount=str(amount),
+        branch=branch_id,
+        order=write["order_id"],
+        channel=write["channel"],
+    )
+    if not in_request or member.keyed_entry_pk is not None:
+        replay = replay_entry(shop.pk, key, print_)
+        if replay is not None:
+            return EarnResult(replay, replay.purchase, replay.member, replay.points, False, True)
+    require_active(member)
+    entry, purchase, points = _earn_write(
+        member, amount=amount, key=key, print_=print_, branch_id=branch_id, **write
+    )
+    return EarnResult(entry, purchase, member, points, False, False)
+
+
+def _earn_write(
+    member: Member,
+    *,
+    amount: Decimal,
+    key: str,
+    print_: str,
+    actor: Actor,
+    branch_id: int | None,
+    channel: str,
+    order_id: str | None,
+    receipt_no: str,
+    items,
+    note: str,
+) -> tuple[LedgerEntry, Purchase, int]:
+    """The writes of an earn on a locked, active member whose key is fresh: the purchase, its
+    items, the entry and lot (``core.credit``), the tier (``tiers.tier_upgrade``), then the member
+    row once (balance, debt and tier in one UPDATE). Nothing written is read back."""
+    shop = member.shop
     points = points_quote(shop=shop, amount=amount, member=member).points
-    if (
-        order_id
-        and Purchase.objects.filter(shop=shop, channel=channel, external_order_id=order_id).exists()
-    ):
-        raise DuplicateOrder(
+    purchase = Purchase(
+        shop=shop,
+        member=member,
+        branch_id=branch_id,
+        channel=channel,
+        external_order_id=order_id,
+        receipt_no=(receipt_no or "")[:64],
+        amount=amount,
+        points=points,
+    )
+    if order_id:
+        duplicate = DuplicateOrder(
             _("Order %(order)s has already earned points.") % {"order": order_id},
             field="order_id",
         )
-    today = local_today()
-    try:
-        with transaction.atomic():
-            purchase = Purchase.objects.create(
-                shop=shop,
-                member=member,
-                branch=branch,
-                channel=channel,
-                external_order_id=order_id,
-                receipt_no=(receipt_no or "")[:64],
-                amount=amount,
-                points=points,
-            )
-    except IntegrityError:
-        raise DuplicateOrder(
-            _("Order %(order)s has already earned points.") % {"order": order_id},
-            field="order_id",
-        ) from None
+        if Purchase.objects.filter(shop=shop, channel=channel, external_order_id=order_id).exists():
+            raise duplicate
+        try:
+            with transaction.atomic():  # a savepoint: the order may be taken meanwhile
+                purchase.save(force_insert=True)
+        except IntegrityError:
+            raise duplicate from None
+    else:
+        purchase.save(force_insert=True)  # nothing unique to clash with: no savepoint
     if items:
         _save_items(shop, purchase, items)
     kind = (
         EntryKind.ORDER if channel in (Channel.ONLINE, Channel.API) and order_id else EntryKind.EARN
     )
+    today = local_today()
     entry = credit(
         member,
         kind=kind,
@@ -245,15 +356,17 @@ def points_earn(
         print_=print_,
         actor=actor,
         note=note,
-        branch=branch,
+        branch_id=branch_id,
         purchase=purchase,
         reference=order_id or receipt_no or "",
         earned_on=today,
         available_on=rules.available_date_for(today, pending_days=shop.pending_days),
         channel=channel,
+        save=False,
     )
-    tier_upgrade(member)
-    return EarnResult(entry, purchase, member, points, created, False)
+    tier_upgrade(member, save=False)
+    member.save(update_fields=["balance", "debt", "tier", "tier_changed_at", "updated_at"])
+    return entry, purchase, points
 
 
 def _save_items(shop: Shop, purchase: Purchase, items) -> None:
@@ -339,95 +452,3 @@ def points_welcome(*, member: Member, actor: Actor) -> LedgerEntry | None:
         note=_("Welcome points"),
     )
     return entry
-
-
-@transaction.atomic
-def points_adjust(
-    *, member: Member, points: int, note: str, idempotency_key: str, actor: Actor
-) -> tuple[LedgerEntry, bool]:
-    """Add or remove points by hand, with a reason. A removal draws on the member's lots (pending
-    ones too, since it corrects a mistake) and is refused beyond what the member has; either way
-    no more than the shop's most points per entry (``TooManyPoints``)."""
-    key = clean_key(idempotency_key)
-    note = (note or "").strip()
-    if not note:
-        raise InvalidAmount(_("Write why the points are adjusted."), field="note")
-    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
-        raise InvalidAmount(_("Enter a whole number of points other than 0."), field="points")
-    print_ = fingerprint(op="adjust", member=member.pk, points=points, note=note)
-    replay = replay_entry(member.shop_id, key, print_)
-    if replay is not None:
-        return replay, True
-    check_points_cap(member.shop, points)
-    member = lock_member(member.pk)
-    require_active(member)
-    replay = replay_entry(member.shop_id, key, print_)
-    if replay is not None:
-        return replay, True
-    if points > 0:
-        entry = credit(
-            member,
-            kind=EntryKind.ADJUST,
-            points=points,
-            key=key,
-            print_=print_,
-            actor=actor,
-            note=note,
-        )
-    else:
-        entry = debit(
-            member,
-            kind=EntryKind.ADJUST,
-            points=-points,
-            key=key,
-            print_=print_,
-            actor=actor,
-            note=note,
-            spendable_only=False,
-        )
-    return entry, False
-
-
-@transaction.atomic
-def points_spend(
-    *,
-    member: Member,
-    points: int,
-    idempotency_key: str,
-    actor: Actor,
-    note: str = "",
-    reference: str = "",
-    branch: Branch | None = None,
-) -> tuple[LedgerEntry, bool]:
-    """Spend points (a reward). Only spendable lots count (not pending, not expired); a member
-    with debt cannot spend until it is paid off. Callers that also lock a reward must call this
-    inside their own transaction after locking the member (lock order Member → Reward)."""
-    key = clean_key(idempotency_key)
-    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
-        raise InvalidAmount(_("Points must be a whole number above 0."), field="points")
-    print_ = fingerprint(op="spend", member=member.pk, points=points, reference=reference)
-    replay = replay_entry(member.shop_id, key, print_)
-    if replay is not None:
-        return replay, True
-    member = lock_member(member.pk)
-    require_active(member)
-    replay = replay_entry(member.shop_id, key, print_)
-    if replay is not None:
-        return replay, True
-    if member.debt > 0:
-        raise MemberHasDebt(
-            _("This member owes %(debt)s points from a refund; new points pay it off first.")
-            % {"debt": member.debt}
-        )
-    entry = debit(
-        member,
-        kind=EntryKind.REDEEM,
-        points=points,
-        key=key,
-        print_=print_,
-        actor=actor,
-        note=note,
-        reference=reference,
-        branch=branch,
-    )
-    return entry, False

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from members.models import Member
 from shops.services import lock_shop
 
-__all__ = ["lock_member", "lock_members", "lock_shop"]
+__all__ = ["lock_member", "lock_member_by_public_id", "lock_members", "lock_shop"]
 
 
 def lock_member(member_id: int) -> Member:
@@ -39,6 +39,31 @@ def lock_member(member_id: int) -> Member:
     )
     if _joined_stale(member, "tier") or _joined_stale(member, "manual_tier"):
         member = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member_id)
+    return member
+
+
+def lock_member_by_public_id(*, shop_id: int, public_id, **reads) -> Member | None:
+    """Find the shop's member by its public id and lock it in one statement (an API write: one
+    statement instead of a read, then a lock), or None (no such member, or erased). ``reads`` are
+    scalar subqueries computed in the same statement, read as attributes of the member: rows the
+    lock does not protect and that no concurrent writer changes meanwhile (a branch by its code),
+    since a lock that waited hands them back as read before the wait. As ``lock_member``, the
+    related rows are read again when the lock waited for a writer that changed them."""
+    member = (
+        Member.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("shop", "tier", "manual_tier")
+        .annotate(**reads)
+        .filter(shop_id=shop_id, public_id=public_id)
+        .exclude(status=Member.Status.ERASED)
+        .first()
+    )
+    if member is not None and (
+        _joined_stale(member, "tier") or _joined_stale(member, "manual_tier")
+    ):
+        fresh = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member.pk)
+        for name in reads:
+            setattr(fresh, name, getattr(member, name))
+        member = fresh
     return member
 
 

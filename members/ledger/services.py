@@ -1,8 +1,8 @@
 """The ledger's public API: every change of points goes through the services named here.
 
 The code lives by concern in this package; callers outside it import from here only:
-- ``earning``: ``points_earn`` (priced by ``points_quote``), ``points_credit``, ``points_welcome``,
-  ``points_adjust``, ``points_spend``;
+- ``earning``: ``points_earn`` (priced by ``points_quote``), ``points_credit``, ``points_welcome``;
+- ``spending``: ``points_adjust`` (by hand, either way), ``points_spend`` (a reward);
 - ``reversals``: ``entry_reverse``, ``purchase_reverse``, ``reverse_refusal``;
 - ``tiers``: ``tier_start``, ``tier_target``, ``earned_in_window(s)``;
 - ``core``: the input checks, the credit/debit every service writes through, ``expire_lots_now``.
@@ -28,11 +28,9 @@ from members.ledger.earning import (
     EarnQuote,
     EarnResult,
     LineItem,
-    points_adjust,
     points_credit,
     points_earn,
     points_quote,
-    points_spend,
     points_welcome,
 )
 from members.ledger.errors import (
@@ -51,6 +49,7 @@ from members.ledger.errors import (
 )
 from members.ledger.locks import lock_shop
 from members.ledger.reversals import entry_reverse, purchase_reverse, reverse_refusal
+from members.ledger.spending import points_adjust, points_spend
 from members.ledger.tiers import earned_in_window, earned_in_windows, tier_start, tier_target
 
 __all__ = [
