@@ -5,12 +5,13 @@ Runs as middleware around the API views so each endpoint gets it without repeati
 
 - Most endpoints: the record is committed before the view runs (its own transaction), so a second
   process sees it in flight (409), and the response is stored after it.
-- The hot path (``ONE_TRANSACTION``: the earn): the claim, the view's work and the stored response
-  are ONE transaction (``loyalty.idempotency.request_transaction``): the claim is an
-  ``INSERT … ON CONFLICT DO NOTHING`` first, so a twin with the same key waits on it until the first
-  commits and is then answered the stored first response; a record committed in flight (left by the
-  other way) is still answered 409, or taken over when stale. A refusal rolls the work back and is
-  stored on its own; a 5xx or a crash rolls everything back, claim included, so a retry runs again.
+- The hot path (``ONE_TRANSACTION``: the earn): the view's work and the record with its response
+  are ONE transaction (``loyalty.idempotency.request_transaction``); the record is inserted last
+  (``INSERT … ON CONFLICT DO NOTHING``). A key with a record already is answered as before (the
+  stored response, 422 for another body, 409 while in flight, a stale record taken over) and this
+  attempt's work rolled back; twins cannot both write, since the ledger checks its own key under
+  the member's lock. A refusal rolls the work back and is stored on its own; a 5xx or a crash rolls
+  everything back, so a retry runs again.
 
 Records are kept ``IDEMPOTENCY_RETENTION_DAYS`` (default 7) and then purged by a daily job
 (``idempotency_records_purge``): their stored responses hold members' names and phones, and a
@@ -26,7 +27,7 @@ import datetime as dt
 import hashlib
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -127,26 +128,14 @@ class IdempotencyMiddleware:
         return response
 
     def _in_one_transaction(self, shop_id, key, request, digest) -> HttpResponse:
-        """Claim, work and stored response in one transaction (see the module docstring).
-
-        Where write transactions run side by side (PostgreSQL) the claim is inserted first, so a
-        twin with the same key waits on it; its response is stored at the end (two statements).
-        SQLite's write transactions already run one at a time (``BEGIN IMMEDIATE``, see settings),
-        so there the claim is inserted at the end with the response (one statement): a twin
-        starts after the first committed and finds its record then."""
-        claim_first = connection.vendor != "sqlite"
+        """The work and its stored response in one transaction (see the module docstring): the
+        record is inserted at the end with the response, one statement. A twin with the same key
+        meets the first's record then (its insert waits for the first's commit) and answers as
+        the record says, its own work rolled back; the ledger's key (``api:<key>``) is checked
+        under the member's lock, so two twins never both write."""
         with request_transaction():
-            record_pk = None
-            if claim_first:
-                record_pk, answer = self._claim_here(shop_id, key, request, digest)
-                if answer is not None:
-                    transaction.set_rollback(True)
-                    return answer
             response = self.get_response(request)
             if response.status_code < 500 and not transaction.get_rollback():
-                if record_pk is not None:
-                    self._store(record_pk, response)
-                    return response
                 answer = self._store_new(shop_id, key, request, digest, response)
                 if answer is None:
                     return response
@@ -154,29 +143,21 @@ class IdempotencyMiddleware:
                 return answer
             # A 5xx, or a refusal inside the view that left the transaction to roll back.
             transaction.set_rollback(True)
+        existing = IdempotencyRecord.objects.filter(shop_id=shop_id, key=key).first()
+        if existing is not None:
+            # A twin committed first (e.g. its entry took the ledger key while this one waited):
+            # answer as its record says, not with this attempt's failure.
+            stale, answer = self._answer_existing(existing, digest)
+            if stale is None:
+                return answer
+            if response.status_code < 500:
+                self._store(stale.pk, response)
+                return response
         if response.status_code >= 500:
             return response
         with transaction.atomic():
             answer = self._store_new(shop_id, key, request, digest, response)
         return response if answer is None else answer
-
-    def _claim_here(self, shop_id, key, request, digest):
-        """Insert the record in the current transaction: (its pk, None), or (None, the answer)
-        when the key has a record already (committed: a twin's insert waits for ours)."""
-        inserted = insert_rows(
-            IdempotencyRecord,
-            ["shop_id", "key", "method", "path", "request_hash"],
-            [(shop_id, key, request.method, request.path[:300], digest)],
-            ignore_conflicts=True,
-            returning=("id",),
-        )
-        if inserted:
-            return inserted[0][0], None
-        existing = IdempotencyRecord.objects.filter(shop_id=shop_id, key=key).first()
-        if existing is None:  # deleted meanwhile (a failed first attempt): try once more
-            return self._claim_here(shop_id, key, request, digest)
-        stale, answer = self._answer_existing(existing, digest)
-        return (stale.pk if stale is not None else None), answer
 
     def _store(self, record_pk, response) -> None:
         IdempotencyRecord.objects.filter(pk=record_pk).update(

@@ -7,8 +7,8 @@ them; the Open API's own request keys are in ``loyalty.api_idempotency``.
 
 The pattern of a write (``members.ledger.earning`` is the model): check the key (replay), lock the
 row the write changes, check the key again (a concurrent twin may have committed meanwhile), write.
-Inside a ``request_transaction`` (an Open API request whose key is claimed in the same transaction
-as its work) no twin can be in flight, so the second check may ride on the locking statement.
+Inside a ``request_transaction`` (an Open API request whose key is recorded in the same transaction
+as its work) the second check may ride on the locking statement when the lock did not wait.
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ _REQUEST = ContextVar("request_transaction", default=False)
 
 @contextmanager
 def request_transaction() -> Iterator[None]:
-    """One transaction for an Open API request: its key's claim, the work and the stored response
-    commit together or roll back together (``loyalty.api_idempotency``). Two consequences the
-    services inside may use (``in_request_transaction``): a refusal rolls the whole request back,
-    so a write needs no savepoint of its own (``write_atomic``); and the claim serialises requests
-    with the same key, so the write's own key cannot be in flight in another transaction."""
+    """One transaction for an Open API request: the work and the record of the request's key with
+    its response commit together or roll back together (``loyalty.api_idempotency``). A service
+    inside may rely on it (``in_request_transaction``): a refusal rolls the whole request back, so
+    a write needs no savepoint of its own (``write_atomic``), and a write whose key turns out to be
+    taken is rolled back and answered from the key's record."""
     with transaction.atomic():
         token = _REQUEST.set(True)
         try:

@@ -1,12 +1,11 @@
-"""Points in and out through the ledger's services: a spend earns points (``points_earn``, priced
-by ``points_quote``, the one quote the staff preview shows too), a credit without a spend
-(``points_credit``, ``points_welcome``), a correction by hand (``points_adjust``) and a spend of
-points on a reward (``points_spend``).
+"""Points for a spend and credits without one: ``points_earn`` (priced by ``points_quote``, the
+one quote the staff preview shows too), ``points_credit`` and ``points_welcome``.
 
 Each service locks the member row first (``locks.lock_member``; lock order Shop → Member →
 Reward), answers a replay of its idempotency key with the first result and refuses the key used for
-another request (``IdempotencyMismatch``), and writes one immutable entry with its lots or
-allocations and the member's cached balance and debt in one transaction.
+another request (``IdempotencyMismatch``), and writes one immutable entry with its lot and the
+member's cached balance and debt in one transaction. The Open API's earn takes the short way
+(``_earn_by_public_id``): see docs/_arch/ledger.md for its statement budget.
 """
 
 from __future__ import annotations
@@ -261,8 +260,9 @@ def _earn_by_public_id(*, shop: Shop, public_id, amount, key: str, branch_code, 
     """``points_earn`` for a member given by its public id (the Open API), in as few statements
     as the rules allow: the member is found and locked by one statement that also reads the branch
     by its code and, inside the API's ``request_transaction``, whether the key has an entry
-    already (no request with the same key can be in flight there: the API's claim serialises
-    them). Outside it the key is checked after the lock by its own query, as everywhere."""
+    already. That read is as of the statement's start: when the lock waited for another writer
+    of the member (a twin with the same key, say) it is made again by its own query, as it is
+    outside the request transaction, where the key is always checked after the lock."""
     reads = {}
     if branch_code:
         code = branch_code.strip().upper()
@@ -288,7 +288,7 @@ def _earn_by_public_id(*, shop: Shop, public_id, amount, key: str, branch_code, 
         order=write["order_id"],
         channel=write["channel"],
     )
-    if not in_request or member.keyed_entry_pk is not None:
+    if not in_request or member.keyed_entry_pk is not None or member.lock_waited:
         replay = replay_entry(shop.pk, key, print_)
         if replay is not None:
             return EarnResult(replay, replay.purchase, replay.member, replay.points, False, True)

@@ -250,15 +250,13 @@ def test_a_fresh_api_earn_runs_at_most_ten_statements(api_shop):
     """The earn endpoint is the integrators' hot path (bench/earn_api.py): a statement added to it
     is a cost on every order, so adding one should be a decision, seen here.
 
-    Counted: every statement the connection sends, as CaptureQueriesContext sees them, on the
-    database the suite runs on, in the shape of production (no test transaction around it): on
-    SQLite the BEGIN IMMEDIATE and the COMMIT of the request's transaction count (they go through
-    the cursor), and any SAVEPOINT/RELEASE would; PostgreSQL's BEGIN and COMMIT are not sent
-    through the cursor and are not counted. The budget (docs/_arch/ledger.md): the API key; the
-    claim of the Idempotency-Key (PostgreSQL: inserted first, then completed with the response;
-    SQLite: inserted last, with the response); the member found and locked with its branch by code
-    and its replay check; the purchase, the entry, the lot; the tiers with the points earned; the
-    member's balance, debt and tier. 9 statements on PostgreSQL, 10 on SQLite.
+    Counted: every statement the connection sends through its cursor, as CaptureQueriesContext
+    sees them, in the shape of production (no test transaction around it), on the database the
+    suite runs on (run on SQLite and on PostgreSQL): the BEGIN (IMMEDIATE on SQLite) and COMMIT of
+    the request's transaction count, and any SAVEPOINT/RELEASE would. The budget
+    (docs/_arch/ledger.md): the API key; BEGIN; the member found and locked with its branch by
+    code and its replay check; the purchase, the entry, the lot; the tiers with the points earned;
+    the member's balance, debt and tier; the Idempotency-Key's record with the response; COMMIT.
     """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
