@@ -282,6 +282,48 @@ def test_a_fresh_api_earn_runs_at_most_ten_statements(api_shop):
     assert IdempotencyRecord.objects.get().state == IdempotencyRecord.State.DONE
 
 
+def test_a_refused_earn_is_stored_and_its_replay_answers_the_refusal(api, api_shop):
+    # given an earn refused for earning no points
+    m = MemberFactory(shop=api_shop)
+    body = {"member_id": str(m.public_id), "amount": "10"}
+    first = api.post("/points/earn", body, key="small")
+    assert first.status_code == 422 and error_code(first) == "no_points"
+
+    # when the shop's rate changes and the client replays the same request
+    type(api_shop).objects.filter(pk=api_shop.pk).update(thb_per_point=Decimal("1.00"))
+    again = api.post("/points/earn", body, key="small")
+
+    # then it is answered the stored refusal, and nothing is written
+    assert again.status_code == 422 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_a_crashed_earn_leaves_nothing_and_its_retry_runs(api, api_shop, monkeypatch):
+    # given an earn that crashes after its writes
+    from members.ledger import earning
+
+    m = MemberFactory(shop=api_shop)
+    body = {"member_id": str(m.public_id), "amount": "250"}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process died")
+
+    monkeypatch.setattr(earning, "tier_upgrade", crash)
+    api.client.raise_request_exception = False
+    crashed = api.post("/points/earn", body, key="crash")
+    assert crashed.status_code == 500
+    assert LedgerEntry.objects.count() == 0 and IdempotencyRecord.objects.count() == 0
+
+    # when the client retries with the same key
+    monkeypatch.undo()
+    retried = api.post("/points/earn", body, key="crash")
+
+    # then the earn runs once
+    assert retried.status_code == 201, retried.content
+    assert LedgerEntry.objects.filter(member=m).count() == 1
+
+
 # --- retention of request records -----------------------------------------------------------------
 
 
