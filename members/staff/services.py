@@ -36,9 +36,9 @@ from members.ledger.models import Channel, EntryKind, LedgerEntry
 from members.ledger.services import (
     EarnResult,
     clean_amount,
-    points_quote,
     entry_reverse,
     points_earn,
+    points_quote,
     purchase_reverse,
 )
 from members.models import Member
