@@ -681,8 +681,8 @@ def copy_limit(source_shop_id: int) -> dict:
     import psycopg
     from django.db import connection
 
+    from loyalty.idempotency import fingerprint
     from members.ledger.models import LedgerEntry, PointLot
-    from members.ledger.services import fingerprint
     from members.models import Member
     from shops.models import Branch, Shop, Tag, Tier
 

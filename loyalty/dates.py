@@ -76,3 +76,9 @@ def format_people_date(value: dt.date | dt.datetime | None, *, with_time: bool =
     """A date for the person reading the screen in the active language: "3 ธ.ค. 2569 14:05 น."
     in Thai, "3 Dec 2026, 14:05" in English. Files and the API keep ISO dates."""
     return format_display_date(value, buddhist_era=shows_buddhist_era(), with_time=with_time)
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The instant ``day`` begins at the shop (00:00 in the current time zone, Asia/Bangkok): the
+    bound of a range of local days on an aware ``created_at``."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

@@ -29,7 +29,6 @@ from members.ledger.errors import EntryOwned
 from members.ledger.models import LedgerEntry
 from members.ledger.selectors import member_entries, member_points_summary, tier_progress
 from members.models import Member
-from shops.models import Branch
 
 router = Router()
 points_router = Router()
@@ -378,21 +377,10 @@ def member_history(
     summary="Add points for a spend (store, online order or another system)",
 )
 def earn(request, payload: EarnIn):
-    shop = request.shop
-    member = _member(request, payload.member_id) if payload.member_id else None
-    if member is None and not payload.phone:
+    # The member (by id) and the branch (by code) are found by the service, in the statement that
+    # locks the member: the earn path's statement budget (docs/_arch/ledger.md).
+    if not payload.member_id and not payload.phone:
         raise InvalidInput(_("Give member_id or phone."), field="member_id")
-    branch = None
-    if payload.branch_code:
-        branch = Branch.objects.filter(
-            shop=shop, code=payload.branch_code.strip().upper(), is_active=True
-        ).first()
-        if branch is None:
-            raise InvalidInput(
-                _("Unknown branch code “%(code)s”.") % {"code": payload.branch_code},
-                code="unknown_branch",
-                field="branch_code",
-            )
     items = [
         ledger.LineItem(
             sku=i.sku, name=i.name, quantity=Decimal(i.quantity), price=Decimal(i.price)
@@ -400,13 +388,13 @@ def earn(request, payload: EarnIn):
         for i in payload.items
     ]
     result = ledger.points_earn(
-        shop=shop,
-        member=member,
-        phone=None if member else payload.phone,
+        shop=request.shop,
+        member_public_id=payload.member_id or None,
+        phone=None if payload.member_id else payload.phone,
         amount=payload.amount,
         idempotency_key=_ledger_key(request),
         actor=_actor(request),
-        branch=branch,
+        branch_code=payload.branch_code or None,
         channel=payload.channel,
         order_id=payload.order_id,
         items=items,

@@ -54,12 +54,9 @@ KNOWN_EXCEPTIONS: dict[str, str] = {
     ),
     "private: rewards.admin -> members.ledger.admin": "rewards helper (admin mixins of the ledger)",
     # (c) selectors importing services
-    "selectors: members.ledger.selectors -> members.ledger.services": "ledger helper",
     # (e) too long
     "size: members/imports/headers.py": "sheets helper",
     "size: members/imports/services.py": "sheets helper",
-    "size: members/ledger/bulk.py": "ledger helper",
-    "size: members/ledger/services.py": "ledger helper splits it behind a thin public module",
 }
 
 

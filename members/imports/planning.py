@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from loyalty.idempotency import fingerprint
 from members.imports import cells
 from members.imports.cells import CellError
 from members.imports.headers import ColumnMap
 from members.ledger.models import EntryKind, LedgerEntry
 from members.ledger.rules import points_cap
-from members.ledger.services import fingerprint
 from members.models import Member
 from shops.models import Shop, Tag, Tier
 

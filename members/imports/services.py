@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl.utils import column_index_from_string, get_column_letter
 
+from loyalty.bulk import insert_rows, update_rows
 from loyalty.errors import ApplicationError, InvalidInput
 from members.imports.cells import is_blank
 from members.imports.files import (
@@ -69,10 +70,8 @@ from members.ledger.actors import Actor
 from members.ledger.bulk import (
     Credit,
     OpeningCredit,
-    insert_rows,
     members_create_with_credits,
     points_credit_many,
-    update_rows,
 )
 from members.ledger.errors import InvalidBranch
 from members.ledger.models import ActorKind, Channel, EntryKind, LedgerEntry

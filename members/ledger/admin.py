@@ -21,7 +21,7 @@ from unfold.decorators import action, display
 from loyalty.errors import ApplicationError
 from loyalty.text import TypedTextForm
 from members.imports.admin import LedgerExportMixin
-from members.ledger import owners, services
+from members.ledger import owners, rules, services
 from members.ledger.actors import Actor
 from members.ledger.errors import EntryOwned
 from members.ledger.models import LedgerEntry, Product, Purchase, PurchaseItem
@@ -161,8 +161,8 @@ class AdjustPointsForm(TypedTextForm, forms.Form):
     points = forms.IntegerField(
         label=_("points"),
         help_text=_("Positive to add, negative to remove (e.g. -50)."),
-        min_value=-services.rules.MAX_POINTS_PER_ENTRY,
-        max_value=services.rules.MAX_POINTS_PER_ENTRY,
+        min_value=-rules.MAX_POINTS_PER_ENTRY,
+        max_value=rules.MAX_POINTS_PER_ENTRY,
     )
     note = forms.CharField(
         label=_("reason"),

@@ -1,7 +1,8 @@
 """Refusals of the ledger services, each with its own code and a message a member, cashier or
 integrator understands."""
 
-from loyalty.errors import ApplicationError, Conflict, InvalidInput
+from loyalty.errors import ApplicationError, InvalidInput
+from loyalty.idempotency import IdempotencyMismatch as IdempotencyMismatch  # a ledger refusal too
 
 
 class InvalidAmount(InvalidInput):
@@ -46,13 +47,6 @@ class EntryOwned(CannotReverse):
 
 class DuplicateOrder(ApplicationError):
     code = "duplicate_order"
-
-
-class IdempotencyMismatch(Conflict):
-    """The key was used before for a different request."""
-
-    code = "idempotency_key_reused"
-    http_status = 422
 
 
 class InvalidPhoneNumber(InvalidInput):

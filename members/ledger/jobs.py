@@ -23,8 +23,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty.dates import format_people_date
+from loyalty.dates import format_people_date, local_midnight
 from members.ledger import rules
+from members.ledger.core import expire_lots_now
 from members.ledger.locks import lock_members
 from members.ledger.models import (
     TIER_QUALIFYING_KINDS,
@@ -221,7 +222,6 @@ def _expire_late_lots(day: dt.date, member_ids: list[int], *, note: str) -> int:
     """Expire the due lots of ``day`` of members (locked by the caller) who have that date's
     ``expire`` entry already: a lot given a last day in the past after that day's run. Each gets a
     second entry for the date, keyed by its first due lot; returns the lots expired."""
-    from members.ledger.services import expire_lots_now
 
     members = Member.objects.select_related("shop").in_bulk(member_ids)
     lots_by_member: dict[int, list[PointLot]] = {}
@@ -251,10 +251,6 @@ def _record_run(name: str, day: dt.date, result: dict) -> None:
 
 
 # --- tiers ----------------------------------------------------------------------------------------
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def tiers_evaluate_due(*, today: dt.date | None = None) -> dict:
@@ -327,6 +323,11 @@ class _TierTargets:
     """The SQL for members' new tiers in one shop: the highest tier whose threshold the points
     earned in any of the windows reach, or the manual tier if that is higher.
 
+    That is ``rules.tier_with_floor`` (the one tier-floor rule) written in SQL, so that a whole
+    shop is evaluated in a few statements: ``new_tier`` is the highest-threshold tier among those
+    with ``threshold <= greatest(window sums)`` and the member's ``manual_tier_id`` (thresholds are
+    unique per shop). tests/members/test_tier_floor_rule.py checks that the two agree.
+
     Earned points are the qualifying credits (``TIER_QUALIFYING_KINDS``) minus the reversals of
     such credits, summed per window from one scan of the batch's entries.
     """
@@ -339,10 +340,10 @@ class _TierTargets:
         sums, sum_params = [], []
         for i, (start, end) in enumerate(windows):
             cond = "e.created_at < %s"
-            p = [_local_midnight(end)]
+            p = [local_midnight(end)]
             if start is not None:
                 cond = "e.created_at >= %s AND " + cond
-                p = [_local_midnight(start), *p]
+                p = [local_midnight(start), *p]
             sums.append(f"SUM(CASE WHEN {cond} THEN e.points ELSE 0 END) AS w{i}")
             sum_params += p
         greatest = "COALESCE(q.w0, 0)"
@@ -353,7 +354,7 @@ class _TierTargets:
         range_cond, range_params = "", []
         if len(earliest) == len(windows):
             range_cond = "AND e.created_at >= %s"
-            range_params = [_local_midnight(min(earliest))]
+            range_params = [local_midnight(min(earliest))]
         # Members of one id range with their tier now and their new tier. The entries are found
         # by member id alone, through the (member, created_at) index: an entry's shop is always
         # its member's, and the join to the shop's members drops any other. (With the shop in
@@ -365,6 +366,7 @@ class _TierTargets:
         # the whole ledger per batch, as the join this replaced did.
         self.sql = f"""
             SELECT m.id AS member_id, m.tier_id AS tier_id,
+                -- rules.tier_with_floor(greatest, the shop's tiers, m.manual_tier_id)
                 (SELECT t.id FROM {tier} t
                  WHERE t.shop_id = m.shop_id
                    AND (t.threshold <= {greatest} OR t.id = m.manual_tier_id)

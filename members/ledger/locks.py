@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import OuterRef, Subquery
+
 from members.models import Member
 from shops.services import lock_shop
 
-__all__ = ["lock_member", "lock_members", "lock_shop"]
+__all__ = ["lock_member", "lock_member_by_public_id", "lock_members", "lock_shop"]
 
 
 def lock_member(member_id: int) -> Member:
@@ -39,6 +41,44 @@ def lock_member(member_id: int) -> Member:
     )
     if _joined_stale(member, "tier") or _joined_stale(member, "manual_tier"):
         member = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member_id)
+    return member
+
+
+def lock_member_by_public_id(*, shop_id: int, public_id, **reads) -> Member | None:
+    """Find the shop's member by its public id and lock it in one statement (an API write: one
+    statement instead of a read, then a lock), or None (no such member, or erased). ``reads`` are
+    scalar subqueries computed in the same statement, read as attributes of the member.
+
+    Those reads see the database as it was when the statement began: when the lock had to wait
+    for another writer of the member (PostgreSQL), they may miss what that writer committed.
+    ``member.lock_waited`` says so (the row as read then differs from the row as locked); the
+    caller then reads again what matters (``earning._earn_by_public_id``: the key's entry). As
+    ``lock_member``, the related rows are read again when the lock waited."""
+    before = Member.objects.filter(pk=OuterRef("pk"))
+    member = (
+        Member.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("shop", "tier", "manual_tier")
+        .annotate(
+            **reads,
+            seen_updated_at=Subquery(before.values("updated_at")[:1]),
+            seen_balance=Subquery(before.values("balance")[:1]),
+        )
+        .filter(shop_id=shop_id, public_id=public_id)
+        .exclude(status=Member.Status.ERASED)
+        .first()
+    )
+    if member is None:
+        return None
+    member.lock_waited = (member.seen_updated_at, member.seen_balance) != (
+        member.updated_at,
+        member.balance,
+    )
+    if _joined_stale(member, "tier") or _joined_stale(member, "manual_tier"):
+        fresh = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member.pk)
+        for name in reads:
+            setattr(fresh, name, getattr(member, name))
+        fresh.lock_waited = True
+        member = fresh
     return member
 
 

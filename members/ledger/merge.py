@@ -14,8 +14,9 @@ import datetime as dt
 
 from django.db.models import F, Sum, Window
 
+from members.ledger.core import local_today, open_lots
 from members.ledger.models import LedgerEntry, PointLot, Purchase
-from members.ledger.services import _maybe_upgrade, _open_lots, _rank, _today
+from members.ledger.tiers import tier_rank, tier_upgrade
 from members.models import Member
 
 # The ledger's relations to Member that ``ledger_merge`` moves (model label, field).
@@ -49,19 +50,19 @@ def ledger_merge(*, source: Member, target: Member, today: dt.date | None = None
     target.balance += source.balance
     target.debt += source.debt
     source.balance, source.debt = 0, 0
-    _pay_debt_from_open_lots(target, today=today or _today())
+    _pay_debt_from_open_lots(target, today=today or local_today())
     _renumber_balance_after(target)
 
-    if _rank(source.tier) > _rank(target.tier):
+    if tier_rank(source.tier) > tier_rank(target.tier):
         target.tier = source.tier
         target.tier_changed_at = source.tier_changed_at
-    if _rank(source.manual_tier) > _rank(target.manual_tier):
+    if tier_rank(source.manual_tier) > tier_rank(target.manual_tier):
         target.manual_tier = source.manual_tier
     source.save(update_fields=["balance", "debt", "updated_at"])
     target.save(
         update_fields=["balance", "debt", "tier", "tier_changed_at", "manual_tier", "updated_at"]
     )
-    _maybe_upgrade(target)
+    tier_upgrade(target)
     return points
 
 
@@ -69,7 +70,7 @@ def _pay_debt_from_open_lots(member: Member, *, today: dt.date) -> None:
     if member.debt <= 0:
         return
     changed = []
-    for lot in _open_lots(member, today=today, spendable_only=False):
+    for lot in open_lots(member, today=today, spendable_only=False):
         pay = min(lot.remaining, member.debt)
         lot.remaining -= pay
         lot.debt_paid += pay

@@ -142,3 +142,20 @@ def tier_for_points(earned: int, thresholds: list[tuple[int, int]]) -> int | Non
         if earned >= threshold:
             best = tier_id
     return best
+
+
+def tier_with_floor(
+    earned: int, thresholds: list[tuple[int, int]], floor: int | None = None
+) -> int | None:
+    """THE tier-floor rule: the id of the tier a member holds with ``earned`` qualifying points
+    and the hand-set floor ``floor`` (a tier id, or None), from the shop's (threshold, id) pairs.
+
+    The highest-ranked tier among those whose threshold ``earned`` reaches and the floor itself
+    (rank = threshold, unique per shop); None when there is neither. A floor that is not one of the
+    shop's tiers is ignored. Every caller uses it: an upgrade on a credit and the tier at creation
+    (``members.ledger.tiers``), the bulk credits and the import (``members.ledger.bulk``); the
+    nightly SQL evaluation (``members.ledger.jobs._TierTargets``) writes the same rule as
+    ``… WHERE t.threshold <= earned OR t.id = m.manual_tier_id ORDER BY t.threshold DESC`` and a
+    property test (tests/members/test_tier_floor_rule.py) checks that the two agree."""
+    held = [pair for pair in thresholds if earned >= pair[0] or pair[1] == floor]
+    return max(held)[1] if held else None

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from members.ledger import rules
 from members.ledger.models import LedgerEntry, PointLot
-from members.ledger.services import earned_in_window
+from members.ledger.tiers import earned_in_window
 from members.models import Member
 from shops.models import Tier
 

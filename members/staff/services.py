@@ -36,9 +36,9 @@ from members.ledger.models import Channel, EntryKind, LedgerEntry
 from members.ledger.services import (
     EarnResult,
     clean_amount,
-    earn_quote,
     entry_reverse,
     points_earn,
+    points_quote,
     purchase_reverse,
 )
 from members.models import Member
@@ -89,10 +89,10 @@ class PointsPreview:
 
 
 def points_preview(*, shop: Shop, amount: object, member: Member | None = None) -> PointsPreview:
-    """What a spend would earn this member now (``ledger.earn_quote``: the shop's rate and minimum
+    """What a spend would earn this member now (``ledger.points_quote``: the shop's rate and minimum
     spend with the member's tier multiplier), or the refusal ``points_earn`` would give (not an
     amount, 0 or less, too large, earns no points, more points than one entry may give)."""
-    quote = earn_quote(shop=shop, amount=clean_amount(amount), member=member)
+    quote = points_quote(shop=shop, amount=clean_amount(amount), member=member)
     return PointsPreview(
         quote.amount, quote.points, quote.multiplier, quote.tier.name if quote.tier else ""
     )

@@ -11,6 +11,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from loyalty.idempotency import fingerprint
 from members.ledger import services
 from members.ledger.actors import Actor
 from members.ledger.bulk import Credit, points_credit_many
@@ -245,7 +246,7 @@ class TestSetBasedWrites:
         return ShopFactory(expiry_mode="never", tiers_enabled=False)
 
     def test_insert_rows_gives_each_row_what_model_would(self, shop):
-        from members.ledger.bulk import insert_rows
+        from loyalty.bulk import insert_rows
 
         before = timezone.now()
         rows = [
@@ -283,7 +284,7 @@ class TestSetBasedWrites:
     def test_insert_rows_in_several_statements_and_conflicts(self, shop, monkeypatch):
         from django.db import IntegrityError, transaction
 
-        from members.ledger import bulk
+        from loyalty import bulk
 
         monkeypatch.setattr(bulk, "_ARRAY_ROWS", 7)
         members = [MemberFactory(shop=shop) for _ in range(3)]
@@ -309,7 +310,7 @@ class TestSetBasedWrites:
         assert through.objects.filter(member__shop=shop).count() == 15
 
     def test_update_rows_sets_each_rows_values(self, shop, monkeypatch):
-        from members.ledger import bulk
+        from loyalty import bulk
 
         monkeypatch.setattr(bulk, "_ARRAY_ROWS", 4)
         members = [MemberFactory(shop=shop, note="old") for _ in range(10)]
@@ -357,7 +358,7 @@ def _ledger_of(shop) -> list[tuple]:
                 e.branch_id is not None,
                 e.actor_kind,
                 e.fingerprint
-                == services.fingerprint(op="credit", kind=e.kind, member=m.pk, points=e.points),
+                == fingerprint(op="credit", kind=e.kind, member=m.pk, points=e.points),
             )
             for e in LedgerEntry.objects.filter(member=m).order_by("id")
         ]
@@ -402,7 +403,8 @@ def _ledger_of(shop) -> list[tuple]:
 def test_new_members_with_opening_points_end_as_created_then_credited(
     tiers_enabled, window, expiry
 ):
-    from members.ledger.bulk import OpeningCredit, insert_rows, members_create_with_credits
+    from loyalty.bulk import insert_rows
+    from members.ledger.bulk import OpeningCredit, members_create_with_credits
 
     def shop_with_tiers():
         shop = ShopFactory(
