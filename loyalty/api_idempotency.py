@@ -61,6 +61,12 @@ def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
         deleted += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
 
 
+def ledger_key(request: HttpRequest) -> str:
+    """The ledger's idempotency key for an API write: the client's ``Idempotency-Key``, prefixed so
+    it never meets a key from another channel (the staff app, an import)."""
+    return "api:" + request.headers.get("Idempotency-Key", "").strip()
+
+
 def api_error(status: int, code: str, message: str, **extra) -> JsonResponse:
     body = {"error": {"code": code, "message": str(message), **extra}}
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})

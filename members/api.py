@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
-from loyalty.api_idempotency import api_error
+from loyalty.api_idempotency import api_error, ledger_key
+from loyalty.api_schemas import ErrorOut
 from loyalty.errors import InvalidInput
 from loyalty.numbers import BadNumber, parse_decimal
 from loyalty.text import MultilineText, SingleLineText
@@ -29,21 +30,13 @@ from members.ledger.errors import EntryOwned
 from members.ledger.models import LedgerEntry
 from members.ledger.selectors import member_entries, member_points_summary, tier_progress
 from members.models import Member
+from members.selectors import member_for_api
 
 router = Router()
 points_router = Router()
 
 
 # --- schemas --------------------------------------------------------------------------------------
-
-
-class ErrorDetail(Schema):
-    code: str
-    message: str
-
-
-class ErrorOut(Schema):
-    error: ErrorDetail
 
 
 class TierOut(Schema):
@@ -228,19 +221,10 @@ def member_out(member: Member) -> dict:
 
 
 def _member(request: HttpRequest, member_id: uuid.UUID) -> Member:
-    member = (
-        Member.objects.select_related("shop", "tier", "manual_tier")
-        .filter(shop=request.shop, public_id=member_id)
-        .exclude(status=Member.Status.ERASED)
-        .first()
-    )
+    member = member_for_api(shop=request.shop, public_id=member_id)
     if member is None:
         raise Http404
     return member
-
-
-def _ledger_key(request: HttpRequest) -> str:
-    return "api:" + request.headers.get("Idempotency-Key", "").strip()
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -392,7 +376,7 @@ def earn(request, payload: EarnIn):
         member_public_id=payload.member_id or None,
         phone=None if payload.member_id else payload.phone,
         amount=payload.amount,
-        idempotency_key=_ledger_key(request),
+        idempotency_key=ledger_key(request),
         actor=_actor(request),
         branch_code=payload.branch_code or None,
         channel=payload.channel,
@@ -434,7 +418,7 @@ def adjust(request, payload: AdjustIn):
         member=member,
         points=payload.points,
         note=payload.note,
-        idempotency_key=_ledger_key(request),
+        idempotency_key=ledger_key(request),
         actor=_actor(request),
     )
     return Status(
@@ -478,7 +462,7 @@ def reverse(request, entry_id: uuid.UUID, payload: ReverseIn):
         reversal, _replayed = ledger.entry_reverse(
             entry=entry,
             note=payload.note,
-            idempotency_key=_ledger_key(request),
+            idempotency_key=ledger_key(request),
             actor=_actor(request),
         )
     except EntryOwned as exc:

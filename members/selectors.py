@@ -32,3 +32,14 @@ def member_by_public_id(*, shop: Shop, public_id: uuid.UUID | str) -> Member | N
     except ValueError:
         return None
     return Member.objects.select_related("tier").filter(shop=shop, public_id=public_id).first()
+
+
+def member_for_api(*, shop: Shop, public_id: uuid.UUID) -> Member | None:
+    """The member an Open API call names by its public id, with its shop, tier and manual tier;
+    None for another shop's member and for an erased one (both answer 404)."""
+    return (
+        Member.objects.select_related("shop", "tier", "manual_tier")
+        .filter(shop=shop, public_id=public_id)
+        .exclude(status=Member.Status.ERASED)
+        .first()
+    )

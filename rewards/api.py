@@ -14,13 +14,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from loyalty.api_idempotency import ledger_key
+from loyalty.api_schemas import ErrorOut
 from loyalty.errors import InvalidInput
 from loyalty.links import media_url
 from loyalty.text import MultilineText, SingleLineText
-from members.api import ErrorOut, _actor, _ledger_key, _member
+from members.ledger.actors import Actor
+from members.selectors import member_for_api
 from rewards import selectors, services
 from rewards.models import Coupon, Redemption
 from shops.selectors import branch_by_code
+
+
+def _member(request, member_id: uuid.UUID):
+    member = member_for_api(shop=request.shop, public_id=member_id)
+    if member is None:
+        raise Http404
+    return member
+
 
 router = Router()
 
@@ -154,8 +165,8 @@ def redeem(request, payload: RedeemIn):
     redemption, _replayed = services.reward_redeem(
         member=member,
         reward=reward,
-        idempotency_key=_ledger_key(request),
-        actor=_actor(request),
+        idempotency_key=ledger_key(request),
+        actor=Actor.api(request.api_key),
         address=address,
     )
     return Status(201, redemption_out(redemption, balance=redemption.entry.balance_after))
@@ -208,7 +219,7 @@ def cancel_redemption(request, redemption_id: uuid.UUID, payload: CancelIn):
     redemption = services.redemption_cancel(
         redemption=redemption,
         note=payload.note.strip() or _("Cancelled through the Open API"),
-        actor=_actor(request),
+        actor=Actor.api(request.api_key),
     )
     redemption.member.refresh_from_db(fields=["balance"])
     return redemption_out(redemption, balance=redemption.member.balance)
@@ -234,7 +245,9 @@ def use_coupon(request, code: str, payload: UseIn):
             code="unknown_branch",
             field="branch_code",
         )
-    coupon = services.coupon_use(shop=request.shop, code=code, branch=branch, actor=_actor(request))
+    coupon = services.coupon_use(
+        shop=request.shop, code=code, branch=branch, actor=Actor.api(request.api_key)
+    )
     return coupon_out(coupon)
 
 

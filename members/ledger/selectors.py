@@ -84,9 +84,15 @@ class TierProgress:
         return max(0, min(100, int((self.earned - base) * 100 / span)))
 
 
-def tier_progress(member: Member, *, today: dt.date | None = None, tiers=None) -> TierProgress:
+def tier_progress(
+    member: Member, *, today: dt.date | None = None, tiers=None, earned: int | None = None
+) -> TierProgress:
     """Where the member stands: points earned in the current window, points to the next tier, and
-    points needed by the next evaluation date to keep the current tier (one or two queries)."""
+    points needed by the next evaluation date to keep the current tier (one or two queries).
+
+    ``tiers`` (the shop's, by threshold) and ``earned`` (the points earned in the current window)
+    may be given when the caller read them already, as the member card does with the member's row;
+    then this makes no query."""
     shop = member.shop
     today = today or timezone.localdate()
     tiers = list(
@@ -95,14 +101,15 @@ def tier_progress(member: Member, *, today: dt.date | None = None, tiers=None) -
     if not shop.tiers_enabled or not tiers:
         return TierProgress(False, member.tier, None, 0, None, None, None, None, tiers)
     start, end = rules.current_window(today + dt.timedelta(days=1), window=shop.tier_window)
-    earned = earned_in_window(member, start, end)
+    if earned is None:
+        earned = earned_in_window(member, start, end)
     current = member.tier
     higher = [t for t in tiers if current is None or t.threshold > current.threshold]
     nxt = higher[0] if higher else None
     to_next = max(nxt.threshold - earned, 0) if nxt else None
     to_keep = None
     keep_by = None
-    if current is not None and current.threshold > 0 and current != member.manual_tier:
+    if current is not None and current.threshold > 0 and current.pk != member.manual_tier_id:
         to_keep = max(current.threshold - earned, 0)
         keep_by = (
             dt.date(today.year, 12, 31)

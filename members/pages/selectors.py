@@ -39,6 +39,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.dates import local_midnight
 from members.ledger import rules
 from members.ledger.models import TIER_QUALIFYING_KINDS, EntryKind, LedgerEntry, PointLot
 from members.ledger.selectors import TierProgress, member_entries, tier_progress
@@ -89,10 +90,6 @@ def for_card(members: QuerySet[Member], *, now: dt.datetime | None = None):
 _BEFORE_ANY_ENTRY = dt.datetime.min.replace(tzinfo=dt.UTC)  # the lifetime window's "start"
 
 
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def _earned_in_tier_window(today: dt.date):
     """The sum of ``members.ledger.services.earned_in_window`` over the shop's current tier window
     (``rules.current_window``), as an expression of the member's row: one aggregate subquery whose
@@ -106,7 +103,7 @@ def _earned_in_tier_window(today: dt.date):
     starts, ends = {}, set()
     for window in TierWindow.values:
         start, end = rules.current_window(until, window=window)
-        starts[window] = _local_midnight(start) if start is not None else None
+        starts[window] = local_midnight(start) if start is not None else None
         ends.add(end)
     (end,) = ends  # every kind of window ends with today
     start = Case(
@@ -122,7 +119,7 @@ def _earned_in_tier_window(today: dt.date):
         LedgerEntry.objects.filter(
             qualifying,
             member=OuterRef("pk"),
-            created_at__lt=_local_midnight(end),
+            created_at__lt=local_midnight(end),
             created_at__gte=start,
         )
         .order_by()
@@ -139,30 +136,14 @@ def _earned_in_tier_window(today: dt.date):
 
 def card_tier_progress(member: Member, *, today: dt.date) -> TierProgress:
     """``members.ledger.selectors.tier_progress`` from what ``for_card`` loaded on the member's
-    row (no query of its own). ``tiers`` holds the current and the next tier only: the card
-    shows no more. Without the annotations, the ledger's ``tier_progress`` is asked."""
+    row (no query of its own): the current and the next tier, and the points earned in the tier
+    window. ``tiers`` holds those two only: the card shows no more. Without the annotations, the
+    ledger's ``tier_progress`` reads them itself."""
     if not hasattr(member, "tier_earned"):
         return tier_progress(member, today=today)
-    shop, current = member.shop, member.tier
-    nxt = None
-    if member.next_tier:
-        nxt = Tier(shop=shop, **member.next_tier)
-    tiers = [t for t in (current, nxt) if t is not None]
-    if not shop.tiers_enabled or not tiers:
-        return TierProgress(False, current, None, 0, None, None, None, None, tiers)
-    start, _end = rules.current_window(today + dt.timedelta(days=1), window=shop.tier_window)
-    earned = member.tier_earned
-    to_next = max(nxt.threshold - earned, 0) if nxt else None
-    to_keep = None
-    keep_by = None
-    if current is not None and current.threshold > 0 and current.pk != member.manual_tier_id:
-        to_keep = max(current.threshold - earned, 0)
-        keep_by = (
-            dt.date(today.year, 12, 31)
-            if shop.tier_window == TierWindow.CALENDAR_YEAR
-            else rules.next_cycle_end(today, cycle=shop.tier_cycle)
-        )
-    return TierProgress(True, current, nxt, earned, to_next, to_keep, start, keep_by, tiers)
+    nxt = Tier(shop=member.shop, **member.next_tier) if member.next_tier else None
+    tiers = [t for t in (member.tier, nxt) if t is not None]
+    return tier_progress(member, today=today, tiers=tiers, earned=member.tier_earned)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from loyalty.dates import local_midnight
 from members.ledger.models import EntryKind, LedgerEntry
 from members.models import Member
 from members.phone_claims.selectors import with_latest_claim
@@ -99,8 +100,7 @@ class TodayAtBranch:
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The instants where a Bangkok day starts and the next one starts."""
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    return start, timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    return local_midnight(day), local_midnight(day + dt.timedelta(days=1))
 
 
 def today_at_branch(*, branch: Branch, user: User, day: dt.date | None = None) -> TodayAtBranch:
