@@ -17,9 +17,8 @@ from unfold.decorators import action, display
 
 from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError
+from loyalty.exports import ExportAdminMixin, xlsx_response
 from loyalty.text import TypedTextForm
-from members.imports.admin import ExportAdminMixin
-from members.imports.exports import xlsx_response
 from members.ledger.actors import Actor
 from members.ledger.admin import ReadOnlyAdminMixin
 from rewards import exports, services

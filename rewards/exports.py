@@ -1,5 +1,5 @@
 """Spreadsheets of rewards data, as the members and ledger exports are made
-(``members.imports.exports``): redemptions, and deliveries (also the list of what to ship).
+(``loyalty.exports``): redemptions, and deliveries (also the list of what to ship).
 
 Both are registered exports: the changelists get "Export to Excel" (what the list shows, filters and
 search kept) and "Export the selected rows to Excel" through ``ExportAdminMixin``.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from members.imports.exports import Column, Export, local_phone, register
+from loyalty.exports import Column, Export, local_phone, register
 
 
 def _member(obj) -> str:
