@@ -299,14 +299,14 @@ def generate(path: Path, rows: int, *, seed: int = 2026) -> dict:
 
 def read_floor(path: Path) -> dict:
     """The file read without parsing a cell, two ways: openpyxl's stock read-only workbook
-    (values only), and the streamed workbook the import reads with (``members.imports.sheets``).
+    (values only), and python-calamine, which the import reads with (``members.imports.sheets``).
 
     Opening is timed apart: stock openpyxl sizes each sheet when it opens the workbook, and a
     sheet without a ``<dimension>`` (openpyxl's write-only mode writes none; Excel does) is sized
     by parsing all of it once before the rows are read."""
     from openpyxl import load_workbook
 
-    from members.imports.files import open_workbook
+    from members.imports import sheets
 
     start = time.perf_counter()
     workbook = load_workbook(path, read_only=True, data_only=True, keep_links=False)
@@ -316,9 +316,10 @@ def read_floor(path: Path) -> dict:
     finally:
         workbook.close()
     done = time.perf_counter()
-    streamed = open_workbook(path)
+    streamed = sheets.open_workbook(path)
     try:
-        streamed_rows = sum(1 for _row in streamed.worksheets[0].numbered_rows())
+        sheet = streamed.get_sheet_by_name(sheets.visible_sheet_names(streamed)[0])
+        streamed_rows = sum(1 for _row in sheets.numbered_rows(sheet))
     finally:
         streamed.close()
     streamed_done = time.perf_counter()

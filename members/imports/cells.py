@@ -1,6 +1,7 @@
 """Reading one cell of a member list, the way real spreadsheets hold it.
 
-Each function takes what openpyxl or the CSV reader gives (str, int, float, datetime, None) and
+Each function takes what the xlsx reader (``sheets``: calamine, whole numbers as int, empty cells
+as None) or the CSV reader gives (str, int, float, date, datetime, None) and
 returns the clean value, or raises ``CellError(code, **params)`` with a code of
 ``messages.ROW_PROBLEMS``. No database access here.
 
