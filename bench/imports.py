@@ -878,7 +878,7 @@ def verify_export(path: Path, shop_id: int, *, keep: list | None = None) -> dict
     from django.db.models import Sum
     from openpyxl import load_workbook
 
-    from members.imports.headers import template_header
+    from members.imports.names import template_header
     from members.models import Member
 
     workbook = load_workbook(path, read_only=True, data_only=True)

@@ -27,9 +27,9 @@ from loyalty.exports import Column, ExportAdminMixin, write_rows, xlsx_file_resp
 from members.imports import exports, services  # noqa: F401 - registers the members' exports
 from members.imports.files import FileRefused
 from members.imports.forms import ColumnMappingForm, ConfirmForm, UploadForm
-from members.imports.headers import IGNORE
 from members.imports.messages import column_label, describe, describe_column
 from members.imports.models import ImportJob
+from members.imports.names import IGNORE
 from members.imports.template import member_template
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 

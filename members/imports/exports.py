@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.exports import CHUNK, Column, Export, local_phone, register
 from loyalty.phones import format_phone_local
-from members.imports.headers import template_header
+from members.imports.names import template_header
 
 # --- members --------------------------------------------------------------------------------------
 
