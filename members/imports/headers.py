@@ -7,8 +7,8 @@ Unicode's compatibility forms folded (NFKC), so "E-mail", "email" and "E mail" a
 and so are "จำนวนพอยท์", "จำนวน พอยท์" and "จํานวนพอยท์" (typed with NIKHAHIT and SARA AA).
 
 No column is dropped quietly. Each header cell is read as one of:
-- a field the import fills in (``ALIASES``);
-- a column the import knows and does not import (``NOT_IMPORTED``: LINE's ids and names, the
+- a field the import fills in (``names.ALIASES``);
+- a column the import knows and does not import (``names.NOT_IMPORTED``: LINE's ids and names, the
   members export's informational columns): a warning that says why;
 - a name that looks like points, a phone or a birthday but is not one the import knows
   ("พอยท์ยกมา", "เบอร์สำรอง", "ปีเกิด"), or a second column of one of those: an error, which blocks
