@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from loyalty.bulk import insert_rows
@@ -73,10 +74,12 @@ def api_error(status: int, code: str, message: str, **extra) -> JsonResponse:
 
 
 def request_api_key(request: HttpRequest):
-    """The API key of the request's bearer token (cached on the request), or None."""
-    if not hasattr(request, "_api_key"):
-        from shops.apikeys import api_key_authenticate
+    """The API key of the request's bearer token (cached on the request), or None.
 
+    Keys belong to shops, a layer above this one: the function that checks a token is named by
+    the ``API_KEY_AUTHENTICATOR`` setting (``shops.apikeys.api_key_authenticate``)."""
+    if not hasattr(request, "_api_key"):
+        api_key_authenticate = import_string(settings.API_KEY_AUTHENTICATOR)
         header = request.headers.get("Authorization", "")
         scheme, _sep, token = header.partition(" ")
         request._api_key = api_key_authenticate(token) if scheme.lower() == "bearer" else None

@@ -319,6 +319,8 @@ LOYALTY_IMPORT_MAX_UNPACKED_BYTES = env.int(
 # Open API request records (the replay of a POST with the same Idempotency-Key) are purged after
 # this many days: their stored responses hold members' names and phones. Longer than any client's
 # retries; a later retry is still safe (the ledger's own keys are permanent).
+# The Open API's bearer tokens are the shops' API keys; loyalty's middleware asks this function.
+API_KEY_AUTHENTICATOR = "shops.apikeys.api_key_authenticate"
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=7)
 if IDEMPOTENCY_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("IDEMPOTENCY_RETENTION_DAYS must be at least 1.")

@@ -1,267 +1,197 @@
-"""Writing spreadsheets people open in Excel or LibreOffice: streamed, write-only, and safe.
+"""Writing spreadsheets people open in Excel or LibreOffice: streamed, and safe to open.
 
-A cell that starts with = + - − @ tab or CR (or their full-width forms) would be run as a formula by a
-spreadsheet (CSV/formula injection: a member named "=HYPERLINK(...)"); such text is written as text
-with Excel's quote prefix, never as a formula. All text is written as text (``#N/A`` stays words).
-Characters XML 1.0 cannot hold (control characters, U+FFFE/U+FFFF, surrogates: ``loyalty.text``)
-are left out, whatever is stored, so a file is always readable (openpyxl and Excel refuse a sheet
-with one of them).
+Workbooks are written by XlsxWriter in its constant-memory mode: each row goes to the sheet's file
+as soon as the next one starts, so a 100,000-row export holds one row in memory, whatever its size.
 
-``write_xlsx`` writes a workbook the way openpyxl's write-only mode does, and nearly all of it is
-openpyxl's: the package, styles, column widths, frozen panes and header rows. Only the data rows
-are serialised here, cell by cell, into the sheet openpyxl wrote. openpyxl's write-only writer costs
-about 10 µs a cell (a cell object, an element, and its pure-Python incremental XML writer), which
-for 100,000 members of 18 columns was 20 s, two thirds of the export's budget; this costs a tenth
-of that. The cells are what openpyxl writes for the same values (the same XML, with the style ids
-openpyxl gave a template row of the same styles), so a reader sees no difference.
+A cell that starts with = + - − @ tab or CR (or their full-width forms) would be run as a formula by
+a spreadsheet (CSV/formula injection: a member named "=HYPERLINK(...)"); such text is written as
+text with Excel's "quote prefix", never as a formula. All text is written as text, with
+``write_string`` (``#N/A`` stays words, a number-like code keeps its zeros), never through
+XlsxWriter's guessing ``write``. Characters XML 1.0 cannot hold (control characters,
+U+FFFE/U+FFFF, surrogates: ``loyalty.text``) are left out, whatever is stored, so a file is always
+readable. Dates and times are real dates in the given number formats, aware times in local time
+(Excel has no time zones).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.compat.strings import safe_string
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
+from xlsxwriter import Workbook
 
-from loyalty.text import XML_REFUSED, xml_safe
+from loyalty.text import XML_REFUSED
 
 FORMULA_STARTS = ("=", "+", "-", "\u2212", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each is one character
-MAX_TEXT = 32767  # Excel's limit; openpyxl cuts text there too
-_illegal = XML_REFUSED.search
-# Rows serialised before they are handed to the zip stream together.
-_ROWS_PER_WRITE = 500
+MAX_TEXT = 32767  # Excel's limit
+# What a date or a time looks like when the caller gives no format (openpyxl's defaults).
+DEFAULT_DATE_FORMAT = "yyyy-mm-dd"
+DEFAULT_DATETIME_FORMAT = "yyyy-mm-dd h:mm:ss"
+HEADER_FILL = "#E7F8EE"
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# Text that needs more than writing as it is: a character XML cannot hold, or a carriage return
+# (XlsxWriter would write it as "_x000D_", which only Excel reads back; as a line feed it reads
+# back the same everywhere, which is also what an XML reader makes of a bare CR).
+_illegal = re.compile(XML_REFUSED.pattern + "|\r").search
 
 
 def safe_value(value):
     """The value to write: numbers and dates as they are (aware times in local time, as Excel
     has no time zones), anything else as text."""
-    if value is None or isinstance(value, bool | int | float | Decimal | dt.date | dt.datetime):
+    if value is None or isinstance(value, bool | int | float | Decimal | dt.date | dt.time):
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             return timezone.localtime(value).replace(tzinfo=None)
         return value
     return str(value)
 
 
-def safe_cell(sheet, value, *, date_format: str | None = None, datetime_format: str | None = None):
-    """One formula-safe openpyxl cell (headers, and what ``write_xlsx`` writes rows like)."""
-    value = safe_value(value)
-    if isinstance(value, str):
-        value = xml_safe(value)
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # a string cell: openpyxl would otherwise store "=..." as a formula
-        if value.startswith(FORMULA_STARTS):
-            cell.quotePrefix = True
-    elif isinstance(value, dt.datetime):
-        if datetime_format:
-            cell.number_format = datetime_format
-    elif isinstance(value, dt.date) and date_format:
-        cell.number_format = date_format
-    return cell
+def sheet_title(title: Any, taken: set[str]) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique in the workbook
+    (``taken`` holds the names given so far, case-folded)."""
+    base = _SHEET_FORBIDDEN.sub(" ", str(title)).strip()[:31] or "-"
+    name, n = base, 2
+    while name.casefold() in taken:
+        suffix = f" ({n})"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(name.casefold())
+    return name
 
 
-# --- the data rows -----------------------------------------------------------------------------
+@dataclass
+class Sheet:
+    """One sheet to write: an optional header row (bold; filled and frozen when ``styled``), the
+    column widths, then ``rows`` (sequences of values; None is an empty cell)."""
+
+    title: Any
+    rows: Iterable[Sequence[Any]]
+    header: Sequence[Any] = ()
+    widths: Sequence[int] = ()
+    styled: bool = False
 
 
-def _escape(text: str) -> str:
-    # What ElementTree escapes in text (openpyxl's writer goes through it).
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+class _Cells:
+    """Writes one row of values into a sheet, formula-safe, with the workbook's formats."""
 
+    def __init__(self, workbook: Workbook, *, date_format: str, datetime_format: str) -> None:
+        self.quoted = workbook.add_format({"quote_prefix": True})
+        self.date = workbook.add_format({"num_format": date_format})
+        self.datetime = workbook.add_format({"num_format": datetime_format})
+        self.time = workbook.add_format({"num_format": "h:mm:ss"})
 
-class _CellWriter:
-    """The XML of data cells, as openpyxl's writer gives it for the same values and styles."""
-
-    def __init__(self, epoch, *, date_style: str, datetime_style: str, quoted_style: str) -> None:
-        self.epoch = epoch
-        self.date_style = date_style
-        self.datetime_style = datetime_style
-        self.quoted_style = quoted_style
-        self.letters: list[str] = []
-
-    def text(self, ref: str, text: str) -> str:
+    def text(self, sheet, row: int, col: int, text: str, style=None) -> None:
+        quoted = bool(text) and text[0] in _FORMULA_FIRST  # "\r…" too, a "\n…" once written
         if _illegal(text) is not None:
-            text = XML_REFUSED.sub("", text)
-        text = text[:MAX_TEXT]
-        if not text:
-            return f'<c r="{ref}" t="inlineStr"/>'
-        style = f' s="{self.quoted_style}"' if text[0] in _FORMULA_FIRST else ""
-        stripped = text.strip()
-        space = ' xml:space="preserve"' if stripped and stripped != text else ""
-        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
+            text = XML_REFUSED.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > MAX_TEXT:
+            text = text[:MAX_TEXT]
+        if not text:  # an empty cell, as openpyxl read what it wrote for ""
+            return
+        if quoted or text[0] in _FORMULA_FIRST:
+            style = self.quoted  # (a header that starts so is not bold: text first)
+        sheet.write_string(row, col, text, style)
 
-    def other(self, ref: str, value: Any) -> str:
-        if isinstance(value, bool):
-            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
-        if isinstance(value, int | float | Decimal):
-            return f'<c r="{ref}" t="n"><v>{safe_string(value)}</v></c>'
-        if isinstance(value, dt.datetime):
-            if value.tzinfo is not None:
-                value = timezone.localtime(value).replace(tzinfo=None)
-            serial = safe_string(to_excel(value, self.epoch))
-            return f'<c r="{ref}" s="{self.datetime_style}" t="n"><v>{serial}</v></c>'
-        if isinstance(value, dt.date):
-            serial = safe_string(to_excel(value, self.epoch))
-            return f'<c r="{ref}" s="{self.date_style}" t="n"><v>{serial}</v></c>'
-        return self.text(ref, str(value))
-
-    def rows(self, rows: Iterable[Sequence[Any]], first: int) -> Iterator[str]:
-        """``<row>`` elements numbered from ``first``; None is no cell, as in openpyxl."""
-        letters = self.letters
-        text, other = self.text, self.other
-        number = first
-        for values in rows:
-            while len(letters) < len(values):
-                letters.append(get_column_letter(len(letters) + 1))
-            suffix = str(number)
-            parts = [f'<row r="{suffix}">']
-            append = parts.append
-            for letter, value in zip(letters, values, strict=False):
-                if value is None:
-                    continue
-                kind = type(value)
-                if kind is str:
-                    # Inline, the common case: ordinary text (no formula start, no character
-                    # XML cannot hold, nothing to escape, no space to keep at either end).
-                    if (
-                        value
-                        and value[0] not in _FORMULA_FIRST
-                        and not value[0].isspace()
-                        and not value[-1].isspace()
-                        and len(value) <= MAX_TEXT
-                        and _not_plain(value) is None
-                    ):
-                        append(f'<c r="{letter}{suffix}" t="inlineStr"><is><t>{value}</t></is></c>')
-                    else:
-                        append(text(letter + suffix, value))
-                elif kind is int and -_EXACT < value < _EXACT:
-                    append(f'<c r="{letter}{suffix}" t="n"><v>{value}</v></c>')
+    def row(self, sheet, row: int, values: Sequence[Any]) -> None:
+        write_number = sheet.write_number
+        for col, value in enumerate(values):
+            kind = type(value)
+            if kind is str:
+                # The common case: ordinary text, written as it is.
+                if (
+                    value
+                    and value[0] not in _FORMULA_FIRST
+                    and len(value) <= MAX_TEXT
+                    and _illegal(value) is None
+                ):
+                    sheet.write_string(row, col, value)
                 else:
-                    append(other(letter + suffix, value))
-            append("</row>")
-            yield "".join(parts)
-            number += 1
-
-
-# Text that needs more than being put between <t> and </t>: something to escape, or a character
-# XML cannot hold (XML_REFUSED). White space at either end is checked apart.
-_not_plain = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]").search
-# Integers that openpyxl writes as their digits ("%.16g"); larger ones go through safe_string.
-_EXACT = 10**15
-
-
-def _template_styles(sheet, *, date_format: str | None, datetime_format: str | None) -> list:
-    """A row of one cell per style the data cells use, for openpyxl to give them style ids."""
-    return [
-        safe_cell(sheet, dt.date(2000, 1, 1), date_format=date_format),
-        safe_cell(sheet, dt.datetime(2000, 1, 1, 12, 0), datetime_format=datetime_format),  # noqa: DTZ001 - a sheet's time has no zone
-        safe_cell(sheet, "=quoted"),
-    ]
-
-
-_TEMPLATE_ROW = re.compile(rb'<row r="(\d+)"[^>]*>((?:(?!</row>).)*)</row>\s*</sheetData>', re.S)
-_STYLE = re.compile(rb'<c [^>]*?s="(\d+)"')
+                    self.text(sheet, row, col, value)
+            elif value is None:
+                continue
+            elif kind is int or kind is float:
+                write_number(row, col, value)
+            elif kind is bool:
+                sheet.write_boolean(row, col, value)
+            elif isinstance(value, Decimal):
+                write_number(row, col, value)
+            elif isinstance(value, dt.datetime):
+                if value.tzinfo is not None:
+                    value = timezone.localtime(value).replace(tzinfo=None)
+                sheet.write_datetime(row, col, value, self.datetime)
+            elif isinstance(value, dt.date):
+                sheet.write_datetime(row, col, value, self.date)
+            elif isinstance(value, dt.time):
+                sheet.write_datetime(row, col, value, self.time)
+            elif isinstance(value, bool | int | float):  # subclasses (IntEnum, …)
+                write_number(row, col, value)
+            else:
+                self.text(sheet, row, col, str(value))
 
 
 def write_xlsx(
-    target: IO[bytes],
-    sheets: Iterable[tuple[Any, Callable[[Any], None], Iterable[Sequence[Any]]]],
+    target: IO[bytes] | str,
+    sheets: Iterable[Sheet],
     *,
     date_format: str | None = None,
     datetime_format: str | None = None,
 ) -> list[int]:
-    """Write a workbook to ``target`` (a binary file): for each ``(title, prepare, rows)``,
-    ``prepare(sheet)`` sets up openpyxl's write-only sheet (widths, frozen panes) and appends its
-    header rows; then each row of ``rows`` (a sequence of values) is written below them,
-    formula-safe. Dates and times get ``date_format`` / ``datetime_format`` (else openpyxl's),
-    aware times in local time. Returns how many data rows each sheet got."""
-    workbook = Workbook(write_only=True)
-    plan = []
-    for title, prepare, rows in sheets:
-        sheet = workbook.create_sheet(title=str(title)[:31])
-        prepare(sheet)
-        sheet.append(
-            _template_styles(sheet, date_format=date_format, datetime_format=datetime_format)
-        )
-        plan.append((sheet, rows))
-    package = io.BytesIO()
-    workbook.save(package)
+    """Write a workbook to ``target`` (a path or a binary file), one sheet per ``Sheet``, every
+    cell formula-safe; dates and times in ``date_format`` / ``datetime_format``. Returns how many
+    data rows (below the header) each sheet got."""
+    workbook = Workbook(
+        target,
+        {
+            "constant_memory": True,
+            # Belt and braces: text is written with write_string, never guessed at.
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    cells = _Cells(
+        workbook,
+        date_format=date_format or DEFAULT_DATE_FORMAT,
+        datetime_format=datetime_format or DEFAULT_DATETIME_FORMAT,
+    )
+    header_style = {"bold": True}
+    styled_header = workbook.add_format({**header_style, "bg_color": HEADER_FILL})
+    plain_header = workbook.add_format(header_style)
+    taken: set[str] = set()
     counts = []
-    with (
-        zipfile.ZipFile(package) as source,
-        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out,
-    ):
-        parts = {sheet.path.lstrip("/"): (sheet, rows) for sheet, rows in plan}
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename not in parts:
-                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
-                continue
-            _sheet, rows = parts[info.filename]
-            found = _TEMPLATE_ROW.search(data)
-            if found is None:  # pragma: no cover - openpyxl always writes the template row
-                raise ValueError(f"{info.filename}: the template row is missing")
-            styles = [s.decode() for s in _STYLE.findall(found.group(2))]
-            cells = _CellWriter(
-                workbook.epoch,
-                date_style=styles[0],
-                datetime_style=styles[1],
-                quoted_style=styles[2],
-            )
-            entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            count = 0
-            with out.open(entry, "w") as stream:
-                stream.write(data[: found.start()])
-                batch: list[str] = []
-                for xml in cells.rows(rows, int(found.group(1))):
-                    batch.append(xml)
-                    count += 1
-                    if len(batch) >= _ROWS_PER_WRITE:
-                        stream.write("".join(batch).encode())
-                        batch.clear()
-                stream.write("".join(batch).encode())
-                stream.write(data[found.end(2) + len(b"</row>") :])
-            counts.append(count)
+    try:
+        for spec in sheets:
+            sheet = workbook.add_worksheet(sheet_title(spec.title, taken))
+            for index, width in enumerate(spec.widths):
+                sheet.set_column(index, index, width)
+            number = 0
+            if spec.header:
+                style = styled_header if spec.styled else plain_header
+                for col, label in enumerate(spec.header):
+                    cells.text(sheet, 0, col, str(label), style)
+                if spec.styled:
+                    sheet.freeze_panes(1, 0)
+                number = 1
+            first = number
+            for values in spec.rows:
+                cells.row(sheet, number, values)
+                number += 1
+            counts.append(number - first)
+    finally:
+        workbook.close()
     return counts
 
 
-# --- simple workbooks -----------------------------------------------------------------------------
-
-
-def write_workbook(path, sheets: Iterable[tuple[str, list[str], Iterable[Iterable]]]) -> None:
-    """Write (title, headers, rows) sheets to ``path`` with a write-only (streaming) workbook."""
-
-    def prepare_for(headers):
-        def prepare(sheet) -> None:
-            header = [safe_cell(sheet, h) for h in headers]
-            for cell in header:
-                cell.font = Font(bold=True)
-            sheet.append(header)
-
-        return prepare
-
+def write_workbook(target, sheets: Iterable[tuple[str, list[str], Iterable[Iterable]]]) -> None:
+    """Write (title, headers, rows) sheets to ``target`` (a path or a binary file), streamed."""
     write_xlsx(
-        path,
+        target,
         [
-            (title, prepare_for(headers), (list(row) for row in rows))
+            Sheet(title, (list(row) for row in rows), header=headers)
             for title, headers, rows in sheets
         ],
     )

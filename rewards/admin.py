@@ -17,17 +17,15 @@ from unfold.decorators import action, display
 
 from loyalty.dates import format_people_date
 from loyalty.errors import ApplicationError
-from loyalty.exports import ExportAdminMixin
+from loyalty.exports import ExportAdminMixin, xlsx_response
 from loyalty.text import TypedTextForm
-from members.imports.exports import xlsx_response
 from members.ledger.actors import Actor
-from members.ledger.admin import ReadOnlyAdminMixin
 from rewards import exports, services
 from rewards.models import Coupon, Delivery, Redemption, Reward
 from rewards.rules import normalise_code
 from rewards.selectors import redemption_parts
 from shops.services import shop_row_save
-from shops.tenancy import ShopScopedAdmin, is_platform_operator
+from shops.tenancy import ReadOnlyAdminMixin, ShopScopedAdmin, is_platform_operator
 
 
 class AddCodesForm(TypedTextForm, forms.Form):

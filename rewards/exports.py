@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.exports import Export, register
-from members.imports.exports import Column, local_phone
+from loyalty.exports import Column, Export, local_phone, register
 
 
 def _member(obj) -> str:

@@ -225,3 +225,17 @@ class ShopSettingsAdmin(ColourWidgetsMixin, ShopScopedAdmin, ModelAdmin):
         if not is_platform_operator(request):
             obj.shop = request.user.shop
         services.shop_row_save(row=obj, actor=request.user)
+
+
+class ReadOnlyAdminMixin:
+    """A window onto the data (the ledger, redemptions, coupons): nothing is added, changed or
+    deleted in the admin; changes go through a service (an adjustment, a cancellation)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

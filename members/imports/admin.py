@@ -4,9 +4,8 @@
   every error, progress bar), the error report, confirm and cancel, and the template download.
   Every view finds the job through ``get_queryset``, which ``ShopScopedAdmin`` scopes to the
   user's shop: another shop's job is a 404.
-- ``ExportAdminMixin``: "Export to Excel" as a button above a changelist that keeps its filters
-  and search, and as an action on the selected rows. ``MemberImportExportMixin`` adds it and an
-  "Import from Excel" button to the members list; ``LedgerExportMixin`` to the points ledger.
+- ``MemberImportExportMixin`` adds ``loyalty.exports.ExportAdminMixin`` ("Export to Excel") and an
+  "Import from Excel" button to the members list; ``LedgerExportMixin`` the export to the ledger.
 """
 
 from __future__ import annotations
@@ -24,64 +23,17 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from loyalty.errors import ApplicationError
-from members.imports import exports, services
+from loyalty.exports import Column, ExportAdminMixin, write_rows, xlsx_file_response
+from members.imports import exports, services  # noqa: F401 - registers the members' exports
 from members.imports.files import FileRefused
 from members.imports.forms import ColumnMappingForm, ConfirmForm, UploadForm
-from members.imports.headers import IGNORE
 from members.imports.messages import column_label, describe, describe_column
 from members.imports.models import ImportJob
+from members.imports.names import IGNORE
 from members.imports.template import member_template
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
 ERRORS_PER_PAGE = 200
-
-
-# --- exports ----------------------------------------------------------------------------------
-
-
-class ExportAdminMixin:
-    """ "Export to Excel" on a changelist: a button that exports what the list shows (filters and
-    search kept) and an action for the selected rows. Set ``export_key`` to a key of
-    ``exports.EXPORTS``. Put this mixin before unfold's ``ModelAdmin``."""
-
-    export_key: str = ""
-    actions_list = ["export_xlsx"]
-
-    def _export(self):
-        return exports.EXPORTS[self.export_key]
-
-    @action(
-        description=_("Export to Excel"),  # Thai: ส่งออกเป็น Excel
-        url_path="export-xlsx",
-        icon="download",
-        permissions=["view"],
-    )
-    def export_xlsx(self, request):
-        changelist = self.get_changelist_instance(request)
-        queryset = changelist.get_queryset(request)
-        return exports.xlsx_response(self._export(), queryset)
-
-    @admin.action(description=_("Export the selected rows to Excel"), permissions=["view"])
-    def export_selected_xlsx(self, request, queryset):
-        return exports.xlsx_response(self._export(), queryset)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if self.has_view_permission(request):
-            actions["export_selected_xlsx"] = self.get_action("export_selected_xlsx")
-        return actions
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        # The export button exports what the list shows: give it the list's filters and search.
-        context = getattr(response, "context_data", None)
-        if context and request.GET:
-            query = request.GET.copy()
-            query.pop("p", None)
-            for item in context.get("actions_list") or []:
-                if isinstance(item, dict) and str(item.get("path", "")).endswith("/export-xlsx/"):
-                    item["path"] = f"{item['path']}?{query.urlencode()}"
-        return response
 
 
 class MemberImportExportMixin(ExportAdminMixin):
@@ -434,8 +386,8 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
         job = self._job(request, public_id)
         found = (job.columns or {}).get("found", {})
         columns = [
-            exports.Column(_("row"), lambda e: e.row, 8),
-            exports.Column(
+            Column(_("row"), lambda e: e.row, 8),
+            Column(
                 _("column"),
                 lambda e: " ".join(
                     p
@@ -444,12 +396,12 @@ class ImportJobAdmin(ShopScopedAdmin, ModelAdmin):
                 ),
                 18,
             ),
-            exports.Column(_("value"), lambda e: e.value, 24),
-            exports.Column(_("problem"), lambda e: describe(e.code, e.params), 70),
+            Column(_("value"), lambda e: e.value, 24),
+            Column(_("problem"), lambda e: describe(e.code, e.params), 70),
         ]
         stem = job.original_name.rsplit(".", 1)[0][:80] or "import"
-        return exports.xlsx_file_response(
-            lambda target: exports.write_rows(
+        return xlsx_file_response(
+            lambda target: write_rows(
                 target,
                 title=_("Errors"),
                 columns=columns,

@@ -1,6 +1,7 @@
 """Reading one cell of a member list, the way real spreadsheets hold it.
 
-Each function takes what openpyxl or the CSV reader gives (str, int, float, datetime, None) and
+Each function takes what the xlsx reader (``sheets``: calamine, whole numbers as int, empty cells
+as None) or the CSV reader gives (str, int, float, date, datetime, None) and
 returns the clean value, or raises ``CellError(code, **params)`` with a code of
 ``messages.ROW_PROBLEMS``. No database access here.
 
@@ -22,8 +23,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from loyalty.numbers import BadNumber, parse_decimal
-from loyalty.phones import THAI_DIGITS, InvalidPhone, normalise_phone
+from loyalty.numbers import THAI_DIGITS, BadNumber, parse_decimal
+from loyalty.phones import InvalidPhone, normalise_phone
 from loyalty.text import REFUSED_MULTILINE, find_refused
 from members.ledger.rules import MAX_POINTS_PER_ENTRY
 

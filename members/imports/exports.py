@@ -1,14 +1,4 @@
-"""xlsx exports: members (as filtered in the back office), the points ledger, and any list a later
-issue registers (redemptions and deliveries once the rewards app has its back office).
-
-Each export is an ``Export``: a sheet title, a file name, its columns (header + how to read the
-value from a row) and how to prepare the queryset (``select_related``, ``prefetch_related``).
-``register`` adds one; ``xlsx_response`` writes it with openpyxl's write-only workbook, a chunk of
-rows at a time (memory stays flat), to a temporary file that is streamed to the browser.
-
-Cells are safe to open: text that starts with = + - − @ a tab or a carriage return (or their
-full-width forms) is written as text with Excel's "quote prefix", never as a formula; Thai text is
-written as is (xlsx is UTF-8).
+"""The members and points-ledger exports (``loyalty.exports`` is the registry that offers them).
 
 The members export's first columns have the import template's headers, so an export can be
 imported again (into another shop, or after edits) and gives the same members and balances.
@@ -17,129 +7,16 @@ imported again (into another shop, or after edits) and gives the same members an
 from __future__ import annotations
 
 import itertools
-import re
-import tempfile
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import IO, Any
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
-from django.http import FileResponse
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from loyalty import xlsx
+from loyalty.exports import CHUNK, Column, Export, local_phone, register
 from loyalty.phones import format_phone_local
-from loyalty.xlsx import FORMULA_STARTS  # noqa: F401 - the rule, importable from here too
-from members.imports.headers import template_header
-
-CHUNK = 2000
-DATE_FORMAT = "dd/mm/yyyy"
-DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="E7F8EE")
-
-
-@dataclass(frozen=True)
-class Column:
-    header: Any  # str or lazy translation
-    value: Callable[[Any], Any]
-    width: int = 16
-
-
-@dataclass(frozen=True)
-class Export:
-    key: str
-    title: Any
-    filename: str
-    columns: Callable[[], list[Column]]
-    prepare: Callable[[QuerySet], QuerySet] = lambda qs: qs
-    # How to read the rows when not as model instances (``prepare``, then chunks of the
-    # queryset): whatever the columns' ``value`` functions are given.
-    fetch: Callable[[QuerySet], Iterable[Any]] | None = None
-
-
-EXPORTS: dict[str, Export] = {}
-
-
-def register(export: Export) -> Export:
-    """Make an export available by key (``admin`` actions look it up)."""
-    EXPORTS[export.key] = export
-    return export
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-
-def safe_cell(sheet, value: Any) -> WriteOnlyCell:
-    """One cell whose content can never run as a formula (dates in the export's formats)."""
-    return xlsx.safe_cell(sheet, value, date_format=DATE_FORMAT, datetime_format=DATETIME_FORMAT)
-
-
-def write_rows(target: IO[bytes], *, title: Any, columns: list[Column], rows: Iterable[Any]) -> int:
-    """Write one sheet to ``target`` (a binary file); returns the number of data rows.
-
-    openpyxl writes the workbook and the header; the data rows are serialised by
-    ``loyalty.xlsx.write_xlsx`` (the same cells as ``safe_cell`` gives, at a tenth of the cost).
-    """
-
-    def prepare(sheet) -> None:
-        for index, column in enumerate(columns, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = column.width
-        sheet.freeze_panes = "A2"
-        header = []
-        for column in columns:
-            cell = safe_cell(sheet, str(column.header))
-            cell.font = HEADER_FONT
-            cell.fill = HEADER_FILL
-            header.append(cell)
-        sheet.append(header)
-
-    values = [column.value for column in columns]
-    (count,) = xlsx.write_xlsx(
-        target,
-        [(title, prepare, ([value(row) for value in values] for row in rows))],
-        date_format=DATE_FORMAT,
-        datetime_format=DATETIME_FORMAT,
-    )
-    return count
-
-
-def iterate(queryset: QuerySet) -> Iterable[Any]:
-    """Rows in chunks (prefetches run per chunk)."""
-    return queryset.iterator(chunk_size=CHUNK)
-
-
-def export_file(export: Export, queryset: QuerySet, target: IO[bytes]) -> int:
-    rows = export.fetch(queryset) if export.fetch else iterate(export.prepare(queryset))
-    return write_rows(target, title=export.title, columns=export.columns(), rows=rows)
-
-
-def xlsx_file_response(write: Callable[[IO[bytes]], Any], filename: str) -> FileResponse:
-    """Write with ``write(file)`` into a temporary file and stream it as a download."""
-    target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
-    write(target)
-    target.seek(0)
-    return FileResponse(
-        target,
-        as_attachment=True,
-        filename=filename,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-
-
-def xlsx_response(export: Export, queryset: QuerySet) -> FileResponse:
-    """The export of ``queryset`` (already scoped to the user's shop and filters) as a download."""
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return xlsx_file_response(
-        lambda target: export_file(export, queryset, target), f"{export.filename}-{stamp}.xlsx"
-    )
-
+from members.imports.names import template_header
 
 # --- members --------------------------------------------------------------------------------------
 
@@ -228,19 +105,6 @@ def _member_rows(queryset: QuerySet) -> Iterator[MemberRow]:
             tags.setdefault(member_id, []).append(name)
         for row in chunk:
             yield MemberRow(*row, ", ".join(tags.get(row[0], ())))
-
-
-# A stored Thai mobile number (+66 and 9 digits from 6, 8 or 9): its local form is 0xx-xxx-xxxx,
-# which is what phonenumbers' Thai grouping gives it (``format_phone_local``).
-_THAI_MOBILE = re.compile(r"\+66([689]\d)(\d{3})(\d{4})")
-
-
-def local_phone(e164: str | None) -> str:
-    """``format_phone_local`` (081-234-5678), sliced out of the stored number for a Thai mobile
-    rather than parsed and formatted by phonenumbers for each of 100,000 members."""
-    if e164 and (m := _THAI_MOBILE.fullmatch(e164)):
-        return f"0{m[1]}-{m[2]}-{m[3]}"
-    return format_phone_local(e164)
 
 
 MEMBERS = register(

@@ -5,12 +5,12 @@ file is and how to save it as .xlsx: old Excel (.xls), Apple Numbers, OpenDocume
 workbooks, password-protected workbooks (an encrypted OOXML package inside an OLE2 container),
 damaged and empty files.
 
-An xlsx file is a zip: before openpyxl sees it, the zip's directory is checked for the number of
+An xlsx file is a zip: before anything parses it, the zip's directory is checked for the number of
 parts and their declared unpacked size (Python's zipfile never inflates a member past its declared
-size, so the declared sizes bound the work). openpyxl then reads it in read-only mode, streaming the
-sheet row by row, with defusedxml installed (openpyxl uses it for every XML part when present).
-The workbook is openpyxl's, made to stream a large sheet faster (``sheets``); the progress of a
-sheet that does not give its size is estimated from how much of its XML has been read.
+size, so the declared sizes bound the work; calamine is never given a refused file). The sheet is
+then read by python-calamine (``sheets``), which expands no XML entity. A CSV is decoded (UTF-8 or
+Thai Windows) and read by Python's csv module. The row cap is checked as the rows are read
+(``services``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,22 +133,15 @@ class Table:
     estimate: int
     rows: Iterator[tuple[int, tuple]]
     _close: object = None
-    # The share (0–1) of the sheet read so far, when the sheet does not say its size.
-    _fraction_read: Callable[[], float] | None = None
 
     def close(self) -> None:
         if callable(self._close):
             self._close()
 
     def estimate_after(self, rows_read: int) -> int:
-        """About how many rows there are, once ``rows_read`` rows have been read: the sheet's own
-        size when it gives one, else scaled from the share of the sheet's XML read so far."""
-        if self.estimate or self._fraction_read is None:
-            return self.estimate
-        fraction = self._fraction_read()
-        if fraction <= 0:
-            return 0
-        return max(rows_read, round(rows_read / min(fraction, 1.0)))
+        """About how many rows there are, once ``rows_read`` rows have been read (both readers
+        know the count up front: calamine the sheet's last row, the CSV its lines)."""
+        return max(self.estimate, rows_read) if self.estimate else 0
 
 
 def open_table(path: Path, name: str = "", *, header_score=None) -> Table:
@@ -164,38 +157,27 @@ def open_table(path: Path, name: str = "", *, header_score=None) -> Table:
     return _open_xlsx(Path(path), header_score)
 
 
-def open_workbook(path: Path):
-    """A read-only (streaming) openpyxl workbook of a checked file, values only, no links."""
-    from members.imports.sheets import open_workbook as open_streamed
-
-    return open_streamed(path)
-
-
 def _open_xlsx(path: Path, header_score) -> Table:
+    from members.imports import sheets
+
     try:
-        workbook = open_workbook(path)
+        workbook = sheets.open_workbook(path)
     except Exception:  # any failure to parse is a damaged file to the user
         raise FileRefused("file_corrupt") from None
     try:
-        sheets = [
-            s
-            for s in workbook.worksheets
-            if hasattr(s, "iter_rows") and getattr(s, "sheet_state", "visible") == "visible"
-        ]
-        if not sheets:
+        names = sheets.visible_sheet_names(workbook)
+        if not names:
             raise FileRefused("file_no_header")
-        chosen = sheets[0]
-        if header_score is not None and len(sheets) > 1:
-            active = workbook.active
+        chosen = workbook.get_sheet_by_name(names[0])
+        if header_score is not None and len(names) > 1:
             best = None
-            for sheet in sheets:
-                top = list(sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True))
-                score = (header_score(top), sheet is active)
-                if best is None or score > best:
+            for name in names:
+                sheet = workbook.get_sheet_by_name(name)
+                top = [row for _n, row in sheets.numbered_rows(sheet, limit=HEADER_SEARCH_ROWS)]
+                score = header_score(top)
+                if best is None or score > best:  # ties go to the first
                     best, chosen = score, sheet
-        estimate = chosen.max_row or 0  # from the sheet's <dimension>, when it has one
-        # Files written by some programs carry a wrong <dimension>; read whatever is there.
-        chosen.reset_dimensions()
+        estimate = sheets.row_count(chosen)
     except FileRefused:
         workbook.close()
         raise
@@ -205,20 +187,13 @@ def _open_xlsx(path: Path, header_score) -> Table:
 
     def rows():
         try:
-            yield from chosen.numbered_rows()
+            yield from sheets.numbered_rows(chosen)
         except FileRefused:
             raise
         except Exception:  # a damaged part found half-way
             raise FileRefused("file_corrupt") from None
 
-    return Table(
-        "xlsx",
-        chosen.title,
-        int(estimate or 0),
-        rows(),
-        workbook.close,
-        getattr(chosen, "fraction_read", None),
-    )
+    return Table("xlsx", chosen.name, estimate, rows(), workbook.close)
 
 
 def _decode_csv(path: Path) -> tuple[str, str]:
@@ -266,4 +241,4 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["FileRefused", "Table", "open_table", "open_workbook", "sha256_of", "sniff"]
+__all__ = ["FileRefused", "Table", "open_table", "sha256_of", "sniff"]

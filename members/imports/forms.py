@@ -7,9 +7,9 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.text import TypedTextForm
-from members.imports.headers import FIELDS, IGNORE
 from members.imports.messages import column_label
 from members.imports.models import ImportJob
+from members.imports.names import FIELDS, IGNORE
 from shops.models import Branch, Shop
 
 

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from loyalty.text import xml_safe
-from members.imports.headers import ALIASES, template_header
+from members.imports.names import ALIASES, template_header
 from shops.models import Shop, Tag, Tier
 
 COLUMNS = (

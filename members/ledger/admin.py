@@ -26,20 +26,12 @@ from members.ledger.actors import Actor
 from members.ledger.errors import EntryOwned
 from members.ledger.models import LedgerEntry, Product, Purchase, PurchaseItem
 from members.ledger.selectors import member_entries, member_points_summary, tier_progress
-from shops.tenancy import ShopScopedAdmin, ShopScopedMixin, is_platform_operator
-
-
-class ReadOnlyAdminMixin:
-    """The ledger is a window onto the data: nothing is added, changed or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from shops.tenancy import (
+    ReadOnlyAdminMixin,
+    ShopScopedAdmin,
+    ShopScopedMixin,
+    is_platform_operator,
+)
 
 
 def _signed(points: int) -> str:

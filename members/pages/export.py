@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,7 +31,6 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
 
 from loyalty import xlsx
 from loyalty.phones import format_phone_local
@@ -378,43 +376,26 @@ def _header(label: Any) -> str:
     return capfirst(str(label))
 
 
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-
-
-def _sheet_title(title: Any, taken: set[str]) -> str:
-    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique in the workbook."""
-    base = _SHEET_FORBIDDEN.sub(" ", _header(title)).strip()[:31] or "-"
-    name, n = base, 2
-    while name.casefold() in taken:
-        suffix = f" ({n})"
-        name, n = base[: 31 - len(suffix)] + suffix, n + 1
-    taken.add(name.casefold())
-    return name
-
-
-def _row(sheet, values) -> list:
-    # Formula-safe cells without the characters an xlsx cannot hold (``loyalty.xlsx``).
-    return [xlsx.safe_cell(sheet, value) for value in values]
-
-
 def member_data_xlsx(member: Member) -> bytes:
     """The same data as an Excel workbook for the person, in the active language: a profile sheet
-    (label, value), then one sheet per section with a header row. openpyxl's write-only mode
-    streams rows to the file, so a long history does not build a sheet in memory."""
+    (label, value), then one sheet per section with a header row. ``loyalty.xlsx`` streams rows
+    to the file (XlsxWriter, constant memory), so a long history does not build a sheet in memory."""
     data = member_data(member)
-    workbook = Workbook(write_only=True)
-    taken: set[str] = set()
-    profile = workbook.create_sheet(_sheet_title(_("Profile"), taken))
-    for column in PROFILE:
-        profile.append(
-            _row(profile, [_header(column.label), _shown(column, data["profile"][column.key])])
-        )
-    profile.append(_row(profile, [_header(_("exported at")), _cell(data["exported_at"])]))
+    profile = [
+        [_header(column.label), _shown(column, data["profile"][column.key])] for column in PROFILE
+    ]
+    profile.append([_header(_("exported at")), _cell(data["exported_at"])])
+    sheets = [xlsx.Sheet(_header(_("Profile")), profile)]
     for section in _SECTIONS.values():
-        sheet = workbook.create_sheet(_sheet_title(section.title, taken))
-        sheet.append(_row(sheet, [_header(c.label) for c in section.columns]))
-        for row in data[section.name]:
-            sheet.append(_row(sheet, [_shown(c, row.get(c.key)) for c in section.columns]))
+        columns = section.columns
+        rows = data[section.name]
+        sheets.append(
+            xlsx.Sheet(
+                _header(section.title),
+                [[_shown(c, row.get(c.key)) for c in columns] for row in rows],
+                header=[_header(c.label) for c in columns],
+            )
+        )
     out = io.BytesIO()
-    workbook.save(out)
+    xlsx.write_xlsx(out, sheets)
     return out.getvalue()

@@ -52,6 +52,10 @@ def test_imports_benchmark_imports_the_valid_rows_once_and_exports_every_member(
     assert limit["invariants"]["ok"], limit["invariants"]
     assert limit["invariants"]["ledger_total"] == file["points"]
     assert "import end to end" in imports.report(result)
+    # the targets of issue 12 (10 s import, 2 s export at 100,000 rows), scaled, are in the table
+    assert result["targets"]["import_seconds_max"] == pytest.approx(10.0 * 400 / 100_000)
+    assert result["targets"]["export_seconds_max"] == pytest.approx(2.0 * 400 / 100_000)
+    assert imports.report(result).splitlines()[1].rstrip().endswith("target")
     # cleaned up
     assert not Shop.objects.filter(slug__startswith="bench-").exists()
     assert not Member.objects.exists() and not LedgerEntry.objects.exists()

@@ -29,16 +29,10 @@ from openpyxl.utils import get_column_letter
 from loyalty.errors import ApplicationError
 from members.imports import services
 from members.imports.files import FileRefused
-from members.imports.headers import (
-    FIELDS,
-    IGNORE,
-    ColumnMap,
-    column_key,
-    is_column_letter,
-    normalise_header,
-)
+from members.imports.headers import ColumnMap, column_key, is_column_letter
 from members.imports.messages import column_label, describe, describe_column
 from members.imports.models import ImportJob
+from members.imports.names import FIELDS, IGNORE, normalise_header
 from shops.models import Branch, Shop
 
 

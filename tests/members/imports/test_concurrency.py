@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from members.imports import services
+from members.imports import passes, services
 from members.imports.models import ImportJob
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.mark.parametrize("mode", ["all", "valid"])
 def test_import_and_cashiers_on_the_same_new_phones(tmp_path, mode, monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_ROWS", 25)
+    monkeypatch.setattr(passes, "CHUNK_ROWS", 25)
     shop = ShopFactory(thb_per_point=Decimal("10.00"), expiry_mode="never", tiers_enabled=False)
     phones = [f"08123{i:05d}" for i in range(120)]
     path = make_xlsx(tmp_path / "a.xlsx", [["Phone", "Points"], *[[p, 10] for p in phones]])
@@ -68,7 +68,7 @@ def test_progress_of_an_all_or_nothing_commit_is_visible_while_it_runs(tmp_path,
     """The commit is one transaction; the progress bar still moves (second connection)."""
     from django.db import connections
 
-    monkeypatch.setattr(services, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(passes, "CHUNK_ROWS", 10)
     shop = ShopFactory(expiry_mode="never", tiers_enabled=False)
     path = make_xlsx(
         tmp_path / "a.xlsx", [["Phone", "Points"], *[[f"08124{i:05d}", 1] for i in range(35)]]
@@ -76,7 +76,7 @@ def test_progress_of_an_all_or_nothing_commit_is_visible_while_it_runs(tmp_path,
     job = upload(shop, path)
     services.import_confirm(job=job, user=None)
     seen = []
-    original = services._Progress.report
+    original = passes.Progress.report
 
     def report_and_look(self, **values):
         original(self, **values)
@@ -92,7 +92,7 @@ def test_progress_of_an_all_or_nothing_commit_is_visible_while_it_runs(tmp_path,
         finally:
             outside.close()
 
-    monkeypatch.setattr(services._Progress, "report", report_and_look)
+    monkeypatch.setattr(passes.Progress, "report", report_and_look)
     job = services.import_commit(job_id=job.pk)
     assert job.state == ImportJob.State.DONE
     assert seen == [

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from members.imports import exports
+from loyalty import exports
+from members.imports.exports import MEMBERS
 from members.imports.models import ImportJob
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
@@ -118,9 +119,7 @@ def test_export_of_many_members_uses_few_queries(import_shop, django_assert_max_
     for i in range(30):
         MemberFactory(shop=import_shop, phone=f"+668123456{i:02d}").tags.add(tag)
     with django_assert_max_num_queries(3):
-        count = exports.export_file(
-            exports.MEMBERS, Member.objects.filter(shop=import_shop), io.BytesIO()
-        )
+        count = exports.export_file(MEMBERS, Member.objects.filter(shop=import_shop), io.BytesIO())
     assert count == 30
 
 

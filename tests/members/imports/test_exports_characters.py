@@ -13,8 +13,7 @@ from django.db import connection
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from loyalty import xlsx
-from members.imports import exports
+from loyalty import exports, xlsx
 from members.imports.template import member_template
 from members.ledger import services as ledger
 from members.ledger.actors import Actor

@@ -156,18 +156,16 @@ def test_zip_bomb_entry_count_is_refused(tmp_path):
     assert refusal(path) == "file_zip_bomb"
 
 
-def test_openpyxl_is_never_called_on_a_refused_zip(tmp_path, settings, monkeypatch):
+def test_calamine_is_never_called_on_a_refused_zip(tmp_path, settings, monkeypatch):
     # The guard is a real barrier: a zip bomb must not reach the XML parser.
     settings.LOYALTY_IMPORT_MAX_UNPACKED_BYTES = 1024
     path = make_xlsx(tmp_path / "bomb.xlsx", [HEADER, ["0812345678"] * 7])
-    import openpyxl
-    from openpyxl.reader.excel import ExcelReader
+    from members.imports import sheets
 
     def boom(*args, **kwargs):
-        raise AssertionError("openpyxl opened a refused file")
+        raise AssertionError("calamine opened a refused file")
 
-    monkeypatch.setattr(openpyxl, "load_workbook", boom)
-    monkeypatch.setattr(ExcelReader, "__init__", boom)  # what the import's reader builds on
+    monkeypatch.setattr(sheets, "open_workbook", boom)
     with pytest.raises(FileRefused):
         open_table(path, "bomb.xlsx")
 
@@ -175,30 +173,18 @@ def test_openpyxl_is_never_called_on_a_refused_zip(tmp_path, settings, monkeypat
 # --- reading ----------------------------------------------------------------------------------
 
 
-def test_workbook_is_opened_read_only_for_streaming(tmp_path, monkeypatch):
-    from openpyxl.reader.excel import ExcelReader
-    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+def test_workbook_is_read_by_calamine(tmp_path, monkeypatch):
+    from members.imports import sheets
 
-    calls = []
-    original = ExcelReader.__init__
-
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ExcelReader, "__init__", spy)
-    workbook = files.open_workbook(make_xlsx(tmp_path / "a.xlsx", [HEADER, ["0812345678"]]))
-    try:
-        assert workbook.read_only
-        assert all(isinstance(sheet, ReadOnlyWorksheet) for sheet in workbook.worksheets)
-    finally:
-        workbook.close()
-    assert calls == [{"read_only": True, "data_only": True, "keep_links": False}]
+    opened = []
+    original = sheets.open_workbook
+    monkeypatch.setattr(sheets, "open_workbook", lambda path: opened.append(path) or original(path))
     table = open_table(make_xlsx(tmp_path / "a.xlsx", [HEADER, ["0812345678"]]))
     try:
         assert [row for _n, row in table.rows][1][0] == "0812345678"
     finally:
         table.close()
+    assert opened == [tmp_path / "a.xlsx"]
 
 
 def write_only_xlsx(path, rows):
@@ -216,39 +202,13 @@ def write_only_xlsx(path, rows):
     return path
 
 
-def test_a_sheet_without_its_size_is_not_parsed_to_open_it(tmp_path, monkeypatch):
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    rows = [HEADER, *[[f"0812{i:06d}", "สมชาย"] for i in range(300)]]
-    path = write_only_xlsx(tmp_path / "a.xlsx", rows)
-    parsed_rows = []
-    original = WorkSheetParser.parse_row
-
-    def counting(self, element):
-        parsed_rows.append(1)
-        return original(self, element)
-
-    monkeypatch.setattr(WorkSheetParser, "parse_row", counting)
-    table = open_table(path)
-    try:
-        assert parsed_rows == []  # opening read no row
-        assert table.estimate == 0  # the sheet does not say
-        read = list(table.rows)
-        assert len(read) == 301 and len(parsed_rows) == 301  # each row parsed once
-    finally:
-        table.close()
-
-
-def test_the_progress_of_a_sheet_without_its_size_is_estimated_from_what_was_read(tmp_path):
+def test_a_sheet_without_its_size_is_sized_all_the_same(tmp_path):
     rows = [HEADER, *[[f"0812{i:06d}", "สมชาย", "ใจดี", i] for i in range(3000)]]
     table = open_table(write_only_xlsx(tmp_path / "a.xlsx", rows))
     try:
-        assert table.estimate_after(0) == 0
-        for number, _values in table.rows:
-            if number == 1500:
-                break
-        # about 3,001 rows, from the share of the sheet's XML read so far (read ahead in blocks)
-        assert 2400 <= table.estimate_after(1500) <= 3600
+        assert table.estimate == 3001
+        assert table.estimate_after(1500) == 3001
+        assert len(list(table.rows)) == 3001
     finally:
         table.close()
 

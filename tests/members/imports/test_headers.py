@@ -5,16 +5,13 @@ from __future__ import annotations
 import pytest
 
 from members.imports.headers import (
-    ALIASES,
-    IGNORE,
     choose_header,
     column_key,
     find_header,
     looks_like,
     map_header,
-    normalise_header,
-    template_header,
 )
+from members.imports.names import ALIASES, IGNORE, normalise_header, template_header
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from members.imports import parsed, services
+from members.imports import parsed, passes, services
 from members.imports.models import ImportJob
 from members.imports.planning import ParsedRow, RowError
 from members.ledger.models import LedgerEntry
@@ -46,7 +46,7 @@ def no_file_reading(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("the commit read the upload again")
 
-    monkeypatch.setattr(services, "open_table", boom)
+    monkeypatch.setattr(passes, "open_table", boom)
 
 
 def test_validation_keeps_the_parsed_rows_next_to_the_upload(members_file, import_shop):
@@ -137,8 +137,8 @@ def test_kept_rows_that_do_not_fit_the_upload_are_not_used(
     path = kept_path(job)
     path.write_bytes(b"\n".join(spoil(path.read_bytes().splitlines())) + b"\n")
     read = []
-    original = services.open_table
-    monkeypatch.setattr(services, "open_table", lambda *a, **k: read.append(1) or original(*a, **k))
+    original = passes.open_table
+    monkeypatch.setattr(passes, "open_table", lambda *a, **k: read.append(1) or original(*a, **k))
     job = commit(job, user=owner)
     assert read == [1]  # the commit read the upload instead
     assert counts(job) == {"new": 2, "updated": 0, "unchanged": 0, "errors": 2}

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.db import OperationalError
 
-from members.imports import services
+from members.imports import committing, passes, services
 from members.imports.models import ImportJob
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
@@ -197,12 +197,12 @@ def test_valid_only_commit_skips_a_row_that_turned_bad(tmp_path, import_shop, ow
 def test_interrupted_valid_only_commit_resumes_after_the_last_chunk(
     tmp_path, import_shop, owner, monkeypatch
 ):
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(passes, "CHUNK_ROWS", 2)
     rows = [[f"08123456{i:02d}", "", "", i + 1, ""] for i in range(5)]
     job = upload(import_shop, sheet(tmp_path, *rows), mode="valid")
     services.import_confirm(job=job, user=owner)
     # the worker dies after the first chunk (simulated by a database error in the second)
-    original = services._apply
+    original = committing.apply_plans
     calls = {"n": 0}
 
     def dies_on_second_chunk(*args, **kwargs):
@@ -211,14 +211,14 @@ def test_interrupted_valid_only_commit_resumes_after_the_last_chunk(
             raise OperationalError("server closed the connection")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_apply", dies_on_second_chunk)
+    monkeypatch.setattr(committing, "apply_plans", dies_on_second_chunk)
     with pytest.raises(OperationalError):
-        services._commit_valid_rows(ImportJob.objects.get(pk=job.pk))
+        committing.commit_valid_rows(ImportJob.objects.get(pk=job.pk))
     job.refresh_from_db()
     assert job.commit_row == 3  # rows 2 and 3 are in
     assert Member.objects.count() == 2
     # when django-q2 retries the task, it goes on from row 4
-    monkeypatch.setattr(services, "_apply", original)
+    monkeypatch.setattr(committing, "apply_plans", original)
     job = services.import_commit(job_id=job.pk)
     assert job.state == ImportJob.State.DONE
     assert counts(job) == {"new": 5, "updated": 0, "unchanged": 0, "errors": 0}
@@ -361,7 +361,7 @@ def test_planner_statistics_are_refreshed_as_the_import_grows_the_tables(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(passes, "CHUNK_ROWS", 2)
     rows = [[f"08123456{i:02d}", "", "", 1, ""] for i in range(40)]
     job = upload(import_shop, sheet(tmp_path, *rows), mode=mode)
     with CaptureQueriesContext(connection) as queries:

@@ -1,6 +1,6 @@
-"""``loyalty.xlsx.write_xlsx`` serialises the data rows itself: a reader sees exactly the cells
-openpyxl's write-only writer gives for the same formula-safe cells (value, type, number format,
-quote prefix), and no cell is ever a formula."""
+"""``loyalty.xlsx.write_xlsx`` (XlsxWriter, constant memory): a reader sees the cells openpyxl's
+write-only writer gave for the same formula-safe cells (value, type, number format, quote prefix),
+as the exports wrote them before, and no cell is ever a formula."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 
 from loyalty import xlsx
+from loyalty.text import XML_REFUSED
 from tests.members.imports.conftest import DANGEROUS
 
 DATE, DATETIME = "dd/mm/yyyy", "dd/mm/yyyy hh:mm"
@@ -63,20 +65,30 @@ def cells_of(data: bytes) -> list[list[tuple]]:
     ]
 
 
+def reference_cell(sheet, value):
+    """The formula-safe cell openpyxl wrote for a value, as the exports wrote them before."""
+    value = xlsx.safe_value(value)
+    if isinstance(value, str):
+        value = XML_REFUSED.sub("", value)
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(xlsx.FORMULA_STARTS):
+            cell.quotePrefix = True
+    elif isinstance(value, dt.datetime):
+        cell.number_format = DATETIME
+    elif isinstance(value, dt.date):
+        cell.number_format = DATE
+    return cell
+
+
 def openpyxl_written(rows) -> bytes:
     """The same rows as openpyxl's own write-only writer writes the formula-safe cells."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("S")
-    sheet.append([xlsx.safe_cell(sheet, "header")])
+    sheet.append([reference_cell(sheet, "header")])
     for row in rows:
-        sheet.append(
-            [
-                None
-                if v is None
-                else xlsx.safe_cell(sheet, v, date_format=DATE, datetime_format=DATETIME)
-                for v in row
-            ]
-        )
+        sheet.append([None if v is None else reference_cell(sheet, v) for v in row])
     target = io.BytesIO()
     workbook.save(target)
     return target.getvalue()
@@ -86,7 +98,7 @@ def ours_written(rows) -> bytes:
     target = io.BytesIO()
     counts = xlsx.write_xlsx(
         target,
-        [("S", lambda sheet: sheet.append([xlsx.safe_cell(sheet, "header")]), rows)],
+        [xlsx.Sheet("S", rows, header=["header"])],
         date_format=DATE,
         datetime_format=DATETIME,
     )
