@@ -52,6 +52,7 @@ from members.ledger.models import (
 from members.ledger.tiers import tier_start, tier_upgrade
 from members.models import Member
 from shops.models import Branch, Shop, Tier
+from shops.selectors import branch_by_code
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ def points_earn(
 
 
 def _branch_by_code(shop: Shop, code: str) -> Branch:
-    branch = Branch.objects.filter(shop=shop, code=code.strip().upper(), is_active=True).first()
+    branch = branch_by_code(shop=shop, code=code)
     if branch is None:
         raise _unknown_branch(code)
     return branch

@@ -33,7 +33,8 @@ from members.imports.headers import ColumnMap, column_key, is_column_letter
 from members.imports.messages import column_label, describe, describe_column
 from members.imports.models import ImportJob
 from members.imports.names import FIELDS, IGNORE, normalise_header
-from shops.models import Branch, Shop
+from shops.models import Shop
+from shops.selectors import branch_by_code
 
 
 class Command(BaseCommand):
@@ -90,9 +91,7 @@ class Command(BaseCommand):
             )
         branch = None
         if options["branch"]:
-            branch = Branch.objects.filter(
-                shop=shop, code=options["branch"].strip().upper(), is_active=True
-            ).first()
+            branch = branch_by_code(shop=shop, code=options["branch"])
             if branch is None:
                 raise CommandError(
                     _("%(shop)s has no active branch with the code “%(code)s”.")
