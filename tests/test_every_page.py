@@ -117,8 +117,12 @@ def check(client: Client, url: str, expected: int, problems: list[str], lookups)
         problems.append(f"GET {url}: missing variable {lookup}")
     if response.get("Content-Type", "").startswith("text/html"):
         # Every screen here is Thai (the shop's language): years are Buddhist Era.
+        # A row's id in its own URL (``/ledgerentry/2026/change/``) is shown on the page and is
+        # not a year: PostgreSQL's sequences reach 2026 in a long run.
+        ids = set(re.findall(r"/(\d+)/", url))
         for shown in common_era_dates(response):
-            problems.append(f"GET {url}: a Common Era year in {shown!r}")
+            if not re.fullmatch(r"#?\s*(\d+)", shown) or shown.lstrip("# ") not in ids:
+                problems.append(f"GET {url}: a Common Era year in {shown!r}")
 
 
 # --- the staff app ------------------------------------------------------------------------------
