@@ -40,9 +40,8 @@ def _thai_valid_patterns() -> tuple[tuple[frozenset[int], re.Pattern[str]], ...]
         "voicemail", "fixed_line", "mobile",
     )  # fmt: skip
     found = [getattr(metadata, name) for name in types]
-    return (desc(metadata.general_desc),) + tuple(
-        desc(d) for d in found if d is not None and d.national_number_pattern
-    )
+    kinds = [desc(d) for d in found if d is not None and d.national_number_pattern]
+    return (desc(metadata.general_desc), *kinds)
 
 
 _THAI_GENERAL, *_THAI_TYPES = _thai_valid_patterns()
@@ -61,13 +60,19 @@ def _fast_thai(text: str) -> str | None:
     if match is None:
         return None
     national = match.group(1)
+    return "+66" + national if thai_national_valid(national) else None
+
+
+def thai_national_valid(national: str) -> bool:
+    """Whether ``phonenumbers.is_valid_number`` holds for +66 ``national`` (ASCII digits, no
+    leading zero), by the same metadata without building and parsing a number."""
     lengths, pattern = _THAI_GENERAL
     if (lengths and len(national) not in lengths) or not pattern.fullmatch(national):
-        return None
+        return False
     for lengths, pattern in _THAI_TYPES:
         if (not lengths or len(national) in lengths) and pattern.fullmatch(national):
-            return "+66" + national
-    return None
+            return True
+    return False
 
 
 def _spreadsheet_integer(text: str) -> str:

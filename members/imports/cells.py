@@ -19,12 +19,11 @@ import math
 import re
 from decimal import Decimal
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from loyalty.numbers import THAI_DIGITS, BadNumber, parse_decimal
-from loyalty.phones import InvalidPhone, normalise_phone
+from loyalty.phones import InvalidPhone, normalise_phone, thai_national_valid
 from loyalty.text import REFUSED_MULTILINE, find_refused
 from members.ledger.rules import MAX_POINTS_PER_ENTRY
 
@@ -162,9 +161,7 @@ def _thai_e164(value: object) -> str | None:
         return None
     if national[0] == "0":
         return None
-    if not phonenumbers.is_valid_number(
-        phonenumbers.PhoneNumber(country_code=66, national_number=int(national))
-    ):
+    if not thai_national_valid(national):
         return None
     return "+66" + national
 

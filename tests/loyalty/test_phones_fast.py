@@ -21,7 +21,9 @@ _national = st.builds(
     st.text(alphabet="0123456789", min_size=7, max_size=12),
     st.integers(min_value=7, max_value=11),
 )
-_thai_text = st.builds(lambda lead, national: lead + national, st.sampled_from(["0", "+66"]), _national)
+_thai_text = st.builds(
+    lambda lead, national: lead + national, st.sampled_from(["0", "+66"]), _national
+)
 
 
 def _phonenumbers(text: str) -> str | None:
@@ -75,7 +77,8 @@ def test_normalise_phone_unchanged(text):
 
 
 @pytest.mark.parametrize(
-    "raw", ["081-234-5678", "812345678", 812345678.0, "+66 81 234 5678", "66812345678", "๐๘๑๒๓๔๕๖๗๘"]
+    "raw",
+    ["081-234-5678", "812345678", 812345678.0, "+66 81 234 5678", "66812345678", "๐๘๑๒๓๔๕๖๗๘"],
 )
 def test_common_forms_take_the_fast_path(raw, monkeypatch):
     def no_parse(*args, **kwargs):
@@ -83,3 +86,17 @@ def test_common_forms_take_the_fast_path(raw, monkeypatch):
 
     monkeypatch.setattr(phonenumbers, "parse", no_parse)
     assert normalise_phone(raw) == "+66812345678"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_national)
+@example("812345678")
+@example("21234567")
+@example("1800123456")
+def test_thai_national_valid_is_phonenumbers_validity(national):
+    from loyalty.phones import thai_national_valid
+
+    if not national.isdigit() or national[0] == "0":
+        return
+    number = phonenumbers.PhoneNumber(country_code=66, national_number=int(national))
+    assert thai_national_valid(national) == phonenumbers.is_valid_number(number)
