@@ -62,7 +62,12 @@ def refuse_characters(value: object) -> None:
 
 
 def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not clean_text(value))
+    if value is None:
+        return True
+    if type(value) is str:
+        # Text that needs no cleaning is blank only when empty (clean_text gives it back as is).
+        return not value or (_NEEDS_CLEANING.search(value) is not None and not clean_text(value))
+    return isinstance(value, str) and not clean_text(value)
 
 
 def clean_text(value: object) -> str:

@@ -46,8 +46,9 @@ from members.imports.planning import (
 log = logging.getLogger(__name__)
 
 # Rows planned and written together (one transaction per chunk with valid rows only); progress is
-# reported after each chunk.
-CHUNK_ROWS = 1000
+# reported after each chunk. 5000: a fifth of the queries of 1000 for a 100,000-row file, a few MB
+# of rows in memory.
+CHUNK_ROWS = 5000
 
 
 @dataclass
