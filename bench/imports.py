@@ -540,9 +540,21 @@ class Probe:
     def phase(self, name: str):
         pid = self._backend()
         db_before = _proc_cpu(pid) if pid else None
+        # BENCH_PROFILE=DIR: each phase's CPU profile (cProfile, process time) in DIR/<phase>.prof.
+        profile_dir = os.environ.get("BENCH_PROFILE")
+        profiler = None
+        if profile_dir:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
         cpu, wall = time.process_time(), time.perf_counter()
         yield
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
+            Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(str(Path(profile_dir) / f"{name}.prof"))
         pid_after = self._backend()
         db_after = _proc_cpu(pid_after) if pid_after else None
         self.phases[name] = {

@@ -19,12 +19,11 @@ import math
 import re
 from decimal import Decimal
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from loyalty.numbers import THAI_DIGITS, BadNumber, parse_decimal
-from loyalty.phones import InvalidPhone, normalise_phone
+from loyalty.phones import InvalidPhone, normalise_phone, thai_national_valid
 from loyalty.text import REFUSED_MULTILINE, find_refused
 from members.ledger.rules import MAX_POINTS_PER_ENTRY
 
@@ -63,7 +62,12 @@ def refuse_characters(value: object) -> None:
 
 
 def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not clean_text(value))
+    if value is None:
+        return True
+    if type(value) is str:
+        # Text that needs no cleaning is blank only when empty (clean_text gives it back as is).
+        return not value or (_NEEDS_CLEANING.search(value) is not None and not clean_text(value))
+    return isinstance(value, str) and not clean_text(value)
 
 
 def clean_text(value: object) -> str:
@@ -162,9 +166,7 @@ def _thai_e164(value: object) -> str | None:
         return None
     if national[0] == "0":
         return None
-    if not phonenumbers.is_valid_number(
-        phonenumbers.PhoneNumber(country_code=66, national_number=int(national))
-    ):
+    if not thai_national_valid(national):
         return None
     return "+66" + national
 

@@ -46,7 +46,8 @@ from members.imports.planning import (
 log = logging.getLogger(__name__)
 
 # Rows planned and written together (one transaction per chunk with valid rows only); progress is
-# reported after each chunk.
+# reported after each chunk. (5000 was tried: no less CPU in bench/imports.py at 20,000 rows,
+# commit 2.89 s vs 2.60 s, and 25 MB more peak memory.)
 CHUNK_ROWS = 1000
 
 
