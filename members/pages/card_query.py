@@ -118,3 +118,48 @@ def card_members(members: QuerySet[Member], *, now: dt.datetime | None = None):
         params[i] = cutoff
     params.extend(base_params)
     return CardMembers(compiled, params, using)
+
+
+# --- the open points by expiry date (query 3) ------------------------------------------------------
+
+_MEMBER = -7_301_937  # sentinels: no member has this id, no lot this date
+_TODAY = dt.date(1901, 2, 3)
+_by_expiry: dict[tuple, tuple[str, tuple, tuple, tuple, Any, dict] | None] = {}
+
+
+def points_by_expiry_rows(member: Member, *, today: dt.date) -> list[tuple]:
+    """``selectors.points_by_expiry_query(member, today)``'s rows as tuples (expires_on, points,
+    pending), from its SQL compiled once per database: only the member and the day change."""
+    from members.pages.selectors import points_by_expiry_query
+
+    using = "default" if member._state.db is None else member._state.db
+    connection = connections[using]
+    if using not in _by_expiry:
+        queryset = points_by_expiry_query(_MEMBER, today=_TODAY).using(using)
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        day = {_TODAY, connection.ops.adapt_datefield_value(_TODAY)}
+        member_at = tuple(i for i, p in enumerate(params) if p == _MEMBER)
+        today_at = tuple(i for i, p in enumerate(params) if p in day)
+        ok = bool(member_at and today_at)
+        fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        converters = compiler.get_converters(fields)
+        compiled = (sql, tuple(params), member_at, today_at, compiler, converters)
+        _by_expiry[using] = compiled if ok else None
+    compiled = _by_expiry[using]
+    if compiled is None:
+        rows = points_by_expiry_query(member.pk, today=today).using(using)
+        return [(r["expires_on"], r["points"], r["pending"]) for r in rows]
+    sql, params, member_at, today_at, compiler, converters = compiled
+    params = list(params)
+    for i in member_at:
+        params[i] = member.pk
+    day = connection.ops.adapt_datefield_value(today)
+    for i in today_at:
+        params[i] = day
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if converters:
+        rows = list(compiler.apply_converters(rows, converters))
+    return [tuple(r) for r in rows]
