@@ -489,3 +489,17 @@ def test_the_replayed_card_query_reads_what_for_card_reads(line_shop):
     assert shown.card_code == code.code
     none = card_query.card_members(Member.objects.filter(pk=-1).select_related("shop", "tier"))
     assert none.first() is None
+
+
+def test_a_member_query_the_replay_cannot_key_takes_the_orm(line_shop):
+    from members.pages import card_query
+
+    member = MemberFactory(shop=line_shop)
+    for members in (
+        Member.objects.all(),  # no WHERE clause
+        Member.objects.filter(pk__in=[]),  # nothing can match
+        Member.objects.filter(pk=member.pk).only("pk"),  # deferred fields
+    ):
+        found = card_query.card_members(members).first()
+        assert not isinstance(found, card_query.CardMembers)
+        assert found is None or found.pk == member.pk
