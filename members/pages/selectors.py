@@ -44,6 +44,7 @@ from members.ledger import rules
 from members.ledger.models import TIER_QUALIFYING_KINDS, EntryKind, LedgerEntry, PointLot
 from members.ledger.selectors import TierProgress, member_entries, tier_progress
 from members.models import Member
+from members.pages import card_query
 from members.phone_claims.selectors import with_latest_claim
 from members.qr import fresh_codes
 from shops.models import SeasonalBackground, Shop, Tier, TierWindow
@@ -174,12 +175,13 @@ def _media_url(name: str | None) -> str:
     return default_storage.url(name)
 
 
-def points_by_expiry(member: Member, *, today: dt.date) -> list[tuple[dt.date | None, int, int]]:
+def points_by_expiry_query(member_id, *, today: dt.date):
     """The member's open points grouped by expiry date (None = never), soonest first, with how
-    many of them are still pending (the shop's return window). One grouped query, so a member
-    with thousands of purchases costs as much as one with three."""
-    rows = (
-        PointLot.objects.filter(member=member, remaining__gt=0)
+    many of them are still pending (the shop's return window): ``expires_on``, ``points``,
+    ``pending``. One grouped query, so a member with thousands of purchases costs as much as one
+    with three."""
+    return (
+        PointLot.objects.filter(member_id=member_id, remaining__gt=0)
         .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
         .values("expires_on")
         .annotate(
@@ -194,7 +196,13 @@ def points_by_expiry(member: Member, *, today: dt.date) -> list[tuple[dt.date | 
         )
         .order_by("expires_on")
     )
-    return [(r["expires_on"], r["points"] or 0, r["pending"] or 0) for r in rows]
+
+
+def points_by_expiry(member: Member, *, today: dt.date) -> list[tuple[dt.date | None, int, int]]:
+    """``points_by_expiry_query``'s rows as (expires_on, points, pending), its SQL compiled once
+    (``members.pages.card_query``)."""
+    rows = card_query.points_by_expiry_rows(member, today=today)
+    return [(d, points or 0, pending or 0) for d, points, pending in rows]
 
 
 def member_card(member: Member, *, today: dt.date | None = None) -> CardView:

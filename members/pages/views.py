@@ -21,6 +21,7 @@ from loyalty.errors import ApplicationError
 from members import member_auth
 from members.member_auth import member_required
 from members.pages import export, selectors
+from members.pages.card_query import card_members
 from members.pages.forms import DeleteAccountForm, MarketingForm, ProfileForm
 from members.phone_claims.services import open_claim
 from members.qr import CODE_REFRESH, member_code_for_card, member_code_issue
@@ -57,7 +58,7 @@ def _code_payload(code) -> dict:
 
 @never_cache
 @require_GET
-@member_required(queryset=selectors.for_card)
+@member_required(queryset=card_members)
 def card(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """The member card: tier, balance, points expiring soon, the QR code for the cashier."""
     member = request.member

@@ -444,3 +444,62 @@ def test_codes_are_unique_per_shop_in_the_database(line_shop, other_shop):
         MemberCode.objects.create(
             shop=line_shop, member=code.member, code=code.code, expires_at=code.expires_at
         )
+
+
+def test_the_replayed_card_query_reads_what_for_card_reads(line_shop):
+    """``members.pages.card_query`` runs ``for_card``'s SQL compiled once with each view's own
+    parameters: for two members, fresh and stale QR codes, and the open points by expiry date."""
+    from members.pages import card_query
+    from members.pages.selectors import for_card, points_by_expiry_query
+
+    tiers_for(line_shop)
+    line_shop.refresh_from_db()
+    first, second = MemberFactory(shop=line_shop), MemberFactory(shop=line_shop)
+    with time_machine.travel(NOW - dt.timedelta(days=40), tick=False):
+        _earn(first, "2500", "old")
+    with time_machine.travel(NOW, tick=False):
+        _earn(first, "300", "new")
+        _earn(second, "26000", "big")
+        code = member_code_issue(member=second)
+    fields = ["pk", "balance", "tier_id", "season_image", "card_code", "card_code_at"]
+    fields += ["claim_phone", "claim_status", "next_tier", "tier_earned"]
+    card_query._compiled.clear()
+    for now in (NOW, NOW + dt.timedelta(seconds=30), NOW + dt.timedelta(minutes=2)):
+        for member in (first, second):
+            base = Member.objects.filter(shop=line_shop, phone=member.phone).select_related(
+                "shop", "tier"
+            )
+            replay = card_query.card_members(base, now=now)
+            assert isinstance(replay, card_query.CardMembers)
+            got, want = replay.first(), for_card(base, now=now).first()
+            assert [getattr(got, f) for f in fields] == [getattr(want, f) for f in fields]
+            assert got.shop == want.shop and got.tier == want.tier
+            assert got.shop.name == line_shop.name and got.tier.name == want.tier.name
+            today = timezone.localdate(now)
+            rows = [
+                (r["expires_on"], r["points"], r["pending"])
+                for r in points_by_expiry_query(member.pk, today=today)
+            ]
+            assert card_query.points_by_expiry_rows(member, today=today) == rows
+            assert rows
+    shown = card_query.card_members(
+        Member.objects.filter(pk=second.pk).select_related("shop", "tier"),
+        now=NOW + dt.timedelta(seconds=30),
+    ).first()
+    assert shown.card_code == code.code
+    none = card_query.card_members(Member.objects.filter(pk=-1).select_related("shop", "tier"))
+    assert none.first() is None
+
+
+def test_a_member_query_the_replay_cannot_key_takes_the_orm(line_shop):
+    from members.pages import card_query
+
+    member = MemberFactory(shop=line_shop)
+    for members in (
+        Member.objects.all(),  # no WHERE clause
+        Member.objects.filter(pk__in=[]),  # nothing can match
+        Member.objects.filter(pk=member.pk).only("pk"),  # deferred fields
+    ):
+        found = card_query.card_members(members).first()
+        assert not isinstance(found, card_query.CardMembers)
+        assert found is None or found.pk == member.pk
