@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.compiled import insert
 from loyalty.idempotency import MAX_KEY_LENGTH
 from loyalty.numbers import BadNumber, parse_decimal
 from loyalty.phones import InvalidPhone, normalise_phone
@@ -156,7 +157,7 @@ def credit(
     pay = min(points, member.debt)
     member.debt -= pay
     member.balance += points
-    entry = LedgerEntry.objects.create(
+    entry = LedgerEntry(
         shop=shop,
         member=member,
         kind=kind,
@@ -171,7 +172,8 @@ def credit(
         reference=reference[:100],
         **actor.entry_fields(),
     )
-    PointLot.objects.create(
+    insert(entry)
+    lot = PointLot(
         shop=shop,
         member=member,
         entry=entry,
@@ -182,6 +184,7 @@ def credit(
         available_on=available_on or earned_on,
         expires_on=expires_on,
     )
+    insert(lot)
     if save:
         member.save(update_fields=["balance", "debt", "updated_at"])
     return entry

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from loyalty.compiled import insert
 from loyalty.errors import InvalidInput, NotFound
 from loyalty.idempotency import clean_key, fingerprint, in_request_transaction, write_atomic
 from members.ledger import rules
@@ -334,11 +335,11 @@ def _earn_write(
             raise duplicate
         try:
             with transaction.atomic():  # a savepoint: the order may be taken meanwhile
-                purchase.save(force_insert=True)
+                insert(purchase)
         except IntegrityError:
             raise duplicate from None
     else:
-        purchase.save(force_insert=True)  # nothing unique to clash with: no savepoint
+        insert(purchase)  # nothing unique to clash with: no savepoint
     if items:
         _save_items(shop, purchase, items)
     kind = (
