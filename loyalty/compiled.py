@@ -22,13 +22,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
-from django.db.models import QuerySet, signals
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-__all__ = ["compiled", "insert"]
+__all__ = ["compiled"]
 
 _cache: dict[tuple[str, str], _Compiled] = {}
 _lock = threading.Lock()
@@ -147,81 +147,3 @@ class _Compiled:
 
 
 _NO = object()
-
-
-def insert(obj, *, using: str | None = None) -> None:
-    """Write the new ``obj`` in one INSERT, as ``obj.save(force_insert=True)`` does, from SQL
-    built once per model and database alias: the fields' ``pre_save`` (``auto_now_add``) and
-    database preparation run as in ``save``, the columns the database returns (the pk) are set
-    on ``obj``, an error marks the transaction for rollback. A proxy model, a model with parents
-    or with ``pre_save``/``post_save`` receivers, or a field with a database default, is saved by
-    ``save`` itself, so no receiver is ever skipped."""
-    model = type(obj)
-    meta = model._meta
-    alias = using or router.db_for_write(model, instance=obj)
-    if (
-        meta.parents
-        or meta.proxy
-        or signals.pre_save.has_listeners(model)
-        or signals.post_save.has_listeners(model)
-    ):
-        obj.save(force_insert=True, using=alias)
-        return
-    connection = connections[alias]
-    with_pk = obj.pk is not None
-    entry = _inserts.get((model, alias, with_pk))
-    if entry is None:
-        entry = _Insert(model, connection, with_pk)
-        _inserts[(model, alias, with_pk)] = entry
-    if entry.sql is None:  # a database default or a field's own placeholder: save() knows
-        obj.save(force_insert=True, using=alias)
-        return
-    obj._prepare_related_fields_for_save(operation_name="save")
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
-        for field in entry.fields
-    ]
-    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
-        cursor.execute(entry.sql, params)
-        if entry.returning:
-            if connection.features.can_return_columns_from_insert:
-                returned = cursor.fetchone()
-            else:
-                returned = (connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column),)
-            for value, field in zip(returned, entry.returning, strict=True):
-                for converter in connection.ops.get_db_converters(
-                    field.get_col(meta.db_table)
-                ) + field.get_db_converters(connection):
-                    value = converter(value, field.get_col(meta.db_table), connection)
-                setattr(obj, field.attname, value)
-    obj._state.adding = False
-    obj._state.db = alias
-
-
-class _Insert:
-    def __init__(self, model, connection, with_pk: bool):
-        meta = model._meta
-        qn = connection.ops.quote_name
-        self.fields = [
-            f
-            for f in meta.local_concrete_fields
-            if not getattr(f, "generated", False) and (with_pk or f is not meta.auto_field)
-        ]
-        self.sql = None
-        if any(hasattr(f, "get_placeholder") or f.has_db_default() for f in self.fields):
-            return
-        columns = ", ".join(qn(f.column) for f in self.fields)
-        values = ", ".join(["%s"] * len(self.fields))
-        table = qn(meta.db_table)
-        self.sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608 - names from model metadata
-        self.returning = [] if with_pk else list(meta.db_returning_fields)
-        if self.returning and connection.features.can_return_columns_from_insert:
-            clause, clause_params = connection.ops.return_insert_columns(self.returning)
-            if clause_params:
-                raise TypeError("a RETURNING clause with parameters")
-            self.sql += " " + clause
-        elif self.returning and len(self.returning) > 1:
-            self.sql = None
-
-
-_inserts: dict[tuple, _Insert] = {}

@@ -18,7 +18,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty.compiled import insert
 from loyalty.idempotency import MAX_KEY_LENGTH
 from loyalty.numbers import BadNumber, parse_decimal
 from loyalty.phones import InvalidPhone, normalise_phone
@@ -157,7 +156,7 @@ def credit(
     pay = min(points, member.debt)
     member.debt -= pay
     member.balance += points
-    entry = LedgerEntry(
+    entry = LedgerEntry.objects.create(
         shop=shop,
         member=member,
         kind=kind,
@@ -172,8 +171,7 @@ def credit(
         reference=reference[:100],
         **actor.entry_fields(),
     )
-    insert(entry)
-    lot = PointLot(
+    PointLot.objects.create(
         shop=shop,
         member=member,
         entry=entry,
@@ -184,7 +182,6 @@ def credit(
         available_on=available_on or earned_on,
         expires_on=expires_on,
     )
-    insert(lot)
     if save:
         member.save(update_fields=["balance", "debt", "updated_at"])
     return entry

@@ -18,7 +18,6 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from loyalty.compiled import insert
 from loyalty.errors import InvalidInput, NotFound
 from loyalty.idempotency import clean_key, fingerprint, in_request_transaction, write_atomic
 from members.ledger import rules
@@ -335,11 +334,11 @@ def _earn_write(
             raise duplicate
         try:
             with transaction.atomic():  # a savepoint: the order may be taken meanwhile
-                insert(purchase)
+                purchase.save(force_insert=True)
         except IntegrityError:
             raise duplicate from None
     else:
-        insert(purchase)  # nothing unique to clash with: no savepoint
+        purchase.save(force_insert=True)  # nothing unique to clash with: no savepoint
     if items:
         _save_items(shop, purchase, items)
     kind = (
