@@ -10,6 +10,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.compiled import compiled
 from shops.models import ApiKey, Shop, User
 
 KEY_PREFIX = "lk_"
@@ -40,13 +41,18 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
+def _key_by_prefix(*, prefix: str):
+    return ApiKey.objects.select_related("shop").filter(prefix=prefix).order_by("pk")[:1]
+
+
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """The active key matching ``raw``, or None. Compares hashes in constant time."""
     raw = (raw or "").strip()
     if not raw.startswith(KEY_PREFIX) or raw.count("_") < 2:
         return None
     prefix = raw[len(KEY_PREFIX) :].split("_", 1)[0]
-    key = ApiKey.objects.select_related("shop").filter(prefix=prefix).first()
+    found = compiled("shops.api_key_by_prefix", _key_by_prefix, prefix=prefix)
+    key = found[0] if found else None
     if key is None or not hmac.compare_digest(key.key_hash, _hash(raw)):
         return None
     if key.revoked_at is not None or not key.shop.is_active:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
 from django.utils.translation import gettext as _
 
 from loyalty.errors import InvalidInput, NotFound
@@ -264,16 +263,13 @@ def _earn_by_public_id(*, shop: Shop, public_id, amount, key: str, branch_code, 
     already. That read is as of the statement's start: when the lock waited for another writer
     of the member (a twin with the same key, say) it is made again by its own query, as it is
     outside the request transaction, where the key is always checked after the lock."""
-    reads = {}
-    if branch_code:
-        code = branch_code.strip().upper()
-        branches = Branch.objects.filter(shop_id=shop.pk, code=code, is_active=True)
-        reads["branch_pk"] = Subquery(branches.values("pk")[:1])
     in_request = in_request_transaction()
-    if in_request:
-        keyed = LedgerEntry.objects.filter(shop_id=shop.pk, idempotency_key=key)
-        reads["keyed_entry_pk"] = Subquery(keyed.values("pk")[:1])
-    member = lock_member_by_public_id(shop_id=shop.pk, public_id=public_id, **reads)
+    member = lock_member_by_public_id(
+        shop_id=shop.pk,
+        public_id=public_id,
+        branch_code=branch_code.strip().upper() if branch_code else None,
+        entry_key=key if in_request else None,
+    )
     if member is None:
         raise NotFound(_("Not found in this shop."))
     branch_id = member.branch_pk if branch_code else None

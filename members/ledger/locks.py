@@ -19,7 +19,10 @@ from collections.abc import Iterable
 
 from django.db.models import OuterRef, Subquery
 
+from loyalty.compiled import compiled
+from members.ledger.models import LedgerEntry
 from members.models import Member
+from shops.models import Branch
 from shops.services import lock_shop
 
 __all__ = ["lock_member", "lock_member_by_public_id", "lock_members", "lock_shop"]
@@ -44,18 +47,56 @@ def lock_member(member_id: int) -> Member:
     return member
 
 
-def lock_member_by_public_id(*, shop_id: int, public_id, **reads) -> Member | None:
+def lock_member_by_public_id(
+    *, shop_id: int, public_id, branch_code: str | None = None, entry_key: str | None = None
+) -> Member | None:
     """Find the shop's member by its public id and lock it in one statement (an API write: one
-    statement instead of a read, then a lock), or None (no such member, or erased). ``reads`` are
-    scalar subqueries computed in the same statement, read as attributes of the member.
+    statement instead of a read, then a lock), or None (no such member, or erased). The same
+    statement reads, as attributes of the member, the pk of the shop's active branch with
+    ``branch_code`` (``branch_pk``) and of the shop's entry with the ledger key ``entry_key``
+    (``keyed_entry_pk``) when they are given. The statement is compiled once per process
+    (``loyalty.compiled``): the earn path's hottest query.
 
     Those reads see the database as it was when the statement began: when the lock had to wait
     for another writer of the member (PostgreSQL), they may miss what that writer committed.
     ``member.lock_waited`` says so (the row as read then differs from the row as locked); the
     caller then reads again what matters (``earning._earn_by_public_id``: the key's entry). As
     ``lock_member``, the related rows are read again when the lock waited."""
+    public_id = Member._meta.get_field("public_id").to_python(public_id)
+    values = {"shop_id": shop_id, "public_id": public_id}
+    if branch_code is not None:
+        values["branch_code"] = branch_code
+    if entry_key is not None:
+        values["entry_key"] = entry_key
+    shape = f"ledger.lock_member_by_public_id:{branch_code is not None}:{entry_key is not None}"
+    found = compiled(shape, _member_by_public_id, **values)
+    if not found:
+        return None
+    member = found[0]
+    member.lock_waited = (member.seen_updated_at, member.seen_balance) != (
+        member.updated_at,
+        member.balance,
+    )
+    if _joined_stale(member, "tier") or _joined_stale(member, "manual_tier"):
+        fresh = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member.pk)
+        for name in ("branch_pk", "keyed_entry_pk"):
+            if hasattr(member, name):
+                setattr(fresh, name, getattr(member, name))
+        fresh.lock_waited = True
+        member = fresh
+    return member
+
+
+def _member_by_public_id(*, shop_id, public_id, branch_code=None, entry_key=None):
+    reads = {}
+    if branch_code is not None:
+        branches = Branch.objects.filter(shop_id=shop_id, code=branch_code, is_active=True)
+        reads["branch_pk"] = Subquery(branches.values("pk")[:1])
+    if entry_key is not None:
+        keyed = LedgerEntry.objects.filter(shop_id=shop_id, idempotency_key=entry_key)
+        reads["keyed_entry_pk"] = Subquery(keyed.values("pk")[:1])
     before = Member.objects.filter(pk=OuterRef("pk"))
-    member = (
+    return (
         Member.objects.select_for_update(of=("self",), no_key=True)
         .select_related("shop", "tier", "manual_tier")
         .annotate(
@@ -65,21 +106,8 @@ def lock_member_by_public_id(*, shop_id: int, public_id, **reads) -> Member | No
         )
         .filter(shop_id=shop_id, public_id=public_id)
         .exclude(status=Member.Status.ERASED)
-        .first()
+        .order_by("pk")[:1]
     )
-    if member is None:
-        return None
-    member.lock_waited = (member.seen_updated_at, member.seen_balance) != (
-        member.updated_at,
-        member.balance,
-    )
-    if _joined_stale(member, "tier") or _joined_stale(member, "manual_tier"):
-        fresh = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member.pk)
-        for name in reads:
-            setattr(fresh, name, getattr(member, name))
-        fresh.lock_waited = True
-        member = fresh
-    return member
 
 
 def _joined_stale(member: Member, name: str) -> bool:

@@ -15,6 +15,7 @@ from django.db.models import IntegerField, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from loyalty.compiled import compiled
 from loyalty.dates import local_midnight
 from members.ledger import rules
 from members.ledger.core import local_today
@@ -78,13 +79,30 @@ def held_tier(member: Member, earned: int, tiers: list[Tier]) -> Tier | None:
 def _tiers_with_earned(member: Member, *, until: dt.date) -> tuple[list[Tier], int]:
     """The shop's tiers and the points ``member`` earned for the period starting ``until`` (the
     highest of its windows), in one statement: each window's sum rides on every tier row as a
-    scalar subquery, which the database computes once."""
+    scalar subquery, which the database computes once. The statement is compiled once per
+    process and shape of windows (``loyalty.compiled``): the earn path runs it on every credit."""
     windows = rules.qualifying_windows(until, window=member.shop.tier_window)
-    sums = {
-        f"w{i}": Coalesce(
+    values = {"member_id": member.pk, "shop_id": member.shop_id}
+    for i, (start, end) in enumerate(windows):
+        if start is not None:
+            values[f"start{i}"] = local_midnight(start)
+        values[f"end{i}"] = local_midnight(end)
+    shape = "".join("e" if start is None else "r" for start, _end in windows)
+    tiers = compiled(f"ledger.tiers_with_earned:{shape}", _tiers_with_sums, **values)
+    earned = max((getattr(t, f"w{i}") for t in tiers[:1] for i in range(len(windows))), default=0)
+    return tiers, earned
+
+
+def _tiers_with_sums(*, member_id, shop_id, **bounds):
+    sums = {}
+    for i in range(sum(1 for name in bounds if name.startswith("end"))):
+        window = Q(created_at__lt=bounds[f"end{i}"])
+        if f"start{i}" in bounds:
+            window &= Q(created_at__gte=bounds[f"start{i}"])
+        sums[f"w{i}"] = Coalesce(
             Subquery(
-                _qualifying_entries(member.pk)
-                .filter(_window_filter(start, end))
+                _qualifying_entries(member_id)
+                .filter(window)
                 .order_by()
                 .values("member_id")
                 .annotate(total=Sum("points"))
@@ -93,11 +111,7 @@ def _tiers_with_earned(member: Member, *, until: dt.date) -> tuple[list[Tier], i
             ),
             Value(0),
         )
-        for i, (start, end) in enumerate(windows)
-    }
-    tiers = list(Tier.objects.filter(shop_id=member.shop_id).annotate(**sums).order_by("threshold"))
-    earned = max((getattr(t, f"w{i}") for t in tiers[:1] for i in range(len(windows))), default=0)
-    return tiers, earned
+    return Tier.objects.filter(shop_id=shop_id).annotate(**sums).order_by("threshold")
 
 
 def tier_start(member: Member) -> None:
