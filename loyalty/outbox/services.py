@@ -47,10 +47,13 @@ def outbox_enqueue(
         recipients[start : start + MAX_RECIPIENTS]
         for start in range(0, len(recipients), MAX_RECIPIENTS)
     ]
+    # One person is a push; a send to many stays a multicast to its last batch of one, because a
+    # push to someone who blocked the OA is refused while a multicast drops them silently.
+    kind = OutboxMessage.Kind.PUSH if len(recipients) == 1 else OutboxMessage.Kind.MULTICAST
     rows = [
         OutboxMessage(
             shop_id=shop_id,
-            kind=OutboxMessage.Kind.PUSH if len(batch) == 1 else OutboxMessage.Kind.MULTICAST,
+            kind=kind,
             recipients=batch,
             messages=messages,
             source=source,

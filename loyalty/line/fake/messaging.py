@@ -165,6 +165,10 @@ class MessagingEndpoints(LineState):
             self.quota_used += len(to)
         return payload
 
+    def _request_id_header(self) -> dict[str, str]:
+        """The accepted send's request id as LINE's header, so that the client and the log agree."""
+        return {"x-line-request-id": self._messages[-1]["request_id"]}
+
     def _over_quota(self, recipients: int) -> bool:
         return self.quota_limit is not None and self.quota_used + recipients > self.quota_limit
 
@@ -228,7 +232,7 @@ class MessagingEndpoints(LineState):
         if fault is not None and not fault.accept:
             return self._faulty(fault)
         payload = self._send(kind="push", channel=channel, to=[to], body=body, retry_key=retry_key)
-        accepted = json_response(HTTPStatus.OK, payload)
+        accepted = json_response(HTTPStatus.OK, payload, **self._request_id_header())
         return self._faulty(fault, accepted) if fault is not None else accepted
 
     def _reply(self, request: Request) -> Response:
@@ -288,7 +292,7 @@ class MessagingEndpoints(LineState):
         payload = self._send(
             kind="multicast", channel=channel, to=list(to), body=body, retry_key=retry_key
         )
-        accepted = json_response(HTTPStatus.OK, payload)
+        accepted = json_response(HTTPStatus.OK, payload, **self._request_id_header())
         return self._faulty(fault, accepted) if fault is not None else accepted
 
     def _bot_profile(self, request: Request, user_id: str) -> Response:
