@@ -73,27 +73,36 @@ def due_rows():
 def claim(*, message_id: int | None = None) -> OutboxMessage | None:
     """Take one due row (this one, or the oldest) for this worker, or None when there is none
     or another worker holds it. ``skip_locked`` keeps two workers off the same row on PostgreSQL;
-    the guarded update does it on SQLite."""
-    with transaction.atomic():
-        rows = due_rows().order_by("next_attempt_at", "pk")
-        if message_id is not None:
-            rows = rows.filter(pk=message_id)
-        if transaction.get_connection().features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        row = rows.first()
-        if row is None:
-            return None
-        claimed = OutboxMessage.objects.filter(
-            pk=row.pk, state=row.state, attempts=row.attempts
-        ).update(
-            state=State.SENDING,
-            attempts=F("attempts") + 1,
-            next_attempt_at=timezone.now() + lease(),
-        )
-        if not claimed:
-            return None
-    row.refresh_from_db()
-    return row
+    the guarded update does it on SQLite. A row whose every try ended with its worker gone (a
+    crash, not an answer from LINE) is given up rather than taken again."""
+    while True:
+        with transaction.atomic():
+            rows = due_rows().order_by("next_attempt_at", "pk")
+            if message_id is not None:
+                rows = rows.filter(pk=message_id)
+            if transaction.get_connection().features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True)
+            row = rows.first()
+            if row is None:
+                return None
+            guard = OutboxMessage.objects.filter(pk=row.pk, state=row.state, attempts=row.attempts)
+            if row.state == State.SENDING and row.attempts >= max_attempts():
+                guard.update(
+                    state=State.FAILED,
+                    next_attempt_at=None,
+                    error=_("Given up after %(n)s tries that did not finish.")
+                    % {"n": row.attempts},
+                )
+                continue
+            claimed = guard.update(
+                state=State.SENDING,
+                attempts=F("attempts") + 1,
+                next_attempt_at=timezone.now() + lease(),
+            )
+            if not claimed:
+                return None
+        row.refresh_from_db()
+        return row
 
 
 def send(row: OutboxMessage) -> OutboxMessage:

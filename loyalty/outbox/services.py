@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from linebot.v3.messaging import Message
 
 from loyalty.errors import ApplicationError
 from loyalty.outbox.models import MAX_MESSAGES, MAX_RECIPIENTS, OutboxMessage
@@ -36,6 +37,15 @@ def outbox_enqueue(
     """
     if not 1 <= len(messages) <= MAX_MESSAGES:
         raise OutboxMessageInvalid(_("A LINE message has one to five parts."))
+    for message in messages:
+        # The SDK's own models: a message LINE would refuse is refused here, in the caller's
+        # transaction, rather than failing later in the sender.
+        try:
+            Message.from_dict(message)
+        except (TypeError, ValueError) as exc:
+            raise OutboxMessageInvalid(
+                _("This is not a LINE message object: %(error)s") % {"error": exc}
+            ) from exc
     if dedupe_key:
         existing = _existing(shop_id=shop_id, dedupe_key=dedupe_key)
         if existing:

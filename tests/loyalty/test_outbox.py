@@ -356,3 +356,30 @@ def test_back_off_doubles_with_jitter_up_to_the_cap(settings):
     assert sender.backoff_delay(1, rand=lambda: 1.0) == dt.timedelta(seconds=30)
     assert sender.backoff_delay(3, rand=lambda: 1.0) == dt.timedelta(seconds=120)
     assert sender.backoff_delay(20, rand=lambda: 1.0) == dt.timedelta(seconds=3600)
+
+
+def test_a_message_line_would_refuse_is_refused_when_enqueued(shop):
+    with pytest.raises(OutboxMessageInvalid):
+        outbox_enqueue(shop_id=shop.pk, to=[NOK], messages=[{"type": "text"}], source="test")
+    with pytest.raises(OutboxMessageInvalid):
+        outbox_enqueue(shop_id=shop.pk, to=[NOK], messages=[{"type": "nope"}], source="test")
+
+
+def test_a_row_whose_worker_dies_every_time_is_given_up(shop, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    [row] = enqueue(shop, [NOK])
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        state=State.SENDING, attempts=2, next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    assert outbox_drain() == 0
+
+    row.refresh_from_db()
+    assert (row.state, row.next_attempt_at) == (State.FAILED, None) and row.error
+
+
+def test_the_drain_is_scheduled_every_minute():
+    from loyalty.schedules import REPEATING
+
+    [job] = [j for j in REPEATING if j.func == "loyalty.outbox.tasks.outbox_drain"]
+    assert job.minutes == 1
