@@ -88,3 +88,12 @@ def test_the_outbox_is_read_only(signed_in, shop):
     assert page.status_code == 200
     assert signed_in.get(reverse("admin:loyalty_outboxmessage_add")).status_code == 403
     assert b'name="_save"' not in page.content
+
+
+def test_the_sidebar_links_the_outbox_under_members(signed_in):
+    response = signed_in.get(reverse("admin:index"))
+
+    [members] = [
+        g for g in response.context["sidebar_navigation"] if g["items"][0]["icon"] == "group"
+    ]
+    assert reverse(LIST) in {item["link"] for item in members["items"]}
