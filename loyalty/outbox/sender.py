@@ -113,8 +113,10 @@ def send(row: OutboxMessage) -> OutboxMessage:
             return _finish(row, state=State.FAILED, error=_("The shop has no LINE channel token."))
         try:
             stop = _quota_stop(row, token)
-        except (LineUnavailable, ApiException) as exc:
+        except LineUnavailable as exc:
             return _back_off(row, error=_describe(exc))
+        except ApiException as exc:
+            return _refused(row, exc)
         if stop:
             return _finish(row, state=State.QUOTA, error=stop)
         try:
@@ -122,12 +124,7 @@ def send(row: OutboxMessage) -> OutboxMessage:
         except LineUnavailable as exc:
             return _back_off(row, error=_describe(exc))
         except ApiException as exc:
-            message = line.line_error_message(exc)
-            if exc.status == HTTP_TOO_MANY_REQUESTS and MONTHLY_LIMIT_MESSAGE in message:
-                return _finish(row, state=State.QUOTA, error=_quota_message(message))
-            if exc.status == HTTP_TOO_MANY_REQUESTS or (exc.status or 0) >= HTTP_SERVER_ERROR:
-                return _back_off(row, error=message)
-            return _finish(row, state=State.FAILED, error=message)
+            return _refused(row, exc)
     _count_use(row)
     return _finish(
         row,
@@ -137,6 +134,17 @@ def send(row: OutboxMessage) -> OutboxMessage:
         sent_count=len(row.recipients),
         sent_at=timezone.now(),
     )
+
+
+def _refused(row: OutboxMessage, exc: ApiException) -> OutboxMessage:
+    """LINE answered with an error: the quota, a back-off (429, 5xx) or a refusal (other 4xx,
+    such as a revoked channel token)."""
+    message = line.line_error_message(exc)
+    if exc.status == HTTP_TOO_MANY_REQUESTS and MONTHLY_LIMIT_MESSAGE in message:
+        return _finish(row, state=State.QUOTA, error=_quota_message(message))
+    if exc.status == HTTP_TOO_MANY_REQUESTS or (exc.status or 0) >= HTTP_SERVER_ERROR:
+        return _back_off(row, error=message)
+    return _finish(row, state=State.FAILED, error=message)
 
 
 def _call_line(row: OutboxMessage, token: str) -> line.SendResult:

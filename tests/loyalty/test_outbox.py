@@ -383,3 +383,13 @@ def test_the_drain_is_scheduled_every_minute():
 
     [job] = [j for j in REPEATING if j.func == "loyalty.outbox.tasks.outbox_drain"]
     assert job.minutes == 1
+
+
+def test_a_revoked_channel_token_fails_at_once_with_lines_message(shop, fake_line):
+    ShopLineChannel.objects.filter(shop=shop).update(messaging_access_token="revoked-token")
+    [row] = enqueue(shop, [NOK, PLOY])
+
+    assert outbox_send(row.pk) == State.FAILED
+
+    row.refresh_from_db()
+    assert row.error.startswith("Authentication failed") and not fake_line.messages
