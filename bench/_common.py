@@ -333,7 +333,7 @@ def create_shop(name: str, **fields):
 
 def drop_shop(shop_id: int) -> None:
     """Remove a bench shop and everything the benchmarks wrote for it, set-based."""
-    from loyalty.models import IdempotencyRecord
+    from loyalty.models import IdempotencyRecord, OutboxMessage
     from members.ledger.models import (
         LedgerEntry,
         LotAllocation,
@@ -343,7 +343,7 @@ def drop_shop(shop_id: int) -> None:
         PurchaseItem,
     )
     from members.models import Member
-    from shops.models import ApiKey, Shop, Tier
+    from shops.models import ApiKey, Shop, ShopLineChannel, Tier
 
     alloc, entry = table(LotAllocation), table(LedgerEntry)
     with bulk_load() as cursor:
@@ -358,9 +358,11 @@ def drop_shop(shop_id: int) -> None:
             Purchase,
             Product,
             IdempotencyRecord,
+            OutboxMessage,
             Member,
             ApiKey,
             Tier,
+            ShopLineChannel,
         ):
             cursor.execute(f"DELETE FROM {table(model)} WHERE shop_id = %s", [shop_id])
         # Not the ORM's cascade: it would visit every model of the tree, including ones whose

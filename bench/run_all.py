@@ -33,6 +33,7 @@ BENCHMARKS = (
     "expiry",
     "tiers",
     "imports",
+    "outbox",
 )
 
 
@@ -133,6 +134,22 @@ def summary_rows(name: str, result: dict) -> list[tuple]:
             (
                 "redeem API p99",
                 f"{result['api']['p99_ms']:.1f} ms",
+                "—",
+                "",
+            ),
+        ]
+    if name == "outbox":
+        return [
+            (
+                "outbox sender, multicast to the fake LINE",
+                f"{result['sender']['recipients_per_s']:,} recipients/s "
+                f"(ceiling {result['raw']['recipients_per_s']:,}/s)",
+                f"≥ {result['target']['per_s_min']:,}/s",
+                "met" if result["target"]["met"] and result["checks"]["ok"] else "MISSED",
+            ),
+            (
+                "outbox enqueue (one transaction)",
+                f"{result['timings']['enqueue_s']:.2f} s",
                 "—",
                 "",
             ),

@@ -39,3 +39,9 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+# The outbox's table belongs to this app; its code lives in loyalty/outbox/.
+from loyalty.outbox.models import OutboxMessage  # noqa: E402
+
+__all__ = ["IdempotencyRecord", "OutboxMessage"]

@@ -77,3 +77,23 @@ SCHEDULES: list[Job] = [
         description="Delete expired sign-in sessions.",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class RepeatingJob:
+    """A job that runs every ``minutes`` minutes, all day (a queue drain, not a daily chore)."""
+
+    name: str
+    func: str
+    minutes: int
+    description: str = ""
+
+
+REPEATING: list[RepeatingJob] = [
+    RepeatingJob(
+        name="outbox-drain",
+        func="loyalty.outbox.tasks.outbox_drain",
+        minutes=1,
+        description="Send LINE messages that came due: back-offs, rows whose worker died, lost tasks.",
+    ),
+]

@@ -255,6 +255,12 @@ Q_CLUSTER = {
     "poll": 1,
     "sync": env.bool("Q_SYNC", default=False),
 }
+# With REDIS_URL set, django-q2 queues jobs in Redis instead of the database (the production
+# choice when several machines run job clusters); the schedules stay in the database either way.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = REDIS_URL
 
 # --- LINE platform -------------------------------------------------------------------------------
 # Base URLs of the LINE platform. Production leaves them alone; tests and the demo point them at the
@@ -276,6 +282,12 @@ LINE_LIFF_SDK_URL = env.str(
     "LINE_LIFF_SDK_URL", default="https://static.line-scdn.net/liff/edge/2/sdk.js"
 )
 LINE_HTTP_TIMEOUT = env.float("LINE_HTTP_TIMEOUT", default=10.0)
+# The outbox (loyalty/outbox/): a shop's Messaging API token comes from this function (loyalty
+# does not import shops); tries before a message is given up, and the back-off between them.
+LINE_CHANNEL_TOKEN_LOOKUP = "shops.services.line_access_token"  # noqa: S105 (a function path)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_BACKOFF_SECONDS = 30
+OUTBOX_BACKOFF_MAX_SECONDS = 3600
 
 # --- SMS (one-time codes that prove a phone number; loyalty/sms/, docs/sms.md) -------------------
 # The gateway: "thaibulksms" (ThaiBulkSMS's v2 API over HTTPS), or empty to turn SMS off (members

@@ -150,5 +150,6 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
         super().save_related(request, form, formsets, change)
 
 
-from members import line_settings_admin  # noqa: E402, F401 - the shop's LINE settings page
+# The shop's LINE settings page, and the LINE outbox (loyalty.outbox):
+from members import line_settings_admin, outbox_admin  # noqa: E402, F401
 from members.signup import admin as signup_admin  # noqa: E402, F401 - sign-up questions, consents

@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 
 SHOP_APPS = {"shops", "members", "rewards", "campaigns"}
+# Shop-owned tables of the project-wide app (loyalty) that owners and managers see in the admin.
+SHOP_LOYALTY_PERMS = {"loyalty.view_outboxmessage", "loyalty.change_outboxmessage"}
 
 # Permissions no shop role has: creating or deleting shops is the platform operator's job.
 DENIED_TO_ALL_ROLES = {"shops.add_shop", "shops.delete_shop"}
@@ -31,6 +33,8 @@ class ShopRoleBackend(ModelBackend):
     def _role_perm(self, user_obj, perm: str) -> bool:
         if not user_obj.is_active or not getattr(user_obj, "is_shop_admin", False):
             return False
+        if perm in SHOP_LOYALTY_PERMS:
+            return True
         app_label = perm.split(".", 1)[0]
         if app_label not in SHOP_APPS or perm in DENIED_TO_ALL_ROLES:
             return False
@@ -42,7 +46,9 @@ class ShopRoleBackend(ModelBackend):
         return self._role_perm(user_obj, perm) or super().has_perm(user_obj, perm, obj)
 
     def has_module_perms(self, user_obj, app_label):
-        if getattr(user_obj, "is_shop_admin", False) and app_label in SHOP_APPS:
+        if getattr(user_obj, "is_shop_admin", False) and (
+            app_label in SHOP_APPS or any(p.startswith(f"{app_label}.") for p in SHOP_LOYALTY_PERMS)
+        ):
             return True
         return super().has_module_perms(user_obj, app_label)
 

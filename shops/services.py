@@ -140,3 +140,13 @@ def line_channel_save(*, channel: ShopLineChannel) -> ShopLineChannel:
     channel.full_clean()
     channel.save()
     return channel
+
+
+def line_access_token(shop_id: int) -> str | None:
+    """The shop's Messaging API channel access token, for the outbox (LINE_CHANNEL_TOKEN_LOOKUP)."""
+    token = (
+        ShopLineChannel.objects.filter(shop_id=shop_id)
+        .values_list("messaging_access_token", flat=True)
+        .first()
+    )
+    return token or None

@@ -397,3 +397,29 @@ def _register_import_factories():
 
 
 _register_import_factories()
+
+
+def _register_outbox_factories() -> None:
+    from loyalty.outbox.models import OutboxMessage
+
+    class OutboxMessageFactory(DjangoModelFactory):
+        """A multicast that LINE refused (what the back office's outbox page is for)."""
+
+        class Meta:
+            model = OutboxMessage
+
+        shop = factory.SubFactory(ShopFactory)
+        kind = OutboxMessage.Kind.MULTICAST
+        recipients = factory.LazyFunction(lambda: [f"U{n:032x}" for n in range(1, 4)])
+        messages = factory.LazyFunction(lambda: [{"type": "text", "text": "ได้รับ 40 แต้ม"}])
+        state = OutboxMessage.State.FAILED
+        attempts = 1
+        error = "The request body has 1 error(s)"
+        skipped_count = 1
+        source = factory.Sequence(lambda n: f"points_earned:{n}")
+
+    FACTORIES[OutboxMessage] = OutboxMessageFactory
+    globals()["OutboxMessageFactory"] = OutboxMessageFactory
+
+
+_register_outbox_factories()

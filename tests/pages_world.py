@@ -36,7 +36,7 @@ from rewards import services as rewards
 from rewards.models import Delivery, Redemption, Reward
 from rewards.staff import services as reward_staff
 from shops.apikeys import api_key_create
-from shops.models import ContactChannel, User
+from shops.models import ContactChannel, ShopLineChannel, User
 from shops.staffing.services import staff_invite_create
 from tests.factories import (
     FACTORIES,
@@ -85,6 +85,48 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
         sheet.append(row)
     workbook.save(path)
     return path
+
+
+def _outbox_rows(shop, member, fake_line) -> dict:
+    """LINE messages as the outbox keeps them: one sent push, a multicast with a blocked friend
+    that LINE refused, one stopped by the monthly quota, and one with nobody to send to."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from loyalty.outbox.models import OutboxMessage
+    from loyalty.outbox.services import outbox_enqueue
+    from loyalty.outbox.tasks import outbox_send
+    from tests.line_fixtures import MESSAGING_ACCESS_TOKEN, NOK, PLOY
+
+    ShopLineChannel.objects.filter(shop=shop).update(messaging_access_token=MESSAGING_ACCESS_TOKEN)
+    cache.clear()  # the sender's cached quota of an earlier test's shop
+
+    def enqueue(to, text, source):
+        with transaction.atomic():
+            [row] = outbox_enqueue(
+                shop_id=shop.pk, to=to, messages=[{"type": "text", "text": text}], source=source
+            )
+        return row
+
+    rows = {
+        "sent": enqueue([member.line_user_id], "ได้รับ 40 แต้ม", "points_earned:welcome"),
+        "failed": enqueue([NOK, PLOY, None], "คูปองพร้อมใช้", "coupon_ready:demo"),
+        "quota": enqueue([NOK, PLOY], "แต้มใกล้หมดอายุ", "points_expiring:demo"),
+        "skipped": enqueue([None], "ยินดีต้อนรับ", "welcome:demo"),
+    }
+    outbox_send(rows["sent"].pk)
+    fake_line.fail_sends(status=400, message="The request body has 1 error(s)")
+    outbox_send(rows["failed"].pk)
+    fake_line.set_quota(1)
+    cache.clear()
+    outbox_send(rows["quota"].pk)
+    fake_line.set_quota(None)
+    cache.clear()
+    for row in rows.values():
+        row.refresh_from_db()
+    assert [r.state for r in rows.values()] == list(rows), [r.state for r in rows.values()]
+    assert OutboxMessage.objects.filter(shop=shop).count() == len(rows)
+    return rows
 
 
 def build_world(client, fake_line, tmp_path: Path) -> World:
@@ -336,6 +378,9 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
         world.objects["open_claim"], _ = staff.points_claim_create(
             user=cashier, branch=branch, amount="100", form_key=uuid.uuid4()
         )
+
+    with _at(NOW - dt.timedelta(seconds=30)):
+        world.objects["outbox"] = _outbox_rows(shop, member, fake_line)
 
     missing = set(EntryKind.values) - {e.kind for e in entries.values()}
     assert missing == {EntryKind.ACTIVITY}, missing  # no feature writes activity points yet

@@ -23,6 +23,7 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    Message,
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
@@ -124,6 +125,97 @@ def multicast_text(
     return True
 
 
+@dataclass(frozen=True)
+class SendResult:
+    """What LINE said to a push or multicast of prepared message objects.
+
+    ``request_id`` is LINE's ``x-line-request-id`` of this call; on a retry-key replay (HTTP 409)
+    ``already_accepted`` is true and ``accepted_request_id`` names the earlier call that went out.
+    """
+
+    request_id: str | None
+    already_accepted: bool = False
+    accepted_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageQuota:
+    """This month's message quota of a channel: ``limit`` None means unlimited."""
+
+    limit: int | None
+    used: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+
+def push_messages(
+    *, channel_access_token: str, to: str, messages: list[dict], retry_key: str
+) -> SendResult:
+    """Push up to five message objects (LINE's JSON shape) to one user, with a retry key."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = PushMessageRequest(to=to, messages=[Message.from_dict(m) for m in messages])
+    try:
+        response = api.push_message_with_http_info(
+            request, x_line_retry_key=retry_key, _request_timeout=settings.LINE_HTTP_TIMEOUT
+        )
+    except ApiException as exc:
+        if exc.status == HTTP_CONFLICT:
+            return _replayed(exc)
+        raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("push", exc) from exc
+    return SendResult(request_id=(response.headers or {}).get("x-line-request-id"))
+
+
+def multicast_messages(
+    *, channel_access_token: str, to: list[str], messages: list[dict], retry_key: str
+) -> SendResult:
+    """Send up to five message objects to up to 500 users in one call, with a retry key."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = MulticastRequest(to=to, messages=[Message.from_dict(m) for m in messages])
+    try:
+        response = api.multicast_with_http_info(
+            request, x_line_retry_key=retry_key, _request_timeout=settings.LINE_HTTP_TIMEOUT
+        )
+    except ApiException as exc:
+        if exc.status == HTTP_CONFLICT:
+            return _replayed(exc)
+        raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("multicast", exc) from exc
+    return SendResult(request_id=(response.headers or {}).get("x-line-request-id"))
+
+
+def message_quota(*, channel_access_token: str) -> MessageQuota:
+    """The channel's monthly quota and what it has used of it (two calls, as LINE has two)."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        quota = api.get_message_quota(_request_timeout=settings.LINE_HTTP_TIMEOUT)
+        used = api.get_message_quota_consumption(_request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("quota", exc) from exc
+    limit = quota.value if quota.type == "limited" else None
+    return MessageQuota(limit=limit, used=used.total_usage)
+
+
+def line_error_message(exc: ApiException) -> str:
+    """LINE's own ``message`` (and its details) from a refusal, for the admin to show."""
+    try:
+        body = json.loads(exc.body or b"{}")
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict) or not body.get("message"):
+        return f"HTTP {exc.status}"
+    details = [
+        f"{d.get('property', '')}: {d.get('message', '')}"
+        for d in body.get("details") or []
+        if isinstance(d, dict)
+    ]
+    return "; ".join([str(body["message"]), *details])
+
+
 def get_user_profile(*, channel_access_token: str, user_id: str) -> LineProfile | None:
     """A user's profile as the OA sees it, or None when LINE does not know them as a friend."""
     api = messaging_api(channel_access_token=channel_access_token)
@@ -183,6 +275,15 @@ def _already_accepted(exc: ApiException) -> PushResult:
     headers = exc.headers or {}
     return PushResult(
         message_ids=tuple(str(m.get("id")) for m in sent if isinstance(m, dict)),
+        already_accepted=True,
+        accepted_request_id=headers.get("x-line-accepted-request-id"),
+    )
+
+
+def _replayed(exc: ApiException) -> SendResult:
+    headers = exc.headers or {}
+    return SendResult(
+        request_id=headers.get("x-line-request-id"),
         already_accepted=True,
         accepted_request_id=headers.get("x-line-accepted-request-id"),
     )

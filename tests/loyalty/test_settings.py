@@ -21,7 +21,7 @@ from django_q.models import Schedule
 
 from loyalty.management.commands.setup_schedules import next_local_run
 from loyalty.phones import normalise_phone
-from loyalty.schedules import SCHEDULES
+from loyalty.schedules import REPEATING, SCHEDULES
 
 BASE_DIR = django_settings.BASE_DIR
 BANGKOK = zoneinfo.ZoneInfo("Asia/Bangkok")
@@ -188,8 +188,8 @@ def test_setup_schedules_twice_equals_once():
     call_command("setup_schedules", stdout=out)
 
     assert _schedules() == once
-    assert len(once) == len(SCHEDULES)
-    assert f"0 created, 0 updated, {len(SCHEDULES)} unchanged" in out.getvalue()
+    assert len(once) == len(SCHEDULES) + len(REPEATING)
+    assert f"0 created, 0 updated, {len(SCHEDULES) + len(REPEATING)} unchanged" in out.getvalue()
 
 
 @pytest.mark.django_db
@@ -233,7 +233,7 @@ def test_task_queue_retry_exceeds_timeout():
 def test_every_scheduled_function_exists():
     from django.utils.module_loading import import_string
 
-    for job in SCHEDULES:
+    for job in [*SCHEDULES, *REPEATING]:
         assert callable(import_string(job.func)), job.func
 
 

@@ -9,6 +9,7 @@ delivered. Rich menus are in ``richmenus``; webhooks (LINE calling the shop) in 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 import uuid
 from http import HTTPStatus
@@ -24,13 +25,22 @@ from loyalty.line.fake.state import (
     UUID_RE,
     FakeChannel,
     LineState,
+    SendFault,
     bad_request,
 )
+
+FAULT_MESSAGES = {
+    HTTPStatus.TOO_MANY_REQUESTS: "Too Many Requests",
+    HTTPStatus.INTERNAL_SERVER_ERROR: "Internal Server Error",
+    HTTPStatus.BAD_REQUEST: "The request body has 1 error(s)",
+}
 
 ROUTES = routes(
     ("POST", r"/v2/bot/message/push", "_push"),
     ("POST", r"/v2/bot/message/reply", "_reply"),
     ("POST", r"/v2/bot/message/multicast", "_multicast"),
+    ("GET", r"/v2/bot/message/quota", "_quota"),
+    ("GET", r"/v2/bot/message/quota/consumption", "_quota_consumption"),
     ("GET", r"/v2/bot/profile/(?P<user_id>[^/]+)", "_bot_profile"),
     ("POST", r"/v2/bot/user/(?P<user_id>[^/]+)/linkToken", "_link_token"),
 )
@@ -150,7 +160,51 @@ class MessagingEndpoints(LineState):
             }
         )
         del self._messages[:-LOG_LIMIT]
+        if kind != "reply":
+            # LINE counts a message per recipient against the month's quota; replies are free.
+            self.quota_used += len(to)
         return payload
+
+    def _request_id_header(self) -> dict[str, str]:
+        """The accepted send's request id as LINE's header, so that the client and the log agree."""
+        return {"x-line-request-id": self._messages[-1]["request_id"]}
+
+    def _over_quota(self, recipients: int) -> bool:
+        return self.quota_limit is not None and self.quota_used + recipients > self.quota_limit
+
+    def _fault(self) -> SendFault | None:
+        return self._faults.pop(0) if self._faults else None
+
+    def _faulty(self, fault: SendFault, accepted: Response | None = None) -> Response:
+        """The answer a ``SendFault`` asks for. A delay is slept with the state lock released, so
+        the rest of the fake keeps answering while this client waits for its timeout."""
+        if fault.delay:
+            lock: threading.RLock = self._lock
+            lock.release()
+            try:
+                time.sleep(fault.delay)
+            finally:
+                lock.acquire()
+        if fault.status:
+            status = HTTPStatus(fault.status)
+            return json_response(
+                status, {"message": fault.message or FAULT_MESSAGES.get(status, "")}
+            )
+        return accepted or json_response(HTTPStatus.OK, {})
+
+    def _quota(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        if self.quota_limit is None:
+            return json_response(HTTPStatus.OK, {"type": "none"})
+        return json_response(HTTPStatus.OK, {"type": "limited", "value": self.quota_limit})
+
+    def _quota_consumption(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        return json_response(HTTPStatus.OK, {"totalUsage": self.quota_used})
 
     def _push(self, request: Request) -> Response:
         channel = self._bot_channel(request)
@@ -170,8 +224,16 @@ class MessagingEndpoints(LineState):
             return bad_request(f"The request body has {len(details)} error(s)", details)
         if to.startswith("U") and to not in self.users:
             return bad_request("Failed to send messages")
+        if self._over_quota(1):
+            return json_response(
+                HTTPStatus.TOO_MANY_REQUESTS, {"message": "You have reached your monthly limit."}
+            )
+        fault = self._fault()
+        if fault is not None and not fault.accept:
+            return self._faulty(fault)
         payload = self._send(kind="push", channel=channel, to=[to], body=body, retry_key=retry_key)
-        return json_response(HTTPStatus.OK, payload)
+        accepted = json_response(HTTPStatus.OK, payload, **self._request_id_header())
+        return self._faulty(fault, accepted) if fault is not None else accepted
 
     def _reply(self, request: Request) -> Response:
         channel = self._bot_channel(request)
@@ -219,11 +281,19 @@ class MessagingEndpoints(LineState):
         details = message_errors(body.get("messages"))
         if details:
             return bad_request(f"The request body has {len(details)} error(s)", details)
+        if self._over_quota(len(to)):
+            return json_response(
+                HTTPStatus.TOO_MANY_REQUESTS, {"message": "You have reached your monthly limit."}
+            )
+        fault = self._fault()
+        if fault is not None and not fault.accept:
+            return self._faulty(fault)
         # Like LINE, unknown or blocked recipients are dropped silently from a multicast.
         payload = self._send(
             kind="multicast", channel=channel, to=list(to), body=body, retry_key=retry_key
         )
-        return json_response(HTTPStatus.OK, payload)
+        accepted = json_response(HTTPStatus.OK, payload, **self._request_id_header())
+        return self._faulty(fault, accepted) if fault is not None else accepted
 
     def _bot_profile(self, request: Request, user_id: str) -> Response:
         channel = self._bot_channel(request)

@@ -123,6 +123,22 @@ class RichMenu:
     image_type: str | None = None
 
 
+@dataclass
+class SendFault:
+    """How the fake answers one coming push or multicast instead of LINE's usual answer.
+
+    ``status`` 429, 500 or 400 is refused with LINE's error shape; ``delay`` seconds of silence
+    make the client time out, before the send is accepted (``accept`` False: nothing went out) or
+    after it (``accept`` True: LINE took the message and the client never heard, the case retry
+    keys exist for).
+    """
+
+    status: int | None = None
+    message: str = ""
+    delay: float = 0.0
+    accept: bool = False
+
+
 # --- LINE's error shape -------------------------------------------------------------------------
 
 
@@ -159,6 +175,11 @@ class LineState(FakeHTTPServer):
         self._default_rich_menu: dict[str, str] = {}
         self._user_rich_menus: dict[tuple[str, str], str] = {}
         self._messages: list[dict[str, Any]] = []
+        # This month's quota (None: unlimited, LINE's "none") and what sends have used of it.
+        self.quota_limit: int | None = None
+        self.quota_used = 0
+        # Faults the next sends answer with, oldest first (``fail_sends``).
+        self._faults: list[SendFault] = []
         self._requests: list[dict[str, Any]] = []
         self._sequence = itertools.count(1)
         self._message_ids = itertools.count(int(time.time() * 1000) * 1000)
@@ -214,6 +235,27 @@ class LineState(FakeHTTPServer):
         with self._lock:
             self._reply_tokens[token] = (str(channel_id), user_id, time.time() + REPLY_TOKEN_TTL)
         return token
+
+    def fail_sends(
+        self,
+        count: int = 1,
+        *,
+        status: int | None = None,
+        message: str = "",
+        delay: float = 0.0,
+        accept: bool = False,
+    ) -> None:
+        """Make the next ``count`` pushes/multicasts fail: ``status`` (429, 500, 400) answers
+        LINE's error; ``delay`` stalls so the client times out (``accept``: after LINE took it)."""
+        fault = SendFault(status=status, message=message, delay=delay, accept=accept)
+        with self._lock:
+            self._faults.extend(SendFault(**vars(fault)) for _ in range(count))
+
+    def set_quota(self, limit: int | None, *, used: int = 0) -> None:
+        """This month's target limit (None: unlimited) and how much of it is used."""
+        with self._lock:
+            self.quota_limit = limit
+            self.quota_used = used
 
     def reset(self) -> None:
         """Forget users, tokens, rich menus and logs; channels stay so a running demo keeps working."""

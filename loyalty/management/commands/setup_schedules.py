@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
-from loyalty.schedules import SCHEDULES
+from loyalty.schedules import REPEATING, SCHEDULES
 
 
 def next_local_run(at: dt.time, now: dt.datetime | None = None) -> dt.datetime:
@@ -59,4 +59,28 @@ class Command(BaseCommand):
                 existing.next_run = next_local_run(job.at)
             existing.save()
             updated += 1
+        for job in REPEATING:
+            existing = Schedule.objects.filter(name=job.name).first()
+            if existing is None:
+                Schedule.objects.create(
+                    name=job.name,
+                    func=job.func,
+                    schedule_type=Schedule.MINUTES,
+                    minutes=job.minutes,
+                    repeats=-1,
+                    next_run=timezone.now(),
+                )
+                created += 1
+            elif (existing.func, existing.schedule_type, existing.minutes, existing.repeats) == (
+                job.func,
+                Schedule.MINUTES,
+                job.minutes,
+                -1,
+            ):
+                unchanged += 1
+            else:
+                existing.func, existing.schedule_type = job.func, Schedule.MINUTES
+                existing.minutes, existing.repeats = job.minutes, -1
+                existing.save()
+                updated += 1
         self.stdout.write(f"schedules: {created} created, {updated} updated, {unchanged} unchanged")
