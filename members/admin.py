@@ -151,4 +151,5 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
 
 
 from members import line_settings_admin  # noqa: E402, F401 - the shop's LINE settings page
+from members.line import admin as line_admin  # noqa: E402, F401 - LINE friends
 from members.signup import admin as signup_admin  # noqa: E402, F401 - sign-up questions, consents

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from shops.models import ShopLineChannel
+from tests.line_fixtures import (
+    MESSAGING_CHANNEL_ID,
+    MESSAGING_CHANNEL_SECRET,
+    fake_line,
+    unreachable_line,
+)
+
+__all__ = ["fake_line", "unreachable_line"]
+
+
+@pytest.fixture
+def line_shop(shop):
+    """The shop with its Messaging API channel (the fake's channel id and secret)."""
+    ShopLineChannel.objects.create(
+        shop=shop,
+        messaging_channel_id=MESSAGING_CHANNEL_ID,
+        messaging_channel_secret=MESSAGING_CHANNEL_SECRET,
+    )
+    return shop
+
+
+@pytest.fixture
+def q_sync(settings):
+    """django-q2 runs each task at once, in this process."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
