@@ -26,7 +26,6 @@ from linebot.v3.webhooks import Event
 from members.line import router
 from members.line.models import LineFriend, WebhookEvent
 from members.models import Member
-from shops.models import Shop
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def _event_row(shop_id: int, raw: dict[str, Any], now: dt.datetime) -> dict[str,
     }
 
 
-def webhook_events_store(*, shop: Shop, events: Sequence[dict[str, Any]]) -> list[int]:
+def webhook_events_store(*, shop_id: int, events: Sequence[dict[str, Any]]) -> list[int]:
     """Store the events of one webhook request, each once per ``webhookEventId``; the ids of the
     rows that are new (redeliveries and replays give none), and enqueue their processing after
     commit (one task for the request).
@@ -74,9 +73,9 @@ def webhook_events_store(*, shop: Shop, events: Sequence[dict[str, Any]]) -> lis
     now = timezone.now()
     rows = []
     for raw in events:
-        row = _event_row(shop.pk, raw, now)
+        row = _event_row(shop_id, raw, now)
         if row is None:
-            log.warning("LINE webhook event without webhookEventId for shop %s skipped", shop.pk)
+            log.warning("LINE webhook event without webhookEventId for shop %s skipped", shop_id)
         else:
             rows.append(row)
     if not rows:
@@ -95,11 +94,13 @@ def webhook_events_store(*, shop: Shop, events: Sequence[dict[str, Any]]) -> lis
         f"{', '.join([placeholders] * len(rows))} "
         f"ON CONFLICT ({quote('shop_id')}, {quote('webhook_event_id')}) DO NOTHING RETURNING id"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement, atomic by itself: no BEGIN/COMMIT round trips around it. Called inside a
+    # transaction, the task is still enqueued only once that commits (``on_commit``).
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         new_ids = [row[0] for row in cursor.fetchall()]
-        if new_ids:
-            _enqueue_processing(shop.pk, new_ids)
+    if new_ids:
+        _enqueue_processing(shop_id, new_ids)
     return new_ids
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -32,19 +33,30 @@ def line_webhook(request: HttpRequest, shop_slug: str) -> HttpResponse:
     signature = request.headers.get("X-Line-Signature", "")
     if not signature:
         return HttpResponseBadRequest()
-    channel = webhook_channel_for(shop_slug=shop_slug)
-    if channel is None:
-        return HttpResponseBadRequest()
     try:
         body = request.body.decode("utf-8")
-        parsed = WebhookParser(channel.messaging_channel_secret).parse(body, signature)
-        raw_events = json.loads(body)["events"]
-    except InvalidSignatureError:
+    except UnicodeDecodeError:
+        return HttpResponseBadRequest()
+    parsed = None
+    for fresh in (False, True):
+        channel = webhook_channel_for(shop_slug=shop_slug, fresh=fresh)
+        if channel is None:
+            if fresh:
+                return HttpResponseBadRequest()
+            continue
+        try:
+            parsed = WebhookParser(channel.channel_secret).parse(body, signature)
+            break
+        except InvalidSignatureError:
+            continue  # the kept secret may be an old one: read it again once
+        except (ValueError, KeyError, TypeError):
+            return HttpResponseBadRequest()
+    if parsed is None:
         log.warning("LINE webhook for %s: bad signature", shop_slug)
         return HttpResponseBadRequest()
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return HttpResponseBadRequest()
-    if not isinstance(raw_events, list) or not all(isinstance(e, dict) for e in raw_events):
+    try:
+        raw_events = json.loads(body)["events"]
+    except (ValueError, KeyError, TypeError):
         return HttpResponseBadRequest()
     for event, raw in zip(parsed, raw_events, strict=False):
         if isinstance(event, UnknownEvent):
@@ -52,5 +64,8 @@ def line_webhook(request: HttpRequest, shop_slug: str) -> HttpResponse:
             log.info(
                 "LINE webhook for %s: event type %r unknown to the SDK", shop_slug, raw.get("type")
             )
-    webhook_events_store(shop=channel.shop, events=raw_events)
+    try:
+        webhook_events_store(shop_id=channel.shop_id, events=raw_events)
+    except IntegrityError:  # the shop was deleted since its channel was read
+        return HttpResponseBadRequest()
     return HttpResponse(status=200)

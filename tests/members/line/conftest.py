@@ -28,3 +28,13 @@ def line_shop(shop):
 def q_sync(settings):
     """django-q2 runs each task at once, in this process."""
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_webhook_channels():
+    """The webhook keeps channels per process for a while; every test starts without."""
+    from members.line.selectors import webhook_channels_forget
+
+    webhook_channels_forget()
+    yield
+    webhook_channels_forget()

@@ -24,7 +24,7 @@ T0 = int(time.time() * 1000)
 
 def deliver(shop, *events):
     """Store and process the events as one webhook request would (the task run inline)."""
-    ids = webhook_events_store(shop=shop, events=list(events))
+    ids = webhook_events_store(shop_id=shop.pk, events=list(events))
     return webhook_events_process(shop_id=shop.pk, event_ids=ids)
 
 
@@ -68,7 +68,7 @@ def test_events_of_one_request_apply_in_timestamp_order_not_list_order(line_shop
 
 def test_processing_twice_changes_nothing(line_shop):
     ids = webhook_events_store(
-        shop=line_shop,
+        shop_id=line_shop.pk,
         events=[
             payloads.follow(user_id=SOMCHAI, at_ms=T0),
             payloads.unfollow(user_id=SOMCHAI, at_ms=T0 + 1),

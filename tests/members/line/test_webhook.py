@@ -210,3 +210,37 @@ def test_the_fake_lines_sender_posts_signed_events_that_are_stored_and_processed
     assert (first.status, again.status) == (200, 200)
     assert WebhookEvent.objects.get(shop=shop).outcome == WebhookEvent.Outcome.PROCESSED
     assert LineFriend.objects.get(shop=shop, line_user_id=SOMCHAI).state == LineFriend.State.FRIEND
+
+
+def test_a_new_channel_secret_works_at_once_though_the_old_one_was_kept(client, line_shop):
+    from shops.models import ShopLineChannel
+
+    events = [payloads.follow(user_id=SOMCHAI, at_ms=now_ms())]
+    assert (
+        post(client, line_shop, *payloads.signed(events, MESSAGING_CHANNEL_SECRET)).status_code
+        == 200
+    )
+    # when the shop saves a new secret (in another worker: this one still keeps the old one)
+    channel = ShopLineChannel.objects.get(shop=line_shop)
+    channel.messaging_channel_secret = "a-brand-new-secret"
+    channel.save()
+    again = [payloads.follow(user_id=NOK, at_ms=now_ms())]
+    # then events signed with the new secret are taken, and the old secret no longer works
+    assert post(client, line_shop, *payloads.signed(again, "a-brand-new-secret")).status_code == 200
+    late = [payloads.unfollow(user_id=NOK, at_ms=now_ms())]
+    assert (
+        post(client, line_shop, *payloads.signed(late, MESSAGING_CHANNEL_SECRET)).status_code == 400
+    )
+    assert WebhookEvent.objects.count() == 2
+
+
+def test_unknown_shop_then_created_is_served(client, line_shop):
+    from shops.models import ShopLineChannel
+
+    newcomer = ShopFactory()
+    body, signature = payloads.signed([], "newcomer-secret")
+    assert post(client, newcomer, body, signature).status_code == 400
+    ShopLineChannel.objects.create(
+        shop=newcomer, messaging_channel_id="1650000010", messaging_channel_secret="newcomer-secret"
+    )
+    assert post(client, newcomer, body, signature).status_code == 200
