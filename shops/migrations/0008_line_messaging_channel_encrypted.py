@@ -90,5 +90,15 @@ class Migration(migrations.Migration):
             name='messaging_access_token',
             field=loyalty.crypto.EncryptedTextField(blank=True, help_text='A long-lived token (Messaging API tab → Channel access token). Stored, never shown again. Leave empty to keep the saved token.', max_length=255, verbose_name='Messaging API channel access token'),
         ),
+        migrations.AddField(
+            model_name='shoplinechannel',
+            name='issued_access_token',
+            field=loyalty.crypto.EncryptedTextField(blank=True, verbose_name='issued channel access token'),
+        ),
+        migrations.AddField(
+            model_name='shoplinechannel',
+            name='issued_access_token_expires_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='issued token expires'),
+        ),
         migrations.RunPython(encrypt_existing, decrypt_existing),
     ]

@@ -94,6 +94,12 @@ class ShopLineChannel(models.Model):
             "empty to keep the saved key."
         ),
     )
+    # The last v2.1 token issued from the assertion key, reused until shortly before it expires
+    # (``shops.services.line_channel_access_token``); never shown in the back office.
+    issued_access_token = EncryptedTextField(_("issued channel access token"), blank=True)
+    issued_access_token_expires_at = models.DateTimeField(
+        _("issued token expires"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
