@@ -239,3 +239,19 @@ def line_friends_bind_member(*, member: Member) -> int:
         )
     changed += stale.update(member=None, updated_at=timezone.now())
     return changed
+
+
+def line_friends_erase(member: Member) -> int:
+    """A member's account is erased (PDPA): delete the LINE friend rows bound to them and the
+    webhook events their LINE user sent this shop (messages hold what they wrote); safe twice.
+
+    Runs from the member's save that erases them (``members.line.signals``, before the save's
+    blanked LINE id unbinds the rows) and again as the registered eraser, which then finds none.
+    """
+    friends = LineFriend.objects.filter(member=member)
+    user_ids = list(friends.values_list("line_user_id", flat=True))
+    if not user_ids:
+        return 0
+    WebhookEvent.objects.filter(shop_id=member.shop_id, line_user_id__in=user_ids).delete()
+    deleted, _ = friends.delete()
+    return deleted

@@ -194,3 +194,23 @@ def test_the_webhook_with_tasks_running_at_once_processes_after_commit(
         )
     assert response.status_code == 200
     assert friend(line_shop).state == LineFriend.State.FRIEND
+
+
+def test_erasing_a_member_deletes_their_friend_row_and_what_their_line_user_sent(line_shop):
+    from members.signup.services import member_erase
+
+    member = MemberFactory(shop=line_shop, line_user_id=SOMCHAI)
+    deliver(
+        line_shop,
+        payloads.follow(user_id=SOMCHAI, at_ms=T0),
+        payloads.text_message(user_id=SOMCHAI, at_ms=T0 + 1, text="บ้านเลขที่ 12"),
+        payloads.follow(user_id=NOK, at_ms=T0 + 2),
+    )
+    assert friend(line_shop).member == member
+
+    member_erase(member=member)
+    member_erase(member=member)  # twice: nothing more
+
+    assert not LineFriend.objects.filter(line_user_id=SOMCHAI).exists()
+    assert not WebhookEvent.objects.filter(line_user_id=SOMCHAI).exists()
+    assert friend(line_shop, NOK).state == LineFriend.State.FRIEND
