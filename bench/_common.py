@@ -8,6 +8,7 @@ run as a script sets Django up itself (``bootstrap``) before it can import them.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -63,6 +64,10 @@ def bootstrap(database_url: str) -> None:
     # Production-like settings in this process too (DEBUG off: no query log growing in memory).
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(40))
+    # A Fernet key (stored secrets are encrypted at rest, loyalty/crypto.py): 32 random bytes.
+    os.environ.setdefault(
+        "FIELD_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     ensure_database(database_url)
 

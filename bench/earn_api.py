@@ -106,6 +106,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _field_encryption_key() -> str:
+    from django.conf import settings
+
+    return settings.FIELD_ENCRYPTION_KEY
+
+
 def start_gunicorn(
     workers: int,
     log_path: Path,
@@ -125,6 +131,8 @@ def start_gunicorn(
         "DEBUG": "false",
         "TESTING": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-" + uuid.uuid4().hex * 2,
+        # The seeding process's key, so that the server reads the secrets it stored.
+        "FIELD_ENCRYPTION_KEY": _field_encryption_key(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",

@@ -12,6 +12,9 @@ request the product itself costs:
 - ``GET /bench/floor/member/<public id>`` (``bench/card_page.py``): reads one member row by its
   public id with the ORM and answers its name and balance as text; no session, no template.
 
+- ``POST /bench/floor/webhook/<shop slug>/`` (``bench/webhook.py``): checks the HMAC of the body
+  and inserts the one event as one row; 200.
+
 Served by ``gunicorn bench.floor_wsgi``; nothing in the product imports this module, and the
 product's urls never include these views.
 """
@@ -31,6 +34,7 @@ from django.views.decorators.http import require_GET, require_POST  # noqa: E402
 
 import loyalty.urls  # noqa: E402
 from bench import earn_api  # noqa: E402
+from bench import webhook as webhook_bench  # noqa: E402
 from members.models import Member  # noqa: E402
 from shops.models import Shop  # noqa: E402
 
@@ -69,5 +73,9 @@ def member_floor(request, public_id):
 loyalty.urls.urlpatterns += [
     path("bench/floor/earn", earn_floor),
     path("bench/floor/member/<uuid:public_id>", member_floor),
+    path(
+        "bench/floor/webhook/<slug:shop_slug>/",
+        csrf_exempt(require_POST(webhook_bench.floor_view)),
+    ),
 ]
 clear_url_caches()

@@ -472,6 +472,7 @@ def _child_env(private_root: Path, rows: int, size: int) -> tuple[dict, dict]:
         "DEBUG": "false",
         "TESTING": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-" + uuid.uuid4().hex * 2,
+        "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
         "ALLOWED_HOSTS": "testserver",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",

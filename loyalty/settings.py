@@ -4,12 +4,15 @@ Every variable read here is listed in README.md ("Configuration"). With nothing 
 on an embedded SQLite file with WAL and IMMEDIATE transactions; set ``DATABASE_URL`` for PostgreSQL.
 """
 
+import base64
+import hashlib
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
@@ -34,6 +37,26 @@ if not SECRET_KEY:
     if not LOCAL_HTTP:
         raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
     SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production"  # noqa: S105
+
+# Key that encrypts stored secrets (LINE channel secrets, access tokens, private keys) at rest:
+# a Fernet key (loyalty/crypto.py); a comma-separated list rotates keys (the first encrypts).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY:
+    if not LOCAL_HTTP:
+        raise ImproperlyConfigured(
+            "Set FIELD_ENCRYPTION_KEY (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'), or DEBUG=true for local development."
+        )
+    FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+        hashlib.sha256(f"loyalty.crypto:{SECRET_KEY}".encode()).digest()
+    ).decode("ascii")
+for _key in FIELD_ENCRYPTION_KEY.split(","):
+    try:
+        Fernet(_key.strip().encode("ascii"))
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be Fernet keys (32 bytes, url-safe base64)."
+        ) from _exc
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

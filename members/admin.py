@@ -150,6 +150,7 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
         super().save_related(request, form, formsets, change)
 
 
-# The shop's LINE settings page, and the LINE outbox (loyalty.outbox):
+# The shop's LINE settings page, the LINE outbox (loyalty.outbox) and LINE friends:
 from members import line_settings_admin, outbox_admin  # noqa: E402, F401
+from members.line import admin as line_admin  # noqa: E402, F401
 from members.signup import admin as signup_admin  # noqa: E402, F401 - sign-up questions, consents

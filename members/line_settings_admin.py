@@ -24,7 +24,12 @@ from shops.models import ShopLineChannel
 from shops.services import line_channel_save
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
-SECRET_FIELDS = ("login_channel_secret", "messaging_access_token")
+SECRET_FIELDS = (
+    "login_channel_secret",
+    "messaging_channel_secret",
+    "messaging_access_token",
+    "assertion_private_key",
+)
 
 
 def _secret_widget():
@@ -34,7 +39,16 @@ def _secret_widget():
 class ShopLineChannelForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = ShopLineChannel
-        fields = ("login_channel_id", "login_channel_secret", "liff_id", "messaging_access_token")
+        fields = (
+            "login_channel_id",
+            "login_channel_secret",
+            "liff_id",
+            "messaging_channel_id",
+            "messaging_channel_secret",
+            "messaging_access_token",
+            "assertion_kid",
+            "assertion_private_key",
+        )
         widgets = {name: _secret_widget() for name in SECRET_FIELDS}
 
     def __init__(self, *args, **kwargs):
@@ -74,7 +88,18 @@ class ShopLineChannelAdmin(ShopScopedAdmin, ModelAdmin):
             _("LINE Login (members sign in)"),
             {"fields": ("shop", "login_channel_id", "login_channel_secret", "liff_id")},
         ),
-        (_("Messaging API (messages to members)"), {"fields": ("messaging_access_token",)}),
+        (
+            _("Messaging API (messages to members)"),
+            {
+                "fields": (
+                    "messaging_channel_id",
+                    "messaging_channel_secret",
+                    "messaging_access_token",
+                    "assertion_kid",
+                    "assertion_private_key",
+                )
+            },
+        ),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -109,6 +134,9 @@ class ShopLineChannelAdmin(ShopScopedAdmin, ModelAdmin):
                     "member_home_url": absolute_url(request, home),
                     "callback_url": absolute_url(
                         request, reverse("member:callback", kwargs={"shop_slug": shop.slug})
+                    ),
+                    "webhook_url": absolute_url(
+                        request, reverse("line-webhook", kwargs={"shop_slug": shop.slug})
                     ),
                     "rich_menu_links": rich_menu_links(
                         shop,

@@ -188,6 +188,7 @@ from members.ledger.models import (  # noqa: E402, F401
     Purchase,
     PurchaseItem,
 )
+from members.line.models import LineFriend, WebhookEvent  # noqa: E402, F401 - LINE webhook, friends
 from members.phone_claims.models import (  # noqa: E402, F401 - proof of a pending member's phone
     PhoneClaim,
     PhoneCode,

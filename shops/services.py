@@ -6,13 +6,17 @@ serialises the per-shop limits (5 tiers, 10 tags, 11 contact channels) against c
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import LimitReached
+from loyalty.line.assertion import issue_channel_token
 from shops.images import make_thumbnail
 from shops.models import ContactChannel, PolicyDocument, Shop, ShopLineChannel, User
 
@@ -136,17 +140,72 @@ def staff_account_save(*, user: User) -> User:
 
 def line_channel_save(*, channel: ShopLineChannel) -> ShopLineChannel:
     """Validate (``clean``: a channel needs its secret, a LIFF app belongs to the channel) and save
-    a shop's LINE settings."""
+    a shop's LINE settings. A new assertion key (or channel) drops the token issued from the old
+    one."""
     channel.full_clean()
+    if channel.pk:
+        before = (
+            ShopLineChannel.objects.filter(pk=channel.pk)
+            .values_list("messaging_channel_id", "assertion_kid", "assertion_private_key")
+            .first()
+        )
+        now = (channel.messaging_channel_id, channel.assertion_kid, channel.assertion_private_key)
+        if before is not None and tuple(before) != now:
+            channel.issued_access_token = ""
+            channel.issued_access_token_expires_at = None
     channel.save()
     return channel
 
 
 def line_access_token(shop_id: int) -> str | None:
-    """The shop's Messaging API channel access token, for the outbox (LINE_CHANNEL_TOKEN_LOOKUP)."""
-    token = (
-        ShopLineChannel.objects.filter(shop_id=shop_id)
-        .values_list("messaging_access_token", flat=True)
-        .first()
-    )
-    return token or None
+    """The shop's Messaging API channel access token, for the outbox (LINE_CHANNEL_TOKEN_LOOKUP):
+    ``line_channel_access_token`` of its channel (a v2.1 token when it has an assertion key)."""
+    channel = ShopLineChannel.objects.filter(shop_id=shop_id).first()
+    if channel is None:
+        return None
+    return line_channel_access_token(channel=channel) or None
+
+
+# A token this close to its end is not handed out: a message sent with it must still be accepted.
+TOKEN_RENEW_MARGIN = dt.timedelta(minutes=10)
+
+
+def line_channel_access_token(*, channel: ShopLineChannel) -> str:
+    """The channel access token to send the shop's messages with.
+
+    With an assertion key (``assertion_kid`` + ``assertion_private_key``) it is a v2.1 token issued
+    through line-bot-sdk's ``ChannelAccessToken`` API and kept on the row (encrypted) until
+    ``TOKEN_RENEW_MARGIN`` before it expires; the row is locked while a new one is issued, so
+    concurrent senders issue one token, not one each (LINE caps the live v2.1 tokens of a
+    channel). Without one, the long-lived token saved in the back office; "" when neither is set.
+    """
+    if not (channel.assertion_kid and channel.assertion_private_key):
+        return channel.messaging_access_token
+    now = timezone.now()
+    if (
+        channel.issued_access_token
+        and channel.issued_access_token_expires_at
+        and channel.issued_access_token_expires_at - TOKEN_RENEW_MARGIN > now
+    ):
+        return channel.issued_access_token
+    with transaction.atomic():
+        locked = ShopLineChannel.objects.select_for_update().get(pk=channel.pk)
+        if (
+            locked.issued_access_token
+            and locked.issued_access_token_expires_at
+            and locked.issued_access_token_expires_at - TOKEN_RENEW_MARGIN > now
+        ):
+            token, expires = locked.issued_access_token, locked.issued_access_token_expires_at
+        else:
+            issued = issue_channel_token(
+                channel_id=locked.messaging_channel_id,
+                kid=locked.assertion_kid,
+                private_jwk=locked.assertion_private_key,
+            )
+            token = issued.access_token
+            expires = now + dt.timedelta(seconds=issued.expires_in)
+            locked.issued_access_token = token
+            locked.issued_access_token_expires_at = expires
+            locked.save(update_fields=["issued_access_token", "issued_access_token_expires_at"])
+    channel.issued_access_token, channel.issued_access_token_expires_at = token, expires
+    return token

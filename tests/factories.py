@@ -423,3 +423,20 @@ def _register_outbox_factories() -> None:
 
 
 _register_outbox_factories()
+
+
+def _register_line_factories():
+    from members.line.models import LineFriend
+
+    class LineFriendFactory(DjangoModelFactory):
+        class Meta:
+            model = LineFriend
+
+        shop = factory.SubFactory(ShopFactory)
+        line_user_id = factory.Sequence(lambda n: f"U{n:032x}")
+        state = LineFriend.State.FRIEND
+
+    FACTORIES[LineFriend] = LineFriendFactory
+
+
+_register_line_factories()

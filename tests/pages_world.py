@@ -129,6 +129,22 @@ def _outbox_rows(shop, member, fake_line) -> dict:
     return rows
 
 
+def _line_friends(shop, member) -> None:
+    """LINE friends as the webhook leaves them: the member (bound), a friend who is no member, one
+    who blocked the account."""
+    from loyalty.line.fake.webhooks import follow_event, unfollow_event
+    from members.line.services import webhook_events_process, webhook_events_store
+    from tests.line_fixtures import NOK, PLOY
+
+    events = [
+        follow_event(user_id=member.line_user_id, reply_token="r1"),
+        follow_event(user_id=NOK, reply_token="r2", is_unblocked=True),
+        unfollow_event(user_id=PLOY),
+    ]
+    ids = webhook_events_store(shop_id=shop.pk, events=events)
+    webhook_events_process(shop_id=shop.pk, event_ids=ids)
+
+
 def build_world(client, fake_line, tmp_path: Path) -> World:
     """The shop, its people and their history; ``client`` ends signed in as the LINE member."""
     with _at(dt.date(2026, 10, 10)):
@@ -161,6 +177,7 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
         # A member who signs up through LINE: welcome points that expire at the end of November.
         member = register(client, fake_line, shop)
         member.tags.add(TagFactory(shop=shop, name="VIP"))
+        _line_friends(shop, member)
 
     with _at(EXPIRY_RUN, 0, 30):
         jobs.points_expire_due(today=EXPIRY_RUN)

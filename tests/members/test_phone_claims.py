@@ -360,6 +360,11 @@ def _every_relation_used_by(pending, shop, branch):
     SignupAnswer.objects.create(shop=shop, member=pending, question=question, text="old answer")
     pending.tags.add(TagFactory(shop=shop))
     MemberCode.objects.create(shop=shop, member=pending, code="87654321", expires_at=timezone.now())
+    from members.line.models import LineFriend
+
+    LineFriend.objects.create(
+        shop=shop, line_user_id="U" + "7" * 32, state="friend", member=pending
+    )
 
 
 def test_the_merge_moves_every_row_that_points_at_the_pending_member(

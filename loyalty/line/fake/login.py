@@ -1,7 +1,9 @@
 """LINE Login on the fake platform: the OAuth 2.0 authorize page, tokens, ID tokens, the profile.
 
 Endpoints (LINE Login v2.1): ``GET /oauth2/v2.1/authorize`` (the consent page, or a redirect with
-``auto_user``), ``POST /oauth2/v2.1/token`` (code and refresh grants, PKCE), ``POST`` and ``GET
+``auto_user``), ``POST /oauth2/v2.1/token`` (code and refresh grants, PKCE; and the Messaging API's
+``client_credentials`` grant with a JWT assertion, "Issue channel access token v2.1", for keys
+registered with ``add_assertion_key``), ``POST`` and ``GET
 /oauth2/v2.1/verify`` (ID token, access token) and ``GET /v2/profile``; plus the authorize page's
 own form, ``POST /__fake__/login``. ID tokens are HS256 JWTs signed with the channel secret, as
 LINE signs them for web login.
@@ -232,6 +234,8 @@ class LoginEndpoints(LinePages):
     def _token(self, request: Request) -> Response:
         form = request.form()
         grant_type = form.get("grant_type")
+        if grant_type == "client_credentials":
+            return self._channel_token_by_jwt(form)
         if grant_type not in ("authorization_code", "refresh_token"):
             return oauth_error("unsupported_grant_type", "unsupported grant type")
         channel = self.channels.get(form.get("client_id", ""))
@@ -252,6 +256,73 @@ class LoginEndpoints(LinePages):
             if _b64url(hashlib.sha256(verifier).digest()) != code.code_challenge:
                 return oauth_error("invalid_grant", "invalid code_verifier")
         return self._issue_tokens(channel, code.user_id, code.scope, code.nonce)
+
+    # -- channel access tokens v2.1 (a JWT signed with the channel's assertion key) --------------
+
+    def add_assertion_key(self, *, channel_id: str, public_key: Any) -> str:
+        """Register an assertion signing key's public half for a channel, as the console's "Basic
+        settings → Assertion Signing Key" does; the ``kid`` LINE would give it."""
+        kid = secrets.token_hex(16)
+        keys = self.__dict__.setdefault("_assertion_keys", {})
+        keys[kid] = (str(channel_id), public_key)
+        return kid
+
+    def _channel_token_by_jwt(self, form: dict[str, str]) -> Response:
+        if form.get("client_assertion_type") != (
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        ):
+            return oauth_error("invalid_request", "client_assertion_type is invalid")
+        try:
+            header_b64, payload_b64, signature_b64 = form.get("client_assertion", "").split(".")
+            header = json.loads(_b64url_decode(header_b64))
+            payload = json.loads(_b64url_decode(payload_b64))
+            signature = _b64url_decode(signature_b64)
+        except ValueError:
+            return oauth_error("invalid_request", "client_assertion is not a JWT")
+        known = self.__dict__.get("_assertion_keys", {}).get(header.get("kid", ""))
+        if header.get("alg") != "RS256" or known is None:
+            return oauth_error("invalid_client", "unknown kid")
+        channel_id, public_key = known
+        try:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import padding
+
+            public_key.verify(
+                signature,
+                f"{header_b64}.{payload_b64}".encode("ascii"),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except InvalidSignature:
+            return oauth_error("invalid_client", "invalid signature")
+        now = time.time()
+        token_exp = payload.get("token_exp")
+        if (
+            payload.get("iss") != channel_id
+            or payload.get("sub") != channel_id
+            or payload.get("aud") != "https://api.line.me/"
+            or not isinstance(payload.get("exp"), int)
+            or not now < payload["exp"] <= now + 30 * 60 + 5
+            or not isinstance(token_exp, int)
+            or not 0 < token_exp <= 30 * 24 * 3600
+        ):
+            return oauth_error("invalid_request", "invalid JWT claims")
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return oauth_error("invalid_client", "unknown channel")
+        access_token = "v21-" + secrets.token_urlsafe(32)
+        with self._lock:
+            channel.access_tokens.add(access_token)
+        return json_response(
+            HTTPStatus.OK,
+            {
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": token_exp,
+                "key_id": secrets.token_urlsafe(16),
+            },
+        )
 
     def _refresh(self, channel: FakeChannel, form: dict[str, str]) -> Response:
         access_token = self._refresh_tokens.pop(form.get("refresh_token", ""), None)

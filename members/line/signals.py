@@ -1,0 +1,37 @@
+"""Keeps ``LineFriend.member`` in step with ``Member.line_user_id``, whichever path changes it."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_save
+
+from members.models import Member
+
+
+def _member_saved(sender, instance: Member, created: bool, update_fields=None, **kwargs) -> None:
+    # A save that names its fields and leaves the LINE id alone (the ledger's balance updates)
+    # cannot change a binding: skip the two queries.
+    if update_fields is not None and "line_user_id" not in update_fields:
+        return
+    if created and not instance.line_user_id:
+        return
+    from members.line.services import line_friends_bind_member, line_friends_erase
+
+    if instance.status == Member.Status.ERASED:
+        line_friends_erase(instance)
+        return
+    line_friends_bind_member(member=instance)
+
+
+def connect() -> None:
+    """Wire the binding signal and the friends' place in the personal-data registry (PDPA)."""
+    from members.line.models import LineFriend
+    from members.line.services import line_friends_erase
+    from members.personal_data import leave_out_of_export, register_eraser
+
+    post_save.connect(_member_saved, sender=Member, dispatch_uid="members.line.member_saved")
+    register_eraser(LineFriend, line_friends_erase)
+    leave_out_of_export(
+        LineFriend,
+        reason="when the member's LINE account followed or blocked the shop's LINE OA: the shop's "
+        "friend counts; the LINE user id itself is in the member's profile section",
+    )

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from shops.models import ShopLineChannel
+from tests.line_fixtures import (
+    MESSAGING_CHANNEL_ID,
+    MESSAGING_CHANNEL_SECRET,
+    fake_line,
+    unreachable_line,
+)
+
+__all__ = ["fake_line", "unreachable_line"]
+
+
+@pytest.fixture
+def line_shop(shop):
+    """The shop with its Messaging API channel (the fake's channel id and secret)."""
+    ShopLineChannel.objects.create(
+        shop=shop,
+        messaging_channel_id=MESSAGING_CHANNEL_ID,
+        messaging_channel_secret=MESSAGING_CHANNEL_SECRET,
+    )
+    return shop
+
+
+@pytest.fixture
+def q_sync(settings):
+    """django-q2 runs each task at once, in this process."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_webhook_channels():
+    """The webhook keeps channels per process for a while; every test starts without."""
+    from members.line.selectors import webhook_channels_forget
+
+    webhook_channels_forget()
+    yield
+    webhook_channels_forget()
