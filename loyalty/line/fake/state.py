@@ -45,6 +45,15 @@ DEFAULT_USERS: tuple[dict[str, str], ...] = (
     },
 )
 
+# The demo's member with a LINE account (``manage.py fake_line`` adds her; tests' fakes do not, so
+# the three above stay free to sign up): seed_demo binds her to a member with points, so that
+# points earned at the counter arrive in her chat.
+DEMO_MEMBER_USER: dict[str, str] = {
+    "user_id": "U5f0c1d2e3a4b5c6d7e8f9a0b1c2d3e4f",
+    "display_name": "มะลิ (Mali)",
+    "status_message": "สมาชิกคาเฟ่อร่อย",
+}
+
 ISSUER = "https://access.line.me"
 CODE_TTL = 10 * 60  # LINE: an authorization code lives 10 minutes and is single use
 ACCESS_TOKEN_TTL = 30 * 24 * 3600  # LINE Login access token: 30 days
