@@ -307,6 +307,7 @@ def _chat_missing(user_id: str) -> str:
 
 _CHAT_STYLE = """
 body{margin:0;background:#8da0b8;font-family:system-ui,"Noto Sans Thai",sans-serif;color:#111}
+*{box-sizing:border-box}
 .phone{max-width:480px;margin:0 auto;min-height:100vh;background:#8da0b8;display:flex;
 flex-direction:column;padding-bottom:140px}
 header{position:sticky;top:0;background:#263238;color:#fff;display:flex;gap:12px;
