@@ -1,12 +1,16 @@
 """The "LINE friends" page: who added the shop's LINE Official Account, who blocked it, and who of
 them the shop knows as a member (bound). A window onto the data the webhook keeps: nothing is
 added or changed here (binding is done on the member, and LINE's events decide the state).
+The "LINE webhook events" page: what LINE delivered and what became of each event (kept
+``LINE_WEBHOOK_EVENT_RETENTION_DAYS``), read-only too.
 
 Bound here means linked to a member of the shop (the member has this LINE user id), with or
 without a Customer ID: the shop knows which of its customers this LINE user is.
 """
 
 from __future__ import annotations
+
+import json
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -18,7 +22,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from loyalty.phones import phone_search
-from members.line.models import LineFriend
+from members.line.models import LineFriend, WebhookEvent
 from members.line.selectors import line_friend_counts
 from shops.tenancy import ReadOnlyAdminMixin, ShopScopedAdmin, is_platform_operator, request_shop
 
@@ -28,6 +32,17 @@ STATE_LABELS = {
     LineFriend.State.FRIEND: pgettext_lazy("LINE friend state", "Friend"),
     LineFriend.State.BLOCKED: pgettext_lazy("LINE friend state", "Blocked"),
 }
+
+
+def short_line_user_id(line_user_id: str):
+    """The id shortened so that a phone's row has room for its label; the whole id is its title
+    (and on the row's own page), and search takes it."""
+    if len(line_user_id) <= 16:
+        return line_user_id or "—"
+    short = line_user_id[:9] + "…" + line_user_id[-6:]
+    return format_html(
+        '<span title="{}" data-line-user-id="{}">{}</span>', line_user_id, line_user_id, short
+    )
 
 
 class FriendStateFilter(admin.SimpleListFilter):
@@ -71,15 +86,7 @@ class LineFriendAdmin(ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
 
     @display(description=_("LINE user ID"), ordering="line_user_id")
     def line_user(self, obj: LineFriend):
-        # Shortened so that a phone's row has room for its label; the whole id is its title (and
-        # on the friend's page), and search takes it.
-        short = obj.line_user_id[:9] + "…" + obj.line_user_id[-6:]
-        return format_html(
-            '<span title="{}" data-line-user-id="{}">{}</span>',
-            obj.line_user_id,
-            obj.line_user_id,
-            short,
-        )
+        return short_line_user_id(obj.line_user_id)
 
     @display(
         description=_("state"),
@@ -111,3 +118,47 @@ class LineFriendAdmin(ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
                 ("friends", "blocked", "bound", "unbound"), 0
             )
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, ShopScopedAdmin, ModelAdmin):
+    list_display = ("received_at", "event_type", "line_user", "outcome_badge", "is_redelivery")
+    list_filter = ("outcome", "event_type", "is_redelivery")
+    search_fields = ("line_user_id", "webhook_event_id")
+    ordering = ("-received_at", "-pk")
+    fields = (
+        "received_at",
+        "event_type",
+        "line_user_id",
+        "webhook_event_id",
+        "is_redelivery",
+        "outcome",
+        "processed_at",
+        "error",
+        "event_json",
+    )
+    readonly_fields = fields
+
+    @display(description=_("LINE user ID"), ordering="line_user_id")
+    def line_user(self, obj: WebhookEvent):
+        return short_line_user_id(obj.line_user_id)
+
+    @display(
+        description=_("outcome"),
+        ordering="outcome",
+        label={
+            WebhookEvent.Outcome.PENDING: "warning",
+            WebhookEvent.Outcome.PROCESSED: "success",
+            WebhookEvent.Outcome.UNHANDLED: "info",
+            WebhookEvent.Outcome.FAILED: "danger",
+        },
+    )
+    def outcome_badge(self, obj: WebhookEvent):
+        return obj.outcome, obj.get_outcome_display()
+
+    @display(description=_("event"))
+    def event_json(self, obj: WebhookEvent):
+        text = json.dumps(obj.payload, ensure_ascii=False, indent=2)
+        return format_html(
+            "<pre style='white-space:pre-wrap;overflow-wrap:anywhere'>{}</pre>", text
+        )

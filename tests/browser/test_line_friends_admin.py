@@ -148,3 +148,57 @@ def test_another_shops_owner_sees_none_of_the_friends(desktop_page, cafe):
     assert not any(user_id in body for user_id in [*cafe["friends"], *cafe["blocked"]])
     assert "มาลี" not in body
     shot(page, "01-other-shop")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_owner_reads_the_webhook_events_in_thai(browser, live_server, cafe, width):
+    # given three events LINE delivered: a follow and an unfollow (processed), a message (no
+    # handler yet); and one of another shop
+    from members.line.services import webhook_events_process, webhook_events_store
+    from tests.members.line import payloads
+
+    now_ms = int(timezone.now().timestamp() * 1000)
+    user = cafe["friends"][1]
+    ids = webhook_events_store(
+        shop_id=cafe["shop"].pk,
+        events=[
+            payloads.follow(user_id=user, at_ms=now_ms),
+            payloads.text_message(user_id=user, at_ms=now_ms + 1, text="<b>สวัสดี</b>"),
+            payloads.unfollow(user_id=user, at_ms=now_ms + 2),
+        ],
+    )
+    webhook_events_process(shop_id=cafe["shop"].pk, event_ids=ids)
+    other = ShopFactory()
+    theirs = line_id()
+    webhook_events_store(shop_id=other.pk, events=[payloads.follow(user_id=theirs, at_ms=now_ms)])
+
+    context, page = _new_page(
+        browser,
+        base_url=live_server.url,
+        viewport={"width": width, "height": 900},
+        is_mobile=width < 500,
+        locale="th-TH",
+        timezone_id="Asia/Bangkok",
+    )
+    try:
+        sign_in(page, cafe["owner"].username)
+        # when the owner follows the sidebar's link (on a phone the sidebar is behind its button)
+        page.goto(reverse("admin:members_webhookevent_changelist"))
+
+        # then the page counts the shop's three events, with their outcomes in Thai
+        results = page.inner_text("#result_list")
+        assert results.count("ประมวลผลแล้ว") == 2 and results.count("ไม่มีตัวจัดการ") == 1
+        assert "3 เหตุการณ์เว็บฮุก LINE" in page.inner_text("body")
+        assert listed_ids(page) == {user}
+        assert theirs not in page.content()
+        if width < 500:
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"01-events-{width}")
+
+        # and the message's own page shows the raw event, escaped
+        page.click("#result_list tbody tr:has-text('message') a >> nth=0")
+        page.wait_for_selector("pre")
+        assert "<b>สวัสดี</b>" in page.inner_text("pre")
+        shot(page, f"02-event-{width}")
+    finally:
+        context.close()
