@@ -11,6 +11,7 @@ import pytest
 import requests
 from django.urls import reverse
 
+from loyalty.fake_http import FakeHTTPServer, Request, Response, json_response, routes
 from members.line.models import LineFriend, WebhookEvent
 from tests.factories import ShopFactory
 from tests.line_fixtures import (
@@ -232,3 +233,47 @@ def test_a_webhook_that_refuses_is_shown_with_its_status(fake_line, live_server,
     act(fake_line, SOMCHAI, "follow")
     assert fake_line.user_events[-1]["status"] == 400
     assert "webhook 400" in chat(fake_line, SOMCHAI)
+
+
+class ReplyingShop(FakeHTTPServer):
+    """A shop's webhook that answers each message with a reply through the fake, before it
+    answers LINE: the chat's post must not hold the fake's lock while it waits."""
+
+    ROUTES = routes(("POST", r"/line/webhook", "_receive"))
+    label = "replying shop"
+
+    def __init__(self, line_base_url: str) -> None:
+        super().__init__()
+        self.line_base_url = line_base_url
+
+    def _receive(self, request: Request) -> Response:
+        for event in request.json()["events"]:
+            if event["type"] == "message":
+                reply = requests.post(
+                    f"{self.line_base_url}/v2/bot/message/reply",
+                    json={
+                        "replyToken": event["replyToken"],
+                        "messages": [text("ได้รับข้อความแล้วค่ะ / got it")],
+                    },
+                    headers={"Authorization": f"Bearer {MESSAGING_ACCESS_TOKEN}"},
+                    timeout=5,
+                )
+                assert reply.status_code == 200, reply.text
+        return json_response(200, {})
+
+
+def test_a_reply_sent_while_the_webhook_runs_arrives_after_the_users_message(fake_line):
+    with ReplyingShop(fake_line.base_url) as shop:
+        fake_line.add_channel(
+            MESSAGING_CHANNEL_ID,
+            MESSAGING_CHANNEL_SECRET,
+            webhook_url=f"{shop.base_url}/line/webhook",
+        )
+        act(fake_line, PLOY, "message", "เปิดกี่โมงคะ")
+
+    assert fake_line.user_events[-1]["status"] == 200
+    page = chat(fake_line, PLOY)
+    assert re.findall(r'<div class="bubble text">(.*?)</div>', page) == [
+        "เปิดกี่โมงคะ",
+        "ได้รับข้อความแล้วค่ะ / got it",
+    ]

@@ -46,11 +46,7 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
 REFRESH_SECONDS = 4
 MESSAGE_LIMIT = 2000  # LINE's own limit is 5000 characters; a chat box needs less
 _LINK = re.compile(r"https?://[^\s<>\"']+")
-ACTIONS = {
-    "follow": "เพิ่มเพื่อน / Add friend",
-    "unfollow": "บล็อก / Block",
-    "message": "",
-}
+ACTIONS = ("follow", "unfollow", "message")
 
 
 class ChatPages(LineState):
@@ -59,13 +55,11 @@ class ChatPages(LineState):
     def chat_channel(self, channel_id: str | None = None) -> FakeChannel | None:
         """The OA a chat is with: the one asked for, else the first with a webhook URL, else the
         first Messaging API channel."""
-        channels = list(self.channels.values())
         if channel_id:
             return self.channels.get(channel_id)
-        for channel in channels:
-            if channel.webhook_url:
-                return channel
-        return next((c for c in channels if c.access_tokens), None)
+        channels = self.channels.values()
+        with_webhook = next((c for c in channels if c.webhook_url), None)
+        return with_webhook or next((c for c in channels if c.access_tokens), None)
 
     def chat_url(self, user_id: str, channel_id: str | None = None) -> str:
         path = f"/__fake__/chat/{user_id}"
@@ -116,6 +110,8 @@ class ChatPages(LineState):
                     )
                 ]
             url, secret = channel.webhook_url, channel.secret
+        # The user acted now: an answer the shop sends while handling it comes after, in the chat.
+        at = now_iso()
         # Outside the lock: the shop may call the fake back (a reply) before it answers.
         status = 0
         if url:
@@ -138,7 +134,7 @@ class ChatPages(LineState):
                     "webhook_event_id": events[0]["webhookEventId"],
                     "webhook_url": url,
                     "status": status,
-                    "received_at": now_iso(),
+                    "received_at": at,
                 }
             )
             del self._user_events[:-LOG_LIMIT]
@@ -192,8 +188,8 @@ class ChatPages(LineState):
 <main id="chat">{conversation}</main>
 <footer>
 <form method="post" action="{action}" class="acts">{hidden}
-<button name="action" value="follow" class="follow">{ACTIONS["follow"]}</button>
-<button name="action" value="unfollow" class="block">{ACTIONS["unfollow"]}</button></form>
+<button name="action" value="follow" class="follow">เพิ่มเพื่อน / Add friend</button>
+<button name="action" value="unfollow" class="block">บล็อก / Block</button></form>
 <form method="post" action="{action}" class="say">{hidden}
 <input type="hidden" name="action" value="message">
 <input id="text" name="text" maxlength="{MESSAGE_LIMIT}" autocomplete="off"
