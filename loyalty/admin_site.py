@@ -37,6 +37,8 @@ SIDEBAR: list[tuple] = [
             (_("Import members"), "upload_file", "admin:members_importjob_upload"),
             (_("Import history"), "history", "members.importjob"),
             (_("Consent records"), "verified_user", "members.consentrecord"),
+            (_("LINE friends"), "diversity_3", "members.linefriend"),
+            (_("LINE webhook events"), "webhook", "members.webhookevent"),
             (_("LINE outbox"), "outgoing_mail", "loyalty.outboxmessage"),
         ],
     ),

@@ -71,6 +71,13 @@ SCHEDULES: list[Job] = [
         description="Delete one-time SMS codes past their retention (OTP_RETENTION_DAYS).",
     ),
     Job(
+        name="purge-line-webhook-events",
+        func="members.line.tasks.purge_webhook_events",
+        at=dt.time(3, 57),
+        description="Delete handled LINE webhook events (raw JSON, user ids, typed text) after "
+        "LINE_WEBHOOK_EVENT_RETENTION_DAYS; never those still waiting.",
+    ),
+    Job(
         name="clear-expired-sessions",
         func="loyalty.tasks.clear_expired_sessions",
         at=dt.time(3, 30),

@@ -332,6 +332,10 @@ OTP_MAX_TRIES = env.int("OTP_MAX_TRIES", default=5)
 OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=60)
 OTP_MAX_PER_HOUR = env.int("OTP_MAX_PER_HOUR", default=5)
 OTP_RETENTION_DAYS = env.int("OTP_RETENTION_DAYS", default=30)
+# Days LINE webhook events (raw JSON with user ids and typed text) are kept once handled.
+LINE_WEBHOOK_EVENT_RETENTION_DAYS = env.int("LINE_WEBHOOK_EVENT_RETENTION_DAYS", default=30)
+if LINE_WEBHOOK_EVENT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("LINE_WEBHOOK_EVENT_RETENTION_DAYS must be at least 1.")
 
 # --- Product limits (MyCustomer's limits as defaults) ---------------------------------------------
 LOYALTY_MAX_TIERS = env.int("LOYALTY_MAX_TIERS", default=5)

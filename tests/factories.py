@@ -426,7 +426,9 @@ _register_outbox_factories()
 
 
 def _register_line_factories():
-    from members.line.models import LineFriend
+    from django.utils import timezone
+
+    from members.line.models import LineFriend, WebhookEvent
 
     class LineFriendFactory(DjangoModelFactory):
         class Meta:
@@ -437,6 +439,25 @@ def _register_line_factories():
         state = LineFriend.State.FRIEND
 
     FACTORIES[LineFriend] = LineFriendFactory
+
+    class WebhookEventFactory(DjangoModelFactory):
+        """A follow LINE delivered and the task processed."""
+
+        class Meta:
+            model = WebhookEvent
+
+        shop = factory.SubFactory(ShopFactory)
+        webhook_event_id = factory.Sequence(lambda n: f"01J{n:023d}")
+        event_type = "follow"
+        line_user_id = factory.Sequence(lambda n: f"U{n:032x}")
+        timestamp_ms = factory.LazyFunction(lambda: int(timezone.now().timestamp() * 1000))
+        payload = factory.LazyAttribute(
+            lambda o: {"type": "follow", "source": {"type": "user", "userId": o.line_user_id}}
+        )
+        received_at = factory.LazyFunction(timezone.now)
+        outcome = WebhookEvent.Outcome.PROCESSED
+
+    FACTORIES[WebhookEvent] = WebhookEventFactory
 
 
 _register_line_factories()

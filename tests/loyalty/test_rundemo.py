@@ -72,8 +72,8 @@ def signal_state(pid: int) -> str:
     return " ".join(line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn")))
 
 
-def start_demo(log: Path) -> tuple[subprocess.Popen, int]:
-    port, line_port = free_port(), free_port()
+def start_demo(log: Path, line_port: int | None = None) -> tuple[subprocess.Popen, int]:
+    port, line_port = free_port(), line_port or free_port()
     env = {
         **os.environ,
         "DEBUG": "true",
@@ -130,3 +130,48 @@ def test_rundemo_stops_every_child_within_seconds(signum, tmp_path):
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         demo.wait(timeout=10)
+
+
+def test_the_demo_wires_the_fake_lines_chat_to_the_demo_shops_webhook(tmp_path):
+    """``make run``: the banner names the bound member's fake chat, and a message typed there
+    reaches the demo shop's real webhook and job cluster."""
+    import io
+    import urllib.parse
+
+    from django.core.management import call_command
+
+    from loyalty.line.fake import DEMO_MEMBER_USER
+    from members.line.models import WebhookEvent
+
+    # given the demo seeded and running
+    call_command("seed_demo", stdout=io.StringIO())
+    log = tmp_path / "rundemo.log"
+    line_port = free_port()
+    demo, _port = start_demo(log, line_port)
+    children = descendants(demo.pid)
+    try:
+        chat = f"http://127.0.0.1:{line_port}/__fake__/chat/{DEMO_MEMBER_USER['user_id']}"
+        deadline = time.monotonic() + 30
+        while chat not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert chat in log.read_text()
+        # when Mali writes to the shop in her fake LINE chat
+        body = urllib.parse.urlencode({"action": "message", "text": "มีโต๊ะว่างไหมคะ"}).encode()
+        with urllib.request.urlopen(chat, data=body, timeout=10) as answer:
+            page = answer.read().decode()
+        # then the shop's webhook answered 200, stored the event, and the job cluster handled it
+        assert "data-status='200'" in page
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            event = WebhookEvent.objects.filter(event_type="message").first()
+            if event is not None and event.outcome != WebhookEvent.Outcome.PENDING:
+                break
+            time.sleep(0.5)
+        assert event is not None and event.payload["message"]["text"] == "มีโต๊ะว่างไหมคะ"
+        assert event.outcome in (WebhookEvent.Outcome.PROCESSED, WebhookEvent.Outcome.UNHANDLED)
+    finally:
+        os.kill(demo.pid, signal.SIGTERM)
+        demo.wait(timeout=15)
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

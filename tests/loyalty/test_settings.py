@@ -242,12 +242,15 @@ def test_every_scheduled_function_exists():
 
 
 def _demo_counts() -> dict[str, int]:
+    from loyalty.outbox.models import OutboxMessage
+    from members.line.models import LineFriend
     from members.models import LedgerEntry, Member, Purchase
     from rewards.models import Reward, RewardCode
     from shops.models import Branch, ContactChannel, PolicyDocument, Shop, Tag, Tier, User
 
     models = (Shop, Branch, Tier, Tag, ContactChannel, PolicyDocument, User, Member)
     models += (LedgerEntry, Purchase, Reward, RewardCode)
+    models += (LineFriend, OutboxMessage)
     return {model.__name__: model.objects.count() for model in models} | {
         "member tags": Member.tags.through.objects.count()
     }

@@ -14,6 +14,7 @@ from loyalty.line.fake.state import (
     DEMO_ACCESS_TOKEN,
     DEMO_CHANNEL_ID,
     DEMO_CHANNEL_SECRET,
+    DEMO_MEMBER_USER,
     FakeChannel,
     FakeUser,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "DEMO_ACCESS_TOKEN",
     "DEMO_CHANNEL_ID",
     "DEMO_CHANNEL_SECRET",
+    "DEMO_MEMBER_USER",
     "FakeChannel",
     "FakeLineServer",
     "FakeUser",

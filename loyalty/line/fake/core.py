@@ -34,7 +34,7 @@ from loyalty.fake_http import (
     route_table,
     routes,
 )
-from loyalty.line.fake import login, messaging, pages, richmenus
+from loyalty.line.fake import chat, login, messaging, pages, richmenus
 from loyalty.line.fake.login import LoginEndpoints
 from loyalty.line.fake.messaging import MessagingEndpoints
 from loyalty.line.fake.richmenus import RichMenuEndpoints
@@ -85,6 +85,9 @@ class FakeLineServer(LoginEndpoints, MessagingEndpoints, RichMenuEndpoints):
         if found is None:
             return json_response(HTTPStatus.NOT_FOUND, {"message": "Not found"})
         name, arguments = found
+        if name in chat.UNLOCKED:
+            # It calls the shop's webhook, which may call back: it takes the lock itself.
+            return getattr(self, name)(request, **arguments)
         with self._lock:
             try:
                 response = getattr(self, name)(request, **arguments)
@@ -150,6 +153,8 @@ class FakeLineServer(LoginEndpoints, MessagingEndpoints, RichMenuEndpoints):
             channel_secret=str(data["channel_secret"]),
             access_token=data.get("access_token") or None,
             callback_urls=(callback_url,) if callback_url else (),
+            webhook_url=data.get("webhook_url"),
+            name=data.get("name"),
         )
         return json_response(
             HTTPStatus.CREATED,

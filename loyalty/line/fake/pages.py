@@ -1,5 +1,5 @@
-"""The fake LINE platform's HTML pages: the sign-in (consent) page, the index of test users and
-messages sent, the generated avatars, and the error page.
+"""The fake LINE platform's HTML pages: the sign-in (consent) page, the index of test users (each
+a link to their chat, ``chat.py``) and messages sent, the generated avatars, and the error page.
 
 They stand in for LINE's own screens, which are not part of the product, so their text is fixed
 Thai + English rather than translated through the product's catalogue.
@@ -12,15 +12,20 @@ import html
 from http import HTTPStatus
 
 from loyalty.fake_http import Request, Response, html_response, routes
-from loyalty.line.fake.state import FakeChannel, LineState
+from loyalty.line.fake import chat
+from loyalty.line.fake.chat import ChatPages
+from loyalty.line.fake.state import FakeChannel
 
-ROUTES = routes(
-    ("GET", r"/", "_fake_index"),
-    ("GET", r"/__fake__/avatar/(?P<user_id>U[0-9a-f]{32})\.svg", "_fake_avatar"),
+ROUTES = (
+    *routes(
+        ("GET", r"/", "_fake_index"),
+        ("GET", r"/__fake__/avatar/(?P<user_id>U[0-9a-f]{32})\.svg", "_fake_avatar"),
+    ),
+    *chat.ROUTES,
 )
 
 
-class LinePages(LineState):
+class LinePages(ChatPages):
     """The pages a person sees on the fake platform (the API's answers are JSON elsewhere)."""
 
     def _fake_avatar(self, request: Request, user_id: str) -> Response:
@@ -67,7 +72,8 @@ class LinePages(LineState):
     def _index_page(self) -> str:
         esc = html.escape
         users = "".join(
-            f"<li><b>{esc(u.display_name)}</b> <small>{esc(u.user_id)}</small></li>"
+            f'<li><a class="chat" href="{esc(self.chat_url(u.user_id))}">'
+            f"<b>{esc(u.display_name)}</b></a> <small>{esc(u.user_id)}</small></li>"
             for u in self.users.values()
         )
         rows = []
@@ -83,7 +89,9 @@ class LinePages(LineState):
                 f"{esc(names)}</small><br>{esc(texts)}</li>"
             )
         body = (
-            "<h2>ผู้ใช้ทดสอบ / Test users</h2><ul>" + users + "</ul>"
+            "<h2>ผู้ใช้ทดสอบ / Test users</h2>"
+            "<p><small>แตะชื่อเพื่อเปิดแชทกับร้าน / Tap a name to open their chat with the shop"
+            "</small></p><ul>" + users + "</ul>"
             "<h2>ข้อความที่ส่ง / Messages sent (newest first)</h2><ul>"
             + ("".join(rows) or "<li>—</li>")
             + "</ul>"

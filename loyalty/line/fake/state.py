@@ -45,6 +45,15 @@ DEFAULT_USERS: tuple[dict[str, str], ...] = (
     },
 )
 
+# The demo's member with a LINE account (``manage.py fake_line`` adds her; tests' fakes do not, so
+# the three above stay free to sign up): seed_demo binds her to a member with points, so that
+# points earned at the counter arrive in her chat.
+DEMO_MEMBER_USER: dict[str, str] = {
+    "user_id": "U5f0c1d2e3a4b5c6d7e8f9a0b1c2d3e4f",
+    "display_name": "มะลิ (Mali)",
+    "status_message": "สมาชิกคาเฟ่อร่อย",
+}
+
 ISSUER = "https://access.line.me"
 CODE_TTL = 10 * 60  # LINE: an authorization code lives 10 minutes and is single use
 ACCESS_TOKEN_TTL = 30 * 24 * 3600  # LINE Login access token: 30 days
@@ -93,6 +102,10 @@ class FakeChannel:
     access_tokens: set[str] = field(default_factory=set)
     # Empty means "any redirect URI", which suits loopback demos on whatever port.
     callback_urls: tuple[str, ...] = ()
+    # The Messaging API channel's webhook URL (LINE Developers console) and its Official
+    # Account's name (the top of a chat); the chat page posts the fake users' events there.
+    webhook_url: str = ""
+    name: str = ""
 
 
 @dataclass
@@ -175,6 +188,10 @@ class LineState(FakeHTTPServer):
         self._default_rich_menu: dict[str, str] = {}
         self._user_rich_menus: dict[tuple[str, str], str] = {}
         self._messages: list[dict[str, Any]] = []
+        # What test users did toward an OA on the chat page (follow, unfollow, text), oldest first,
+        # with what the shop's webhook answered; and whether each user last followed or blocked.
+        self._user_events: list[dict[str, Any]] = []
+        self._follows: dict[tuple[str, str], bool] = {}
         # This month's quota (None: unlimited, LINE's "none") and what sends have used of it.
         self.quota_limit: int | None = None
         self.quota_used = 0
@@ -195,8 +212,11 @@ class LineState(FakeHTTPServer):
         channel_secret: str,
         access_token: str | None = None,
         callback_urls: tuple[str, ...] | list[str] = (),
+        webhook_url: str | None = None,
+        name: str | None = None,
     ) -> FakeChannel:
-        """Register (or update) a channel; an access token makes it a Messaging API channel."""
+        """Register (or update) a channel; an access token makes it a Messaging API channel, a
+        webhook URL is where the chat page's follow, block and message events go."""
         with self._lock:
             channel = self.channels.get(str(channel_id))
             if channel is None:
@@ -207,6 +227,10 @@ class LineState(FakeHTTPServer):
                 channel.access_tokens.add(access_token)
             if callback_urls:
                 channel.callback_urls = tuple(callback_urls)
+            if webhook_url is not None:
+                channel.webhook_url = webhook_url
+            if name is not None:
+                channel.name = name
             return channel
 
     def add_user(
@@ -273,6 +297,13 @@ class LineState(FakeHTTPServer):
         """Every request to the LINE API endpoints (not ``/__fake__/``), oldest first (a copy)."""
         with self._lock:
             return copy.deepcopy(self._requests)
+
+    @property
+    def user_events(self) -> list[dict[str, Any]]:
+        """What test users did on the chat page (follow, unfollow, message), oldest first, with
+        the shop's webhook answer (``status``, 0 when unreachable); a copy."""
+        with self._lock:
+            return copy.deepcopy(self._user_events)
 
     def texts_to(self, user_id: str) -> list[str]:
         """The text messages a user has received, oldest first: what tests usually assert on."""

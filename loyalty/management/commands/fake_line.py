@@ -15,6 +15,7 @@ from loyalty.line.fake import (
     DEMO_ACCESS_TOKEN,
     DEMO_CHANNEL_ID,
     DEMO_CHANNEL_SECRET,
+    DEMO_MEMBER_USER,
     FakeLineServer,
 )
 
@@ -42,6 +43,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--access-token", default=os.environ.get("FAKE_LINE_ACCESS_TOKEN", DEMO_ACCESS_TOKEN)
         )
+        parser.add_argument(
+            "--webhook-url",
+            default=os.environ.get("FAKE_LINE_WEBHOOK_URL", ""),
+            help="The shop's webhook URL: where the chat pages post follow, block and messages.",
+        )
+        parser.add_argument(
+            "--oa-name",
+            default=os.environ.get("FAKE_LINE_OA_NAME", ""),
+            help="The Official Account's name, shown at the top of the chat pages.",
+        )
 
     def handle(self, *args, host: str, port: int, **options):
         server = FakeLineServer(host=host, port=port)
@@ -49,13 +60,17 @@ class Command(BaseCommand):
             channel_id=options["channel_id"],
             channel_secret=options["channel_secret"],
             access_token=options["access_token"],
+            webhook_url=options["webhook_url"],
+            name=options["oa_name"],
         )
+        server.add_user(**DEMO_MEMBER_USER)
         server.bind()  # refuses outside DEBUG/TESTING; with --port 0 this picks the port
         base = server.base_url
         self.stdout.write(
             self.style.SUCCESS(f"Fake LINE platform on {base} (Ctrl-C to stop)")
             + f"\n  channel id      {options['channel_id']}"
-            + f"\n  test users      {base}/"
+            + f"\n  test users      {base}/ (each links to their chat with the OA)"
+            + f"\n  webhook URL     {options['webhook_url'] or '(none: chat actions go nowhere)'}"
             + f"\n  point the app at it with LINE_API_BASE_URL={base} "
             f"LINE_API_DATA_BASE_URL={base} LINE_ACCESS_BASE_URL={base}\n"
         )

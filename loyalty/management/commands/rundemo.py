@@ -65,6 +65,37 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
         pass
 
 
+def _demo_webhook_url(base: str) -> str:
+    from django.urls import reverse
+
+    from loyalty.management.commands.seed_demo import DEMO_SLUG
+
+    return base + reverse("line-webhook", kwargs={"shop_slug": DEMO_SLUG})
+
+
+def _demo_line() -> tuple[str, str]:
+    """The demo OA's name, and a banner line with the fake chat of the demo member bound to a
+    LINE user ("" when the demo is not seeded)."""
+    from loyalty.line.fake import DEMO_MEMBER_USER
+    from loyalty.management.commands.seed_demo import DEMO_SLUG
+    from loyalty.phones import format_phone_local
+    from members.models import Member
+    from shops.models import Shop
+
+    shop = Shop.objects.filter(slug=DEMO_SLUG).first()
+    if shop is None:
+        return "", ""
+    user_id = DEMO_MEMBER_USER["user_id"]
+    member = Member.objects.filter(shop=shop, line_user_id=user_id).first()
+    if member is None:
+        return shop.name, ""
+    return shop.name, (
+        f"\n  http://127.0.0.1:{settings.FAKE_LINE_PORT}/__fake__/chat/{user_id}"
+        f"\n      {DEMO_MEMBER_USER['display_name']}'s LINE chat: add points for "
+        f"{format_phone_local(member.phone)} at /staff/ and the notice arrives there"
+    )
+
+
 class Command(BaseCommand):
     help = "Run the demo: web server + django-q2 cluster (+ fake LINE), with the URLs printed."
 
@@ -77,7 +108,14 @@ class Command(BaseCommand):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         # Each child leads its own process group: Ctrl-C in the terminal reaches this command
         # only, and this command stops each group as a whole.
-        commands = [("jobs", ["qcluster"]), *EXTRA_PROCESSES]
+        commands = [("jobs", ["qcluster"])]
+        chat_line = ""
+        for label, argv in EXTRA_PROCESSES:
+            if label == "line":
+                # The fake LINE posts its users' follow, block and messages to the demo shop.
+                oa_name, chat_line = _demo_line()
+                argv = [*argv, "--webhook-url", _demo_webhook_url(base), "--oa-name", oa_name]
+            commands.append((label, argv))
         commands.append(("web", ["runserver", f"{host}:{port}", "--noreload"]))
         processes: list[subprocess.Popen] = []
         # A parent that blocked these signals (a test runner's thread, a supervisor) passes its
@@ -95,6 +133,13 @@ class Command(BaseCommand):
                 + f"\n  {base}/            landing page (links every face)"
                 + f"\n  {base}/admin/      back office (owner / demo-pass-2026)"
                 + f"\n  {base}/m/cafe-aroi/ member pages (sign in with the fake LINE)"
+                + (
+                    f"\n  http://127.0.0.1:{settings.FAKE_LINE_PORT}/  the fake LINE: test users, "
+                    "their chats with the OA"
+                    if settings.FAKE_LINE_PORT
+                    else ""
+                )
+                + chat_line
                 + (
                     f"\n  http://127.0.0.1:{settings.FAKE_SMS_PORT}/  the fake SMS gateway's inbox"
                     if settings.FAKE_SMS_PORT

@@ -1,5 +1,7 @@
-"""Create the demo shop (idempotent): branches, tiers, tags, documents, staff logins and a few
-hundred members. Run again, it changes nothing and prints the same logins."""
+"""Create the demo shop (idempotent): branches, tiers, tags, documents, staff logins, a few
+hundred members, and its LINE Official Account on the fake LINE platform (friends, a member bound
+to a test LINE user, a few outbox messages). Run again, it changes nothing and prints the same
+logins."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -149,6 +152,7 @@ class Command(BaseCommand):
         self._seed_pending_phone(shop, branches)
         self._seed_rewards(shop, tiers)
         self._seed_member_pages(shop, tags)
+        self._seed_line(shop)
         self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} (/{shop.slug})"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _shop, _role, label in logins:
@@ -166,15 +170,19 @@ class Command(BaseCommand):
         from shops.models import ShopLineChannel
         from shops.services import line_channel_save
 
-        if not ShopLineChannel.objects.filter(shop=shop).exists():
-            line_channel_save(
-                channel=ShopLineChannel(
-                    shop=shop,
-                    login_channel_id=DEMO_CHANNEL_ID,
-                    login_channel_secret=DEMO_CHANNEL_SECRET,
-                    messaging_access_token=DEMO_ACCESS_TOKEN,
-                )
-            )
+        # The fake runs one channel for LINE Login and the Messaging API alike; on LINE they are
+        # two channels of one provider. A demo seeded before the webhook existed gets its
+        # Messaging API channel id and secret filled in.
+        channel = ShopLineChannel.objects.filter(shop=shop).first() or ShopLineChannel(
+            shop=shop,
+            login_channel_id=DEMO_CHANNEL_ID,
+            login_channel_secret=DEMO_CHANNEL_SECRET,
+            messaging_access_token=DEMO_ACCESS_TOKEN,
+        )
+        if channel.pk is None or not channel.messaging_channel_id:
+            channel.messaging_channel_id = DEMO_CHANNEL_ID
+            channel.messaging_channel_secret = DEMO_CHANNEL_SECRET
+            line_channel_save(channel=channel)
         if SignupQuestion.objects.filter(shop=shop).exists():
             return
         by_name = {t.name: t for t in tags}
@@ -209,6 +217,77 @@ class Command(BaseCommand):
                 )
                 row.full_clean()
                 row.save()
+
+    def _seed_line(self, shop) -> None:
+        """The OA's friends as the webhook would have left them (Somchai and Nok friends, Ploy
+        blocked, Mali a friend bound to a member with points), and a few outbox messages that
+        the demo's job cluster sends to the fake LINE: two that arrive, one LINE refuses."""
+        from loyalty.line.fake import DEFAULT_USERS, DEMO_MEMBER_USER
+        from loyalty.outbox.services import outbox_enqueue
+        from members.line.models import LineFriend
+        from members.line.services import line_friend_apply
+        from members.services import member_get_or_create
+
+        somchai, nok, ploy = (user["user_id"] for user in DEFAULT_USERS)
+        mali = DEMO_MEMBER_USER["user_id"]
+        member = Member.objects.filter(shop=shop, line_user_id=mali).first()
+        if member is None:
+            member = (
+                Member.objects.filter(
+                    shop=shop, status=Member.Status.REGISTERED, line_user_id__isnull=True
+                )
+                .order_by("-balance", "pk")
+                .first()
+            )
+            member_get_or_create(shop=shop, phone=member.phone, line_user_id=mali)
+        if not LineFriend.objects.filter(shop=shop).exists():
+            start = timezone.now() - dt.timedelta(days=40)
+            for days, user_id, follow in [
+                (0, somchai, True),
+                (3, nok, True),
+                (5, ploy, True),
+                (9, mali, True),
+                (21, ploy, False),
+            ]:
+                line_friend_apply(
+                    shop_id=shop.pk,
+                    line_user_id=user_id,
+                    follow=follow,
+                    at=start + dt.timedelta(days=days),
+                )
+        site = settings.SITE_URL or "http://127.0.0.1:8000"
+        pages = f"{site}/m/{shop.slug}/"
+        for to, messages, key in [
+            (
+                [mali],
+                [
+                    {"type": "text", "text": f"ยินดีต้อนรับสู่ {shop.name}! บัตรสมาชิกของคุณ: {pages}"},
+                    {
+                        "type": "template",
+                        "altText": "แลกของรางวัลด้วยพอยท์",
+                        "template": {
+                            "type": "buttons",
+                            "title": "อเมริกาโน่เย็นฟรี",
+                            "text": "ใช้ 100 พอยท์แลกได้ที่หน้าของรางวัล",
+                            "actions": [{"type": "uri", "label": "ดูของรางวัล", "uri": pages}],
+                        },
+                    },
+                ],
+                "demo:welcome",
+            ),
+            (
+                [somchai, nok, mali, None],  # Ploy blocked the OA: skipped
+                [{"type": "text", "text": "วันนี้เท่านั้น: ซื้อครบ 200 บาท รับพอยท์ 2 เท่า ☕"}],
+                "demo:promotion",
+            ),
+            (
+                # A LINE account that no longer exists: LINE refuses the push (failed, its message).
+                ["U" + "0" * 32],
+                [{"type": "text", "text": "ขอบคุณที่แวะมาค่ะ"}],
+                "demo:former-friend",
+            ),
+        ]:
+            outbox_enqueue(shop_id=shop.pk, to=to, messages=messages, source=key, dedupe_key=key)
 
     def _seed_members(self, shop, branches, tiers, tags) -> None:
         existing = Member.objects.filter(shop=shop).count()

@@ -1,0 +1,336 @@
+"""The fake LINE chat: one test user's conversation with a shop's Official Account, on a phone.
+
+``GET /__fake__/chat/<userId>`` draws what LINE's app would show that user: the OA's name at
+the top, every message the OA sent them (push, a multicast that included them, reply) as bubbles
+in time order, and what the user did. Text links are clickable; template messages are cards with
+their buttons (URI actions are links); images are images; anything else shows its ``altText``.
+
+``POST`` on the same path makes the user act toward the OA as LINE would report it: add as friend
+(a ``follow`` event), block (``unfollow``), or send a text (``message``). Each is a signed event
+posted to the channel's webhook URL through ``webhooks.send_webhook``, so the shop's real webhook
+receives it; the answer's status is shown under the action.
+
+Which OA: ``?channel=<id>``, else the first channel that has a webhook URL, else the first
+Messaging API channel. Like the other fake pages, the text is fixed Thai + English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from loyalty.fake_http import Request, Response, html_response, now_iso, redirect, routes
+from loyalty.line.fake.state import LOG_LIMIT, FakeChannel, FakeUser, LineState
+from loyalty.line.fake.webhooks import (
+    bot_user_id,
+    follow_event,
+    message_event,
+    send_webhook,
+    unfollow_event,
+)
+
+ROUTES = routes(
+    ("GET", r"/__fake__/chat/(?P<user_id>U[0-9a-f]{32})", "_fake_chat"),
+    ("POST", r"/__fake__/chat/(?P<user_id>U[0-9a-f]{32})", "_fake_chat_act"),
+)
+# Handlers that call out (the shop's webhook, which may call the fake back to reply) and so take
+# the state lock themselves, never across the network.
+UNLOCKED = frozenset({"_fake_chat_act"})
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+REFRESH_SECONDS = 4
+MESSAGE_LIMIT = 2000  # LINE's own limit is 5000 characters; a chat box needs less
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+ACTIONS = ("follow", "unfollow", "message")
+
+
+class ChatPages(LineState):
+    """The chat page per test user and the actions it posts as webhook events."""
+
+    def chat_channel(self, channel_id: str | None = None) -> FakeChannel | None:
+        """The OA a chat is with: the one asked for, else the first with a webhook URL, else the
+        first Messaging API channel."""
+        if channel_id:
+            return self.channels.get(channel_id)
+        channels = self.channels.values()
+        with_webhook = next((c for c in channels if c.webhook_url), None)
+        return with_webhook or next((c for c in channels if c.access_tokens), None)
+
+    def chat_url(self, user_id: str, channel_id: str | None = None) -> str:
+        path = f"/__fake__/chat/{user_id}"
+        return f"{path}?channel={quote(channel_id)}" if channel_id else path
+
+    def _fake_chat(self, request: Request, user_id: str) -> Response:
+        user = self.users.get(user_id)
+        if user is None:
+            return html_response(HTTPStatus.NOT_FOUND, _chat_missing(user_id))
+        channel = self.chat_channel(request.query.get("channel"))
+        return html_response(HTTPStatus.OK, self._chat_page(user, channel, request.query))
+
+    def _fake_chat_act(self, request: Request, user_id: str) -> Response:
+        """Post the user's follow / block / message to the OA's webhook, then show the chat."""
+        form = request.form()
+        action = form.get("action", "")
+        text = form.get("text", "").strip()[:MESSAGE_LIMIT]
+        asked = form.get("channel") or None
+        with self._lock:
+            user = self.users.get(user_id)
+            channel = self.chat_channel(asked)
+            if user is None or channel is None or action not in ACTIONS:
+                return html_response(HTTPStatus.BAD_REQUEST, _chat_missing(user_id))
+            back = self.chat_url(user_id, asked)
+            if action == "message" and not text:
+                return redirect(back)
+            key = (channel.channel_id, user_id)
+            if action == "follow":
+                events = [
+                    follow_event(
+                        user_id=user_id,
+                        reply_token=self.issue_reply_token(
+                            channel_id=channel.channel_id, user_id=user_id
+                        ),
+                        is_unblocked=self._follows.get(key) is False,
+                    )
+                ]
+            elif action == "unfollow":
+                events = [unfollow_event(user_id=user_id)]
+            else:
+                events = [
+                    message_event(
+                        user_id=user_id,
+                        text=text,
+                        reply_token=self.issue_reply_token(
+                            channel_id=channel.channel_id, user_id=user_id
+                        ),
+                    )
+                ]
+            url, secret = channel.webhook_url, channel.secret
+        # The user acted now: an answer the shop sends while handling it comes after, in the chat.
+        at = now_iso()
+        # Outside the lock: the shop may call the fake back (a reply) before it answers.
+        status = 0
+        if url:
+            delivery = send_webhook(
+                url,
+                channel_secret=secret,
+                destination=bot_user_id(channel.channel_id),
+                events=events,
+            )
+            status = delivery.status
+        with self._lock:
+            if action != "message":
+                self._follows[key] = action == "follow"
+            self._user_events.append(
+                {
+                    "channel_id": channel.channel_id,
+                    "user_id": user_id,
+                    "action": action,
+                    "text": text if action == "message" else "",
+                    "webhook_event_id": events[0]["webhookEventId"],
+                    "webhook_url": url,
+                    "status": status,
+                    "received_at": at,
+                }
+            )
+            del self._user_events[:-LOG_LIMIT]
+        return redirect(back)
+
+    # -- drawing -----------------------------------------------------------------------------------
+
+    def _chat_page(self, user: FakeUser, channel: FakeChannel | None, query: dict[str, str]) -> str:
+        esc = html.escape
+        asked = query.get("channel")
+        items: list[tuple[str, str]] = []
+        if channel is not None:
+            for entry in self._messages:
+                if user.user_id in entry["to"] and entry["channel_id"] == channel.channel_id:
+                    bubbles = "".join(_message_html(m) for m in entry["messages"])
+                    items.append(
+                        (
+                            entry["received_at"],
+                            f'<div class="row in" data-kind="{esc(entry["kind"])}">'
+                            f'<div class="msgs">{bubbles}</div>'
+                            f"<time>{_clock(entry['received_at'])}</time></div>",
+                        )
+                    )
+            for done in self._user_events:
+                if done["user_id"] == user.user_id and done["channel_id"] == channel.channel_id:
+                    items.append((done["received_at"], _user_event_html(done)))
+        items.sort(key=lambda item: item[0])
+        name = (channel.name or f"LINE OA {channel.channel_id}") if channel else "—"
+        hidden = f'<input type="hidden" name="channel" value="{esc(asked)}">' if asked else ""
+        if channel is None:
+            notice = "<p class='note'>ยังไม่มีช่อง Messaging API / No Messaging API channel yet</p>"
+        elif not channel.webhook_url:
+            notice = (
+                "<p class='note'>ช่องนี้ยังไม่มี Webhook URL: การกระทำจะไม่ถึงร้าน / "
+                "This channel has no webhook URL: actions do not reach the shop</p>"
+            )
+        else:
+            notice = ""
+        conversation = "".join(html_ for _at, html_ in items) or (
+            "<p class='note empty'>ยังไม่มีข้อความ / No messages yet</p>"
+        )
+        action = esc(self.chat_url(user.user_id))
+        return f"""<!doctype html>
+<html lang="th"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(name)} · {esc(user.display_name)}</title><style>{_CHAT_STYLE}</style></head>
+<body><div class="phone">
+<header><a href="/" aria-label="กลับ / Back">‹</a><b class="oa">{esc(name)}</b>
+<a class="refresh" href="{esc(self.chat_url(user.user_id, asked))}">รีเฟรช / Refresh</a></header>
+<p class="who">แชทของ / Chat of <b class="me">{esc(user.display_name)}</b></p>{notice}
+<main id="chat">{conversation}</main>
+<footer>
+<form method="post" action="{action}" class="acts">{hidden}
+<button name="action" value="follow" class="follow">เพิ่มเพื่อน / Add friend</button>
+<button name="action" value="unfollow" class="block">บล็อก / Block</button></form>
+<form method="post" action="{action}" class="say">{hidden}
+<input type="hidden" name="action" value="message">
+<input id="text" name="text" maxlength="{MESSAGE_LIMIT}" autocomplete="off"
+ placeholder="พิมพ์ข้อความ / Send a message" aria-label="พิมพ์ข้อความ / Send a message">
+<button type="submit" class="send">ส่ง / Send</button></form>
+</footer></div>
+<script>
+window.scrollTo(0, document.body.scrollHeight);
+setInterval(function () {{
+  var box = document.getElementById("text");
+  if (!box.value && document.activeElement !== box) location.reload();
+}}, {REFRESH_SECONDS * 1000});
+</script></body></html>"""
+
+
+def _clock(iso: str) -> str:
+    """``d/m HH:MM`` in Bangkok time, as a chat shows it."""
+    at = dt.datetime.fromisoformat(iso).astimezone(BANGKOK)
+    return f"{at.day}/{at.month} {at:%H:%M}"
+
+
+def _safe_url(url: Any) -> str | None:
+    """Only http(s) URLs become links or images (no ``javascript:``); escaped for an attribute."""
+    if isinstance(url, str) and _LINK.fullmatch(url):
+        return html.escape(url)
+    return None
+
+
+def _text_html(text: str) -> str:
+    """Escaped text with its http(s) URLs as links."""
+    parts, last = [], 0
+    for found in _LINK.finditer(text):
+        parts.append(html.escape(text[last : found.start()]))
+        url = html.escape(found.group())
+        parts.append(f'<a href="{url}" target="_blank" rel="noopener">{url}</a>')
+        last = found.end()
+    parts.append(html.escape(text[last:]))
+    return "".join(parts).replace("\n", "<br>")
+
+
+def _action_html(action: dict[str, Any]) -> str:
+    label = html.escape(str(action.get("label") or action.get("type") or ""))
+    url = _safe_url(action.get("uri")) if action.get("type") == "uri" else None
+    if url:
+        return f'<a class="btn" href="{url}" target="_blank" rel="noopener">{label}</a>'
+    return f'<span class="btn">{label}</span>'
+
+
+def _card_html(column: dict[str, Any]) -> str:
+    image = _safe_url(column.get("thumbnailImageUrl"))
+    title = column.get("title")
+    return (
+        '<div class="card">'
+        + (f'<img src="{image}" alt="">' if image else "")
+        + (f"<b>{html.escape(str(title))}</b>" if title else "")
+        + f"<p>{_text_html(str(column.get('text', '')))}</p>"
+        + "".join(_action_html(a) for a in column.get("actions", []) if isinstance(a, dict))
+        + "</div>"
+    )
+
+
+def _message_html(message: dict[str, Any]) -> str:
+    kind = message.get("type")
+    if kind == "text":
+        return f'<div class="bubble text">{_text_html(str(message.get("text", "")))}</div>'
+    if kind == "image":
+        url = _safe_url(message.get("previewImageUrl") or message.get("originalContentUrl"))
+        if url:
+            return f'<div class="bubble image"><img src="{url}" alt=""></div>'
+    if kind == "template":
+        template = message.get("template") or {}
+        columns = template.get("columns") if template.get("type") == "carousel" else [template]
+        cards = "".join(_card_html(c) for c in columns or [] if isinstance(c, dict))
+        return f'<div class="bubble template">{cards}</div>'
+    if kind == "sticker":
+        return '<div class="bubble other">[สติกเกอร์ / sticker]</div>'
+    alt = message.get("altText") or f"[{kind}]"
+    return f'<div class="bubble other">{html.escape(str(alt))}</div>'
+
+
+_USER_EVENT_LABELS = {
+    "follow": "คุณเพิ่มเพื่อนแล้ว / You added the account as a friend",
+    "unfollow": "คุณบล็อกแล้ว / You blocked the account",
+}
+
+
+def _user_event_html(done: dict[str, Any]) -> str:
+    status = done["status"]
+    if status == 200:
+        result = f"webhook {status}"
+    elif status:
+        result = f"webhook {status} ✗"
+    else:
+        result = "ส่งไม่ถึงร้าน / not delivered"
+    meta = f"<small class='status' data-status='{status}'>{html.escape(result)}</small>"
+    at = _clock(done["received_at"])
+    if done["action"] == "message":
+        return (
+            f'<div class="row out"><time>{at}</time><div class="msgs">'
+            f'<div class="bubble text">{_text_html(done["text"])}</div>{meta}</div></div>'
+        )
+    return f'<p class="note event">{_USER_EVENT_LABELS[done["action"]]} · {at} · {meta}</p>'
+
+
+def _chat_missing(user_id: str) -> str:
+    return (
+        "<!doctype html><meta charset='utf-8'><title>LINE</title>"
+        f"<p>ไม่พบผู้ใช้หรือช่อง / No such user or channel: {html.escape(user_id)}</p>"
+    )
+
+
+_CHAT_STYLE = """
+body{margin:0;background:#8da0b8;font-family:system-ui,"Noto Sans Thai",sans-serif;color:#111}
+*{box-sizing:border-box}
+.phone{max-width:480px;margin:0 auto;min-height:100vh;background:#8da0b8;display:flex;
+flex-direction:column;padding-bottom:140px}
+header{position:sticky;top:0;background:#263238;color:#fff;display:flex;gap:12px;
+align-items:center;padding:12px 14px;z-index:1}
+header a{color:#fff;text-decoration:none}header .oa{flex:1;overflow:hidden;text-overflow:ellipsis;
+white-space:nowrap}.refresh{font-size:.8rem;border:1px solid #fff6;border-radius:12px;padding:3px 8px}
+.who{margin:8px 12px 0;font-size:.8rem;color:#f5f5f5}
+main{flex:1;padding:8px 10px;display:flex;flex-direction:column;gap:10px}
+.row{display:flex;align-items:flex-end;gap:6px;max-width:100%}
+.row.out{justify-content:flex-end}.msgs{display:flex;flex-direction:column;gap:4px;max-width:78%}
+.row.out .msgs{align-items:flex-end}
+.bubble{background:#fff;border-radius:16px;padding:8px 12px;overflow-wrap:anywhere;line-height:1.4}
+.row.out .bubble{background:#06c755;color:#fff}.row.out .bubble a{color:#fff}
+.bubble.image{padding:0;overflow:hidden}.bubble img{display:block;max-width:100%}
+.bubble.template{padding:0;background:none;display:flex;gap:8px;overflow-x:auto}
+.card{background:#fff;border-radius:14px;min-width:220px;max-width:260px;overflow:hidden;
+display:flex;flex-direction:column}.card img{width:100%;height:auto}
+.card b{padding:10px 12px 0}.card p{margin:6px 12px 10px;font-size:.9rem;color:#444}
+.btn{display:block;border-top:1px solid #eee;padding:10px;text-align:center;color:#1a73e8;
+text-decoration:none}
+time,small{font-size:.7rem;color:#eef}.note{text-align:center;font-size:.8rem;color:#fff;
+margin:4px 12px}
+footer{position:fixed;bottom:0;left:0;right:0;background:#fff;border-top:1px solid #ddd;
+padding:8px;max-width:480px;margin:0 auto;box-sizing:border-box}
+form{display:flex;gap:8px;margin:4px 0}button{font:inherit;border-radius:18px;border:1px solid #ccc;
+background:#fff;padding:8px 12px;cursor:pointer}.acts button{flex:1}
+.follow{background:#06c755;color:#fff;border:0}.block{color:#c62828}
+#text{flex:1;min-width:0;font:inherit;padding:8px 12px;border-radius:18px;border:1px solid #ccc}
+.send{background:#06c755;color:#fff;border:0}
+"""
