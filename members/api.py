@@ -249,22 +249,22 @@ def _actor(request: HttpRequest) -> Actor:
     },
     summary="Create a member, or get the existing one with this phone",
 )
-@transaction.atomic
 def create_member(request, payload: MemberIn):
-    member, created = member_services.member_get_or_create(
-        shop=request.shop,
-        phone=payload.phone,
-        first_name=payload.first_name,
-        last_name=payload.last_name,
-        customer_id=payload.customer_id,
-    )
-    if payload.line_user_id:
-        member_bind(
-            member=member,
-            line_user_id=payload.line_user_id,
-            via=BindingRecord.Via.API,
-            actor=f"API key: {request.api_key.name}",
+    with transaction.atomic():
+        member, created = member_services.member_get_or_create(
+            shop=request.shop,
+            phone=payload.phone,
+            first_name=payload.first_name,
+            last_name=payload.last_name,
+            customer_id=payload.customer_id,
         )
+        if payload.line_user_id:
+            member_bind(
+                member=member,
+                line_user_id=payload.line_user_id,
+                via=BindingRecord.Via.API,
+                actor=f"API key: {request.api_key.name}",
+            )
     member = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member.pk)
     return Status(201 if created else 200, member_out(member))
 

@@ -65,9 +65,7 @@ def _binding_out(member: Member, *, created: bool = False) -> dict:
 
 def _bound_member(request: HttpRequest, line_user_id: str) -> Member:
     member = (
-        Member.objects.filter(
-            shop=request.shop, line_user_id=line_user_id, bound_at__isnull=False
-        )
+        Member.objects.filter(shop=request.shop, line_user_id=line_user_id, bound_at__isnull=False)
         .exclude(status=Member.Status.ERASED)
         .first()
     )

@@ -260,6 +260,8 @@ def line_friends_erase(member: Member) -> int:
 def binding_records_erase(member: Member) -> int:
     """A member's account is erased (PDPA): their binding records keep what happened and when,
     without the LINE user id and Customer ID; safe twice."""
-    return BindingRecord.objects.filter(member=member).exclude(line_user_id="", customer_id="").update(
-        line_user_id="", customer_id=""
+    return (
+        BindingRecord.objects.filter(member=member)
+        .exclude(line_user_id="", customer_id="")
+        .update(line_user_id="", customer_id="")
     )

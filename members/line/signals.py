@@ -23,12 +23,16 @@ def _member_saved(sender, instance: Member, created: bool, update_fields=None, *
 
 
 def connect() -> None:
-    """Wire the binding signal and the friends' place in the personal-data registry (PDPA)."""
+    """Wire the friends' binding signal, the account-link event handler, and the friends' and
+    binding records' places in the personal-data registry (PDPA)."""
+    from members.line import router
+    from members.line.accountlink import account_link_receive
     from members.line.models import AccountLinkNonce, BindingRecord, LineFriend
     from members.line.services import binding_records_erase, line_friends_erase
     from members.personal_data import leave_out_of_export, register_eraser
 
     post_save.connect(_member_saved, sender=Member, dispatch_uid="members.line.member_saved")
+    router.register("accountLink", account_link_receive)
     register_eraser(LineFriend, line_friends_erase)
     leave_out_of_export(
         LineFriend,
