@@ -33,7 +33,7 @@ from tests.line_fixtures import (
     NOK,
     SOMCHAI,
 )
-from tests.sms_fixtures import fake_sms, last_code  # noqa: F401 - the fixture
+from tests.sms_fixtures import last_code
 
 PHONE = "+66812345678"
 

@@ -90,10 +90,13 @@ def test_binding_the_same_id_again_is_a_no_op(shop, changes, django_capture_on_c
 
 def test_a_rolled_back_binding_sends_no_signal(shop, changes, django_capture_on_commit_callbacks):
     member = MemberFactory(shop=shop)
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            bind(member)
-            raise RuntimeError("the caller's transaction fails")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        bind(member)
+        raise RuntimeError("the caller's transaction fails")
     assert changes == []
     assert not BindingRecord.objects.exists()
     assert not Member.objects.get(pk=member.pk).is_bound
