@@ -9,7 +9,6 @@ from tests.line_fixtures import (
     fake_line,
     unreachable_line,
 )
-
 from tests.sms_fixtures import fake_sms
 
 __all__ = ["fake_line", "fake_sms", "unreachable_line"]
