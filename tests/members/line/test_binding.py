@@ -9,7 +9,7 @@ import json
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import translation
 
@@ -304,3 +304,30 @@ def test_a_key_of_another_shop_cannot_see_bind_or_unbind(shop, other_shop):
     member.refresh_from_db()
     assert member.line_user_id == LINE_A
     assert BindingRecord.objects.count() == 1
+
+
+# --- concurrency (PostgreSQL) --------------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_binds_of_one_line_id_to_two_members_one_wins(shop):
+    from tests.concurrency import run_concurrently
+
+    for _round in range(5):
+        members = [MemberFactory(shop=shop), MemberFactory(shop=shop)]
+        line_user_id = "U" + uuid.uuid4().hex
+
+        results = run_concurrently(
+            lambda i, ms=members, lid=line_user_id: bind(ms[i], line_user_id=lid), 2
+        )
+
+        won = [r for r in results if not isinstance(r, Exception)]
+        lost = [r for r in results if isinstance(r, Exception)]
+        assert len(won) == 1 and len(lost) == 1, results
+        assert isinstance(lost[0], BindingRefused)
+        assert Member.objects.filter(shop=shop, line_user_id=line_user_id).count() == 1
+        records = BindingRecord.objects.filter(line_user_id=line_user_id)
+        assert [r.member_id for r in records] == [won[0].member.pk]
+        bound = Member.objects.get(shop=shop, line_user_id=line_user_id)
+        assert bound.bound_at is not None and bound.pk == won[0].member.pk
