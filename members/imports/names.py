@@ -144,6 +144,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "ระดับ",
         "ระดับลูกค้า",
     ),
+    # LINE's internal user id (U + 32 hex), not the public "LINE ID" a person types to add friends.
+    "line_user_id": (
+        "ไอดีผู้ใช้ LINE",
+        "LINE user ID",
+        "line userid",
+        "line uid",
+        "รหัสผู้ใช้ LINE",
+    ),
     "customer_id": (
         "รหัสลูกค้า",
         "Customer ID",

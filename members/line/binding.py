@@ -26,12 +26,13 @@ from dataclasses import dataclass
 
 import django.dispatch
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import ApplicationError, InvalidInput, NotFound
 from members.ledger.locks import lock_member, lock_shop
-from members.line.models import BindingRecord
+from members.line.models import BindingRecord, LineFriend
 from members.models import Member
 from shops.models import Shop
 
@@ -198,28 +199,56 @@ def member_unbind(*, member: Member, via: str, actor: str) -> BindingResult:
     return BindingResult(member=locked, changed=True)
 
 
-def members_bind_bulk(*, members: Sequence[Member], via: str, actor: str) -> int:
-    """Record bindings an import already wrote in bulk: ``members`` now carry the LINE id they were
-    given (and ``bound_at``), checked by the import's planning like its other identifiers. Writes
-    the records in one statement and sends one signal per member after commit. Called inside the
-    import's transaction; returns how many were recorded."""
+def members_bind_bulk(
+    *, shop_id: int, bindings: Sequence[tuple[int, str]], via: str, actor: str
+) -> int:
+    """Record the bindings an import wrote in bulk: ``bindings`` are (member id, LINE id) pairs
+    whose members now carry that LINE id and ``bound_at``, checked by the import's planning as
+    this module checks them (format, taken, already bound), under the shop's lock. One statement
+    writes the records, one binds the shop's LINE friends (bulk writes send no post_save), and
+    one signal per member goes after commit. Called inside the import's transaction."""
+    if not bindings:
+        return 0
+    member_ids = [member_id for member_id, _line in bindings]
+    customer_ids = dict(Member.objects.filter(pk__in=member_ids).values_list("pk", "customer_id"))
     BindingRecord.objects.bulk_create(
         [
             BindingRecord(
-                shop_id=m.shop_id,
-                member_id=m.pk,
-                line_user_id=m.line_user_id or "",
-                customer_id=m.customer_id or "",
+                shop_id=shop_id,
+                member_id=member_id,
+                line_user_id=line_user_id,
+                customer_id=customer_ids.get(member_id) or "",
                 action=BindingRecord.Action.BOUND,
                 via=via,
                 actor=actor[:200],
             )
-            for m in members
+            for member_id, line_user_id in bindings
         ]
     )
-    for m in members:
-        _announce(m, bound=True, line_user_id=m.line_user_id or "", via=via)
-    return len(members)
+    LineFriend.objects.filter(
+        shop_id=shop_id, line_user_id__in=[line for _id, line in bindings]
+    ).update(
+        member_id=Subquery(
+            Member.objects.filter(
+                shop_id=OuterRef("shop_id"), line_user_id=OuterRef("line_user_id")
+            ).values("pk")[:1]
+        ),
+        updated_at=timezone.now(),
+    )
+    transaction.on_commit(
+        lambda: [
+            member_binding_changed.send(
+                sender=Member,
+                member_id=member_id,
+                shop_id=shop_id,
+                bound=True,
+                line_user_id=line_user_id,
+                via=via,
+            )
+            for member_id, line_user_id in bindings
+        ]
+    )
+    return len(bindings)
 
 
 @transaction.atomic
