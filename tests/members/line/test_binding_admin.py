@@ -65,9 +65,8 @@ def test_a_line_id_of_another_member_is_shown_as_an_error(owner_client, shop):
     response = owner_client.post(bind_url(member), {"line_user_id": LINE_A})
 
     assert response.status_code == 200
-    assert "Another member of this shop is bound to this LINE account." in (
-        response.content.decode()
-    )
+    # the admin speaks the shop's Thai
+    assert "บัญชี LINE นี้ผูกกับสมาชิกรายอื่นของร้านแล้ว" in response.content.decode()
     assert BindingRecord.objects.count() == 1
 
 

@@ -91,6 +91,4 @@ def test_bad_line_user_ids_are_refused_per_row(tmp_path, cafe):
         (6, "line_user_id", "line_user_id_bound"),
     ]
     with translation.override("th"):
-        assert str(ROW_PROBLEMS["line_user_id_taken"]) != (
-            "Another member of this shop is bound to this LINE account."
-        )
+        assert str(ROW_PROBLEMS["line_user_id_invalid"]).startswith("LINE user ID ต้องขึ้นต้นด้วย U")
