@@ -127,5 +127,5 @@ def delete_binding(request, line_user_id: str):
     summary="Start LINE's account-link flow: send the user a button to the shop's link page",
 )
 def start_account_link(request, line_user_id: str):
-    account_link_start(shop=request.shop, line_user_id=line_user_id)
+    account_link_start(shop=request.shop, line_user_id=line_user_id, request=request)
     return Status(202, {"line_user_id": line_user_id, "sent": True})
