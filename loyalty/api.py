@@ -88,6 +88,10 @@ from members.api import router as members_router  # noqa: E402
 api.add_router("/members", members_router, tags=["members"])
 api.add_router("/points", points_router, tags=["points"])
 
+from members.line.api import router as bindings_router  # noqa: E402
+
+api.add_router("/bindings", bindings_router, tags=["bindings"])
+
 from rewards.api import router as rewards_router  # noqa: E402
 
 api.add_router("", rewards_router, tags=["rewards"])

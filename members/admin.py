@@ -12,6 +12,7 @@ from loyalty.phones import PhoneSearch, phone_search
 from members import services
 from members.imports.admin import MemberImportExportMixin
 from members.ledger.admin import MemberPointsAdminMixin
+from members.line.admin import MemberBindingAdminMixin
 from members.models import Member
 from shops.tenancy import ShopScopedAdmin, is_platform_operator
 
@@ -38,18 +39,24 @@ class BoundFilter(admin.SimpleListFilter):
     parameter_name = "bound"
 
     def lookups(self, request, model_admin):
-        return (("yes", _("Bound (has Customer ID)")), ("no", _("Not bound")))
+        return (("yes", _("Bound to a LINE account")), ("no", _("Not bound")))
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(customer_id__isnull=False)
+            return queryset.filter(bound_at__isnull=False)
         if self.value() == "no":
-            return queryset.filter(customer_id__isnull=True)
+            return queryset.filter(bound_at__isnull=True)
         return queryset
 
 
 @admin.register(Member)
-class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdmin, ModelAdmin):
+class MemberAdmin(
+    MemberImportExportMixin,
+    MemberBindingAdminMixin,
+    MemberPointsAdminMixin,
+    ShopScopedAdmin,
+    ModelAdmin,
+):
     list_display = (
         "name_display",
         "phone_display",
@@ -75,7 +82,16 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
     )
     autocomplete_fields = ()
     filter_horizontal = ("tags",)
-    readonly_fields = ("public_id", "line_user_id", "registered_at", "created_at", "updated_at")
+    actions_detail = ["adjust_points", "bind_line", "unbind_line"]
+    # The LINE id is bound and unbound by the actions (recorded), never typed into the form.
+    readonly_fields = (
+        "public_id",
+        "line_user_id",
+        "bound_at",
+        "registered_at",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (
             _("Profile"),
@@ -97,7 +113,7 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
         (_("Tier and tags"), {"fields": ("tier", "manual_tier", "tags")}),
         (
             _("LINE and account binding"),
-            {"fields": ("line_user_id", "line_display_name", "customer_id")},
+            {"fields": ("line_user_id", "bound_at", "line_display_name", "customer_id")},
         ),
         (_("Notes"), {"fields": ("note", "registered_at", "created_at", "updated_at")}),
     )
@@ -125,7 +141,7 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
     def status_badge(self, obj: Member):
         return obj.status, obj.get_status_display()
 
-    @display(description=_("bound"), boolean=True)
+    @display(description=_("bound"), boolean=True, ordering="bound_at")
     def bound(self, obj: Member) -> bool:
         return obj.is_bound
 

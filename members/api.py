@@ -13,6 +13,7 @@ import uuid
 from decimal import Decimal
 from typing import Literal
 
+from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -29,6 +30,8 @@ from members.ledger.actors import Actor
 from members.ledger.errors import EntryOwned
 from members.ledger.models import LedgerEntry
 from members.ledger.selectors import member_entries, member_points_summary, tier_progress
+from members.line.binding import member_bind
+from members.line.models import BindingRecord
 from members.models import Member
 from members.selectors import member_for_api
 
@@ -247,14 +250,21 @@ def _actor(request: HttpRequest) -> Actor:
     summary="Create a member, or get the existing one with this phone",
 )
 def create_member(request, payload: MemberIn):
-    member, created = member_services.member_get_or_create(
-        shop=request.shop,
-        phone=payload.phone,
-        first_name=payload.first_name,
-        last_name=payload.last_name,
-        customer_id=payload.customer_id,
-        line_user_id=payload.line_user_id,
-    )
+    with transaction.atomic():
+        member, created = member_services.member_get_or_create(
+            shop=request.shop,
+            phone=payload.phone,
+            first_name=payload.first_name,
+            last_name=payload.last_name,
+            customer_id=payload.customer_id,
+        )
+        if payload.line_user_id:
+            member_bind(
+                member=member,
+                line_user_id=payload.line_user_id,
+                via=BindingRecord.Via.API,
+                actor=f"API key: {request.api_key.name}",
+            )
     member = Member.objects.select_related("shop", "tier", "manual_tier").get(pk=member.pk)
     return Status(201 if created else 200, member_out(member))
 

@@ -28,7 +28,7 @@ def shop_key_numbers(*, shop: Shop | None, all_shops: bool = False) -> dict:
         total=Count("id"),
         registered=Count("id", filter=Q(status=Member.Status.REGISTERED)),
         pending=Count("id", filter=Q(status=Member.Status.PENDING)),
-        bound=Count("id", filter=Q(customer_id__isnull=False)),
+        bound=Count("id", filter=Q(bound_at__isnull=False)),
         new_month=Count("id", filter=Q(created_at__date__gte=month_start)),
         new_30=Count("id", filter=Q(created_at__gte=last_30)),
     )
@@ -49,7 +49,7 @@ def dashboard_callback(request, context: dict) -> dict:
         {"title": _("Registered"), "value": numbers["registered"], "icon": "how_to_reg"},
         {"title": _("Pending (phone only)"), "value": numbers["pending"], "icon": "hourglass"},
         {"title": _("New this month"), "value": numbers["new_month"], "icon": "person_add"},
-        {"title": _("Bound to Customer ID"), "value": numbers["bound"], "icon": "link"},
+        {"title": _("Bound to LINE"), "value": numbers["bound"], "icon": "link"},
         {"title": _("Active branches"), "value": numbers["branches"], "icon": "store"},
     ]
     context.update(

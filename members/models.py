@@ -1,7 +1,9 @@
 """Members of a shop's loyalty programme.
 
 A member is identified inside the shop by one of: phone (E.164), LINE user id, or Customer ID (the
-shop's own id for the person, "bound" in MAAC's words). Each is unique per shop when present.
+shop's own id for the person). Each is unique per shop when present. A member is *bound* when the
+shop knows which LINE user it is: ``line_user_id`` is set, and ``bound_at`` says since when (null =
+not bound). Both are written only by ``members.line.binding``.
 A *pending* member was created by a purchase at the store with a phone alone; its points and
 history move to the member who proves that phone (a code by SMS, or a cashier at the counter:
 ``members.phone_claims``), and it is then *merged*.
@@ -82,8 +84,11 @@ class Member(models.Model):
         max_length=100,
         null=True,
         blank=True,
-        help_text=_("The member's ID in the shop's own system. A member with one is 'bound'."),
+        help_text=_("The member's ID in the shop's own system."),
     )
+    # When the LINE id was bound; null = not bound. Set and cleared with ``line_user_id`` by
+    # members.line.binding only; later features filter on it (``bound_at__isnull=False``).
+    bound_at = models.DateTimeField(_("bound to LINE"), null=True, blank=True, editable=False)
     note = models.TextField(_("note"), blank=True)
     # Points, cached: written only by members.ledger.services in the transaction that writes the
     # entry. balance = Σ entries = Σ open lots − debt; debt is what reversals could not take back.
@@ -123,6 +128,7 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["shop", "status"], name="member_shop_status"),
             models.Index(fields=["shop", "-created_at"], name="member_shop_created"),
+            models.Index(fields=["shop", "bound_at"], name="member_shop_bound"),
         ]
 
     def __str__(self) -> str:
@@ -174,7 +180,8 @@ class Member(models.Model):
 
     @property
     def is_bound(self) -> bool:
-        return bool(self.customer_id)
+        """Bound: the shop knows which LINE user this member is (a LINE id was bound)."""
+        return self.bound_at is not None
 
 
 # The ledger's models live in their own module; importing them here registers them with the app.
@@ -188,7 +195,12 @@ from members.ledger.models import (  # noqa: E402, F401
     Purchase,
     PurchaseItem,
 )
-from members.line.models import LineFriend, WebhookEvent  # noqa: E402, F401 - LINE webhook, friends
+from members.line.models import (  # noqa: E402, F401 - LINE webhook, friends, binding
+    AccountLinkNonce,
+    BindingRecord,
+    LineFriend,
+    WebhookEvent,
+)
 from members.phone_claims.models import (  # noqa: E402, F401 - proof of a pending member's phone
     PhoneClaim,
     PhoneCode,

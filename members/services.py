@@ -34,19 +34,18 @@ def member_get_or_create(
     first_name: str = "",
     last_name: str = "",
     customer_id: str | None = None,
-    line_user_id: str | None = None,
 ) -> tuple[Member, bool]:
     """The shop's member with this phone, or a new pending member with these details.
 
-    An existing member is returned unchanged except that an empty Customer ID or LINE user id is
-    filled in (binding). A Customer ID or LINE id already used by another member is refused.
+    An existing member is returned unchanged except that an empty Customer ID is filled in. A
+    Customer ID already used by another member is refused. (A LINE user id is bound by
+    ``members.line.binding.member_bind``.)
     """
     from loyalty.errors import InvalidInput
     from members.ledger.services import clean_phone, lock_shop, tier_start
 
     e164 = clean_phone(phone)
     customer_id = (customer_id or "").strip() or None
-    line_user_id = (line_user_id or "").strip() or None
     lock_shop(shop.pk)  # lock order Shop → Member; serialises creation of the same phone
     member = member_by_phone(shop=shop, phone=e164)
     created = member is None
@@ -54,24 +53,21 @@ def member_get_or_create(
         member = Member(shop=shop, phone=e164, status=Member.Status.PENDING)
         member.first_name, member.last_name = first_name or "", last_name or ""
         tier_start(member)
-    for field, value in (("customer_id", customer_id), ("line_user_id", line_user_id)):
-        if value is None or getattr(member, field) == value:
-            continue
-        if getattr(member, field):
+    if customer_id is not None and member.customer_id != customer_id:
+        label = Member._meta.get_field("customer_id").verbose_name
+        if member.customer_id:
             raise InvalidInput(
-                _("This member already has another %(field)s.")
-                % {"field": Member._meta.get_field(field).verbose_name},
+                _("This member already has another %(field)s.") % {"field": label},
                 code="already_bound",
-                field=field,
+                field="customer_id",
             )
-        if Member.objects.filter(shop=shop, **{field: value}).exclude(pk=member.pk).exists():
+        if Member.objects.filter(shop=shop, customer_id=customer_id).exclude(pk=member.pk).exists():
             raise InvalidInput(
-                _("Another member of this shop already has this %(field)s.")
-                % {"field": Member._meta.get_field(field).verbose_name},
+                _("Another member of this shop already has this %(field)s.") % {"field": label},
                 code="identifier_taken",
-                field=field,
+                field="customer_id",
             )
-        setattr(member, field, value)
+        member.customer_id = customer_id
     try:
         member.full_clean()
     except ValidationError as exc:

@@ -459,5 +459,24 @@ def _register_line_factories():
 
     FACTORIES[WebhookEvent] = WebhookEventFactory
 
+    from members.line.models import BindingRecord
+
+    class BindingRecordFactory(DjangoModelFactory):
+        """A binding by the Open API (the records page lists them)."""
+
+        class Meta:
+            model = BindingRecord
+
+        shop = factory.SubFactory(ShopFactory)
+        member = factory.SubFactory(
+            MemberFactory, shop=factory.SelfAttribute("..shop"), customer_id=None
+        )
+        line_user_id = factory.Sequence(lambda n: f"U{n:032x}")
+        action = BindingRecord.Action.BOUND
+        via = BindingRecord.Via.API
+        actor = "API key: pos"
+
+    FACTORIES[BindingRecord] = BindingRecordFactory
+
 
 _register_line_factories()

@@ -207,6 +207,7 @@ MEMBER_NOT_200 = {
     ("member", "phone_verify"): 405,
     ("member", "phone_withdraw"): 405,
     ("member", "signup"): 302,  # a member already: on to the card
+    ("member", "link"): 400,  # the account-link page, without the link token LINE's chat gives
 }
 
 
@@ -275,6 +276,8 @@ def custom_admin_views(world: World) -> dict[str, tuple[list, int]]:
     job = world.objects["import_job"].public_id
     return {
         "members_member_adjust_points": ([member], 200),
+        "members_member_bind_line": ([member], 200),
+        "members_member_unbind_line": ([member], 200),  # the member has a LINE id: confirm
         "members_member_reverse_entry": ([member, world.entries["store"].public_id], 200),
         "members_member_import_members": ([], 302),  # the list's button: on to the upload
         "members_member_export_xlsx": ([], 200),

@@ -26,6 +26,7 @@ from loyalty.numbers import THAI_DIGITS, BadNumber, parse_decimal
 from loyalty.phones import InvalidPhone, normalise_phone, thai_national_valid
 from loyalty.text import REFUSED_MULTILINE, find_refused
 from members.ledger.rules import MAX_POINTS_PER_ENTRY
+from members.line.binding import LINE_USER_ID
 
 BE_OFFSET = 543  # Buddhist Era year = Gregorian year + 543
 MAX_NAME = 100
@@ -480,6 +481,16 @@ def parse_customer_id(value: object) -> str | None:
     """The shop's own id of the person; a number Excel stored (1001.0) is written 1001."""
     text = parse_text(value, max_length=MAX_CUSTOMER_ID)
     return text or None
+
+
+def parse_line_user_id(value: object) -> str | None:
+    """LINE's user id of the member (binding): U and 32 hex digits, as the Open API takes it."""
+    text = parse_text(value, max_length=64)
+    if not text:
+        return None
+    if not LINE_USER_ID.fullmatch(text):
+        raise CellError("line_user_id_invalid")
+    return text
 
 
 def parse_note(value: object) -> str:

@@ -34,6 +34,8 @@ from members.ledger.bulk import (
     points_credit_many,
 )
 from members.ledger.models import ActorKind, Channel, EntryKind, LedgerEntry
+from members.line.binding import members_bind_bulk
+from members.line.models import BindingRecord
 from members.models import Member
 from shops.services import lock_shop
 
@@ -48,6 +50,13 @@ def import_actor(job: ImportJob) -> Actor:
     if job.committed_by_id:
         return Actor(kind=ActorKind.STAFF, channel=Channel.IMPORT, user=job.committed_by)
     return Actor.system(channel=Channel.IMPORT)
+
+
+def import_by(job: ImportJob) -> str:
+    """How a binding record names who imported."""
+    if job.committed_by_id:
+        return f"import: {job.committed_by.get_username()}"
+    return "import"
 
 
 class PlannerStatistics:
@@ -165,7 +174,14 @@ def fresh(parsed: ParsedRow) -> ParsedRow:
 
 
 _DB_CODES = frozenset(
-    {"customer_id_taken", "customer_id_bound", "member_blocked", "points_conflict"}
+    {
+        "customer_id_taken",
+        "customer_id_bound",
+        "line_user_id_taken",
+        "line_user_id_bound",
+        "member_blocked",
+        "points_conflict",
+    }
 )
 
 
@@ -222,6 +238,16 @@ def apply_plans(job: ImportJob, plans: list[RowPlan], *, actor: Actor) -> None:
         )
     for names, rows in groups.items():
         update_rows(Member, names, rows, same={"updated_at": now})
+    # Rows that bound a LINE id: recorded (via import), friends kept in step, signals on commit.
+    bound = [
+        (p.member_id, p.changes["line_user_id"])
+        for p in plans
+        if p.action in (NEW, UPDATE) and p.changes.get("line_user_id")
+    ]
+    if bound:
+        members_bind_bulk(
+            shop_id=shop.pk, bindings=bound, via=BindingRecord.Via.IMPORT, actor=import_by(job)
+        )
 
     # Points for members who were there already (add-points), as any credit.
     credits = [

@@ -51,6 +51,7 @@ def _member_columns() -> list[Column]:
         Column(template_header("tags"), lambda m: m.tags, 18),
         Column(template_header("tier"), lambda m: m.tier or "", 12),
         Column(template_header("customer_id"), lambda m: m.customer_id or "", 14),
+        Column(template_header("line_user_id"), lambda m: m.line_user_id or "", 36),
         Column(template_header("note"), lambda m: m.note, 24),
         # Informational columns (the import ignores them).
         Column(_("status"), lambda m: statuses.get(m.status, m.status), 14),
@@ -76,6 +77,7 @@ _MEMBER_VALUES = {
     "email": "email",
     "tier": "tier__name",
     "customer_id": "customer_id",
+    "line_user_id": "line_user_id",
     "note": "note",
     "status": "status",
     "line_display_name": "line_display_name",

@@ -21,6 +21,7 @@ COLUMN_LABELS = {
     "tags": _("Tags"),  # Thai: แท็ก
     "tier": _("Tier"),  # Thai: ระดับสมาชิก
     "customer_id": _("Customer ID"),  # Thai: รหัสลูกค้า
+    "line_user_id": _("LINE user ID"),
     "note": _("Note"),  # Thai: หมายเหตุ
 }
 
@@ -89,6 +90,12 @@ ROW_PROBLEMS = {
     "customer_id_duplicate": _("The same Customer ID is already on row %(first_row)s."),
     "customer_id_taken": _("Another member of your shop already has this Customer ID."),
     "customer_id_bound": _("This member already has another Customer ID (%(current)s)."),
+    "line_user_id_invalid": _("A LINE user ID is U followed by 32 characters 0-9 and a-f."),
+    "line_user_id_duplicate": _("The same LINE user ID is already on row %(first_row)s."),
+    "line_user_id_taken": _("Another member of this shop is bound to this LINE account."),
+    "line_user_id_bound": _(
+        "This member is bound to another LINE account (%(current)s). Unbind it first."
+    ),
     "points_not_number": _("Points must be a whole number, e.g. 150."),
     "points_negative": _("Points cannot be negative."),
     "points_fraction": _("Points must be a whole number, without decimals."),

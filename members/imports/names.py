@@ -144,6 +144,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "ระดับ",
         "ระดับลูกค้า",
     ),
+    # LINE's internal user id (U + 32 hex), not the public "LINE ID" a person types to add friends.
+    "line_user_id": (
+        "ไอดีผู้ใช้ LINE",
+        "LINE user ID",
+        "line userid",
+        "line uid",
+        "รหัสผู้ใช้ LINE",
+    ),
     "customer_id": (
         "รหัสลูกค้า",
         "Customer ID",
@@ -163,15 +171,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 # Columns the import knows and leaves out, by the reason it gives.
 NOT_IMPORTED: dict[str, tuple[str, ...]] = {
-    # A LINE account is linked when its owner signs up through LINE, never from a spreadsheet.
+    # LINE's public ID (what a person types to add friends) and LINE names say nothing the shop
+    # can bind with; the LINE user ID column (U + 32 hex, ``line_user_id``) is imported.
     "line": (
         "LINE ID",
         "ไลน์ไอดี",
         "ไอดีไลน์",
         "ไลน์",
         "LINE",
-        "LINE user ID",
-        "LINE UID",
         "UID",
         "user ID",
         "LINE name",

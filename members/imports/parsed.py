@@ -59,6 +59,7 @@ def _encode(parsed: ParsedRow) -> list:
         parsed.note,
         sorted(parsed.present),
         [[e.column, e.value, e.code, e.params] for e in parsed.errors],
+        parsed.line_user_id,
     ]
 
 
@@ -67,6 +68,8 @@ def _decode(values: list) -> ParsedRow:
         values[:12]
     )
     present, errors = values[12], values[13]
+    # Rows kept before the LINE user ID column existed have 14 values: no LINE id was read.
+    line_user_id = values[14] if len(values) > 14 else None
     return ParsedRow(
         row=row,
         phone=phone,
@@ -79,6 +82,7 @@ def _decode(values: list) -> ParsedRow:
         tags=tags,
         tier=tier,
         customer_id=customer_id,
+        line_user_id=line_user_id,
         note=note,
         present=set(present),
         errors=[

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from loyalty.idempotency import fingerprint
 from members.imports import cells
 from members.imports.cells import CellError
@@ -32,6 +34,7 @@ PROFILE_FIELDS = (
     "tags",
     "tier",
     "customer_id",
+    "line_user_id",
     "note",
 )
 _MEMBER_VALUES = (
@@ -44,6 +47,7 @@ _MEMBER_VALUES = (
     "birthday",
     "email",
     "customer_id",
+    "line_user_id",
     "tier_id",
     "note",
 )
@@ -71,6 +75,7 @@ class ParsedRow:
     tags: list[str] = field(default_factory=list)
     tier: str = ""
     customer_id: str | None = None
+    line_user_id: str | None = None
     note: str = ""
     present: set[str] = field(default_factory=set)
     errors: list[RowError] = field(default_factory=list)
@@ -146,6 +151,7 @@ def parse_row(values: tuple, columns: ColumnMap, *, row: int, today: dt.date) ->
     parsed.tags = read("tags", cells.parse_list) or []
     parsed.tier = read("tier", lambda v: cells.parse_text(v, max_length=100)) or ""
     parsed.customer_id = read("customer_id", cells.parse_customer_id)
+    parsed.line_user_id = read("line_user_id", cells.parse_line_user_id)
     parsed.note = read("note", cells.parse_note) or ""
     return parsed
 
@@ -161,7 +167,9 @@ class Planner:
         self.tags = {t.name.casefold(): t for t in Tag.objects.filter(shop=shop)}
         self.seen_phones: dict[str, int] = {}
         self.seen_customer_ids: dict[str, int] = {}
+        self.seen_line_user_ids: dict[str, int] = {}
         self.points_cap = points_cap(shop.max_points_per_entry)
+        self.now = timezone.now()  # when the rows that bind a LINE id are bound
 
     # --- checks needing the whole file and the shop's settings (no per-row query) --------------
 
@@ -177,6 +185,12 @@ class Planner:
             if first != parsed.row:
                 parsed.error(
                     "customer_id", parsed.customer_id, "customer_id_duplicate", first_row=first
+                )
+        if parsed.line_user_id:
+            first = self.seen_line_user_ids.setdefault(parsed.line_user_id, parsed.row)
+            if first != parsed.row:
+                parsed.error(
+                    "line_user_id", parsed.line_user_id, "line_user_id_duplicate", first_row=first
                 )
         for name in parsed.tags:
             if name.casefold() not in self.tags:
@@ -211,6 +225,15 @@ class Planner:
             if customer_ids
             else {}
         )
+        line_user_ids = [p.line_user_id for p in rows if p.line_user_id and not p.errors]
+        if line_user_ids:
+            # Keyed apart from the Customer IDs (a Customer ID may look like a LINE id).
+            owners.update(
+                (("line", line_user_id), pk)
+                for line_user_id, pk in Member.objects.filter(
+                    shop=shop, line_user_id__in=line_user_ids
+                ).values_list("line_user_id", "pk")
+            )
         current_tags: dict[int, set[int]] = {}
         if self.policy == "update" and existing:
             through = Member.tags.through
@@ -244,6 +267,9 @@ class Planner:
             if parsed.customer_id and parsed.customer_id in owners:
                 parsed.error("customer_id", parsed.customer_id, "customer_id_taken")
                 return RowPlan(parsed, ERROR)
+            if parsed.line_user_id and ("line", parsed.line_user_id) in owners:
+                parsed.error("line_user_id", parsed.line_user_id, "line_user_id_taken")
+                return RowPlan(parsed, ERROR)
             changes = {
                 "first_name": parsed.first_name,
                 "last_name": parsed.last_name,
@@ -251,6 +277,8 @@ class Planner:
                 "birthday": parsed.birthday,
                 "email": parsed.email,
                 "customer_id": parsed.customer_id,
+                "line_user_id": parsed.line_user_id,
+                "bound_at": self.now if parsed.line_user_id else None,
                 "tier_id": tier.pk if tier else None,
                 "note": parsed.note,
             }
@@ -310,6 +338,19 @@ class Planner:
                 plan.action = ERROR
                 return
             changes["customer_id"] = parsed.customer_id
+        if parsed.line_user_id and member["line_user_id"] != parsed.line_user_id:
+            code = "line_user_id_bound" if member["line_user_id"] else None
+            owner = owners.get(("line", parsed.line_user_id), member["id"])
+            if code is None and owner != member["id"]:
+                code = "line_user_id_taken"
+            if code is not None:
+                parsed.error(
+                    "line_user_id", parsed.line_user_id, code, current=member["line_user_id"]
+                )
+                plan.action = ERROR
+                return
+            changes["line_user_id"] = parsed.line_user_id
+            changes["bound_at"] = self.now
         new_tags = [t for t in tag_ids if t not in current_tags.get(member["id"], set())]
         plan.changes, plan.tag_ids = changes, new_tags
         if changes or new_tags:

@@ -31,9 +31,18 @@ COLUMNS = (
     "tags",
     "tier",
     "customer_id",
+    "line_user_id",
     "note",
 )
-WIDTHS = {"phone": 16, "email": 26, "note": 30, "tags": 20, "birthday": 14, "customer_id": 16}
+WIDTHS = {
+    "phone": 16,
+    "email": 26,
+    "note": 30,
+    "tags": 20,
+    "birthday": 14,
+    "customer_id": 16,
+    "line_user_id": 36,
+}
 GENDER_CHOICES = ("ชาย", "หญิง", "อื่นๆ")
 MEMBERS_SHEET = "สมาชิก Members"
 HELP_SHEET = "วิธีใช้ How to"
@@ -95,6 +104,14 @@ def _help_rows(shop: Shop | None) -> list[tuple[str, str, str]]:
             _("Optional. The member's ID in your own system (account binding)."),
             "C-0001",
         ),
+        (
+            template_header("line_user_id"),
+            _(
+                "Optional. The member's LINE user ID (U and 32 characters, from the LINE friends "
+                "list or your own system): binds the member to that LINE account."
+            ),
+            "U4af4980629...",
+        ),
         (template_header("note"), _("Optional. Shown only to your staff."), ""),
     ]
 
@@ -124,7 +141,7 @@ def member_template(*, shop: Shop | None = None) -> bytes:
         return f"{letter}2:{letter}{last_row}"
 
     # Phones and Customer IDs as text, so Excel keeps the leading 0 (the import copes either way).
-    for key in ("phone", "customer_id"):
+    for key in ("phone", "customer_id", "line_user_id"):
         letter = get_column_letter(COLUMNS.index(key) + 1)
         sheet.column_dimensions[letter].number_format = "@"
     sheet.column_dimensions[

@@ -94,3 +94,77 @@ class LineFriend(models.Model):
     def is_bound(self) -> bool:
         """Bound: the shop knows which of its members this LINE user is."""
         return self.member_id is not None
+
+
+class BindingRecord(models.Model):
+    """One change of a member's LINE binding: who bound or unbound which LINE user, how, when.
+
+    Written by ``members.line.binding`` only, once per actual change (binding the id a member
+    already has writes none). The LINE and Customer IDs are copied, so the record still reads
+    after the member is merged or its identifiers change; erasing the member blanks them.
+    """
+
+    class Action(models.TextChoices):
+        BOUND = "bound", _("bound")
+        UNBOUND = "unbound", _("unbound")
+
+    class Via(models.TextChoices):
+        API = "api", _("Open API")
+        ADMIN = "admin", _("back office")
+        IMPORT = "import", _("import")
+        SIGNUP = "signup", _("sign-up")
+        ACCOUNT_LINK = "account_link", _("LINE account link")
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="binding_records", verbose_name=_("shop")
+    )
+    member = models.ForeignKey(
+        "members.Member",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="binding_records",
+        verbose_name=_("member"),
+    )
+    line_user_id = models.CharField(_("LINE user ID"), max_length=64, blank=True)
+    customer_id = models.CharField(_("Customer ID"), max_length=100, blank=True)
+    action = models.CharField(_("action"), max_length=8, choices=Action.choices)
+    via = models.CharField(_("via"), max_length=16, choices=Via.choices)
+    actor = models.CharField(_("by"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("LINE binding record")
+        verbose_name_plural = _("LINE binding records")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="binding_record_shop_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.line_user_id}"
+
+
+class AccountLinkNonce(models.Model):
+    """The one-time nonce of LINE's account-link flow: made when the member proved who they are
+    on the shop's link page, sent to LINE with the link token, and back in the ``accountLink``
+    event, which binds the event's LINE user to ``member`` once, within ten minutes."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="account_link_nonces", verbose_name=_("shop")
+    )
+    member = models.ForeignKey(
+        "members.Member",
+        on_delete=models.CASCADE,
+        related_name="account_link_nonces",
+        verbose_name=_("member"),
+    )
+    nonce = models.CharField(_("nonce"), max_length=64, unique=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("account-link nonce")
+        verbose_name_plural = _("account-link nonces")
+
+    def __str__(self) -> str:
+        return self.nonce[:8]

@@ -69,3 +69,10 @@ def line_friend_counts(*, shop: Shop | None) -> dict[str, int]:
         unbound=Count("pk", filter=Q(member__isnull=True)),
     )
     return {key: value or 0 for key, value in counts.items()}
+
+
+def unbound_friends(*, shop_id: int) -> QuerySet[LineFriend]:
+    """The shop's LINE friends (not blocked) that no member has yet: the admin's bind choices."""
+    return LineFriend.objects.filter(
+        shop_id=shop_id, member__isnull=True, state=LineFriend.State.FRIEND
+    ).order_by("-followed_at", "-pk")

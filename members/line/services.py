@@ -24,7 +24,7 @@ from django.utils import timezone
 from linebot.v3.webhooks import Event
 
 from members.line import router
-from members.line.models import LineFriend, WebhookEvent
+from members.line.models import BindingRecord, LineFriend, WebhookEvent
 from members.models import Member
 
 log = logging.getLogger(__name__)
@@ -255,3 +255,13 @@ def line_friends_erase(member: Member) -> int:
     WebhookEvent.objects.filter(shop_id=member.shop_id, line_user_id__in=user_ids).delete()
     deleted, _ = friends.delete()
     return deleted
+
+
+def binding_records_erase(member: Member) -> int:
+    """A member's account is erased (PDPA): their binding records keep what happened and when,
+    without the LINE user id and Customer ID; safe twice."""
+    return (
+        BindingRecord.objects.filter(member=member)
+        .exclude(line_user_id="", customer_id="")
+        .update(line_user_id="", customer_id="")
+    )

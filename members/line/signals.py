@@ -23,15 +23,31 @@ def _member_saved(sender, instance: Member, created: bool, update_fields=None, *
 
 
 def connect() -> None:
-    """Wire the binding signal and the friends' place in the personal-data registry (PDPA)."""
-    from members.line.models import LineFriend
-    from members.line.services import line_friends_erase
+    """Wire the friends' binding signal, the account-link event handler, and the friends' and
+    binding records' places in the personal-data registry (PDPA)."""
+    from members.line import router
+    from members.line.accountlink import account_link_receive
+    from members.line.models import AccountLinkNonce, BindingRecord, LineFriend
+    from members.line.services import binding_records_erase, line_friends_erase
     from members.personal_data import leave_out_of_export, register_eraser
 
     post_save.connect(_member_saved, sender=Member, dispatch_uid="members.line.member_saved")
+    router.register("accountLink", account_link_receive)
     register_eraser(LineFriend, line_friends_erase)
     leave_out_of_export(
         LineFriend,
         reason="when the member's LINE account followed or blocked the shop's LINE OA: the shop's "
         "friend counts; the LINE user id itself is in the member's profile section",
+    )
+    register_eraser(BindingRecord, binding_records_erase)
+    leave_out_of_export(
+        BindingRecord,
+        reason="the shop's audit of who bound or unbound the member's LINE account; the LINE user "
+        "id and Customer ID themselves are in the member's profile section",
+    )
+    register_eraser(
+        AccountLinkNonce, lambda member: AccountLinkNonce.objects.filter(member=member).delete()
+    )
+    leave_out_of_export(
+        AccountLinkNonce, reason="a random one-time value that lives ten minutes; nothing personal"
     )

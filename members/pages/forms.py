@@ -188,3 +188,20 @@ class PhoneCodeForm(TypedTextForm, forms.Form):
             }
         ),
     )
+
+
+class LinkPhoneForm(TypedTextForm, forms.Form):
+    """The account-link page's first step: the phone of the membership to link."""
+
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=30,
+        widget=forms.TextInput(
+            attrs={
+                "type": "tel",
+                "inputmode": "tel",
+                "autocomplete": "tel-national",
+                "placeholder": "08x-xxx-xxxx",
+            }
+        ),
+    )

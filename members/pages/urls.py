@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from members.pages import auth_views, phone_views, views
+from members.pages import auth_views, link_views, phone_views, views
 
 app_name = "member"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("profile/my-data.xlsx", views.data_xlsx, name="data_xlsx"),
     path("profile/delete/", views.delete_account, name="delete"),
     path("signup/", auth_views.signup_view, name="signup"),
+    path("link/", link_views.link, name="link"),
     path("login/", auth_views.login, name="login"),
     path("login/callback/", auth_views.callback, name="callback"),
     path("login/liff/", auth_views.liff, name="liff"),

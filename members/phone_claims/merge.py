@@ -15,10 +15,19 @@ from members.ledger.merge import LEDGER_RELATIONS, ledger_merge
 from members.models import Member
 from members.signup.models import SignupAnswer
 
-# Relations left where they are: the claim records are the history of the proof itself.
-KEPT = frozenset({("members.PhoneClaim", "member"), ("members.PhoneClaim", "pending")})
-# The pending member's card QR codes live two minutes and belong to no one now: deleted.
-DELETED = frozenset({("members.MemberCode", "member")})
+# Relations left where they are: the claim records are the history of the proof itself, the
+# binding records the history of the pending record's own LINE bindings (a pending record that a
+# claim may take has no LINE id, ``pending_for_phone``: a merge never moves a LINE binding).
+KEPT = frozenset(
+    {
+        ("members.PhoneClaim", "member"),
+        ("members.PhoneClaim", "pending"),
+        ("members.BindingRecord", "member"),
+    }
+)
+# The pending member's card QR codes live two minutes and belong to no one now, and so does an
+# account-link nonce made for it (moved, it would bind a LINE user to the proving member): deleted.
+DELETED = frozenset({("members.MemberCode", "member"), ("members.AccountLinkNonce", "member")})
 # An answer per question per member: the proving member's own answers win (they gave them last).
 ANSWERS = ("members.SignupAnswer", "member")
 TAGS = ("members.Member_tags", "member")

@@ -117,10 +117,18 @@ class PhoneCode(models.Model):
 
     class Purpose(models.TextChoices):
         PHONE_CLAIM = "phone_claim", _("Prove a phone number")
+        # Who a LINE user is, on the shop's account-link page (members.line.accountlink).
+        ACCOUNT_LINK = "account_link", _("Link a LINE account")
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    # The claim a phone-claim code proves; none for an account-link code.
     claim = models.ForeignKey(
-        PhoneClaim, on_delete=models.CASCADE, related_name="codes", verbose_name=_("claim")
+        PhoneClaim,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="codes",
+        verbose_name=_("claim"),
     )
     purpose = models.CharField(
         _("purpose"), max_length=20, choices=Purpose, default=Purpose.PHONE_CLAIM

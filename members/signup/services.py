@@ -25,6 +25,8 @@ from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.ledger.errors import InvalidBranch
 from members.ledger.locks import lock_member, lock_shop
+from members.line.binding import member_bind
+from members.line.models import BindingRecord
 from members.models import Member
 from members.phone_claims.models import PhoneClaim
 from members.phone_claims.services import pending_for_phone, phone_claim_open
@@ -276,7 +278,6 @@ def member_register(
     if claimed is None:
         target.phone = e164
     target.birthday = birthday
-    target.line_user_id = line_user_id
     # LINE's name for the person is theirs, not typed into our form: cleaned, not refused.
     target.line_display_name = strip_refused(line_display_name or "")[:100]
     target.signup_branch = branch or target.signup_branch
@@ -293,6 +294,10 @@ def member_register(
             raise _phone_taken() from None
         raise InvalidInput(messages[0], field=field if field != "__all__" else None) from None
     target.save()
+    # LINE vouched for this user (a verified ID token): bound now, recorded as sign-up.
+    target = member_bind(
+        member=target, line_user_id=line_user_id, via=BindingRecord.Via.SIGNUP, actor="member"
+    ).member
 
     _save_answers(target, cleaned)
     records = [
@@ -454,7 +459,7 @@ def member_erase(*, member: Member) -> Member:
     if member.status == Member.Status.ERASED:
         return member
     member.tags.clear()
-    for field in ("phone", "line_user_id", "customer_id", "birthday"):
+    for field in ("phone", "line_user_id", "bound_at", "customer_id", "birthday"):
         setattr(member, field, None)
     for field in ("first_name", "last_name", "gender", "email", "line_display_name", "note"):
         setattr(member, field, "")

@@ -66,6 +66,11 @@ def test_filter_by_status(owner_client, shop, somchai):
 
 
 def test_filter_by_bound_and_unbound(owner_client, somchai, somying):
+    from members.line.binding import member_bind
+
+    # a Customer ID alone is not a binding: the shop does not know the LINE user
+    assert listed(owner_client, bound="yes") == set()
+    member_bind(member=somchai, line_user_id="U" + "1" * 32, via="admin", actor="test")
     assert listed(owner_client, bound="yes") == {somchai.pk}
     assert listed(owner_client, bound="no") == {somying.pk}
 

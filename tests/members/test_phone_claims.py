@@ -360,8 +360,11 @@ def _every_relation_used_by(pending, shop, branch):
     SignupAnswer.objects.create(shop=shop, member=pending, question=question, text="old answer")
     pending.tags.add(TagFactory(shop=shop))
     MemberCode.objects.create(shop=shop, member=pending, code="87654321", expires_at=timezone.now())
-    from members.line.models import LineFriend
+    from members.line.models import AccountLinkNonce, LineFriend
 
+    AccountLinkNonce.objects.create(
+        shop=shop, member=pending, nonce="n" * 43, expires_at=timezone.now()
+    )
     LineFriend.objects.create(
         shop=shop, line_user_id="U" + "7" * 32, state="friend", member=pending
     )

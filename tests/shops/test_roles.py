@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from members.line.binding import member_bind
 from members.models import Member
 from shops.models import User
 from tests.admin_forms import admin_change_data, errors_text
@@ -342,7 +343,12 @@ def test_dashboard_shows_only_the_shops_own_numbers(owner_client, shop, other_sh
     gold = TierFactory(shop=shop, name="Gold")
     MemberFactory(shop=shop, tier=gold)
     MemberFactory(shop=shop, status=Member.Status.PENDING)
-    MemberFactory(shop=shop, customer_id="C-1")
+    member_bind(
+        member=MemberFactory(shop=shop, customer_id="C-1"),
+        line_user_id="U" + "1" * 32,
+        via="api",
+        actor="test",
+    )
     BranchFactory(shop=shop)
     secret_tier = TierFactory(shop=other_shop, name="SHOP-B-SECRET-TIER")
     for _ in range(5):
@@ -357,7 +363,7 @@ def test_dashboard_shows_only_the_shops_own_numbers(owner_client, shop, other_sh
     assert cards["Members"] == 3
     assert cards["Registered"] == 2
     assert cards["Pending (phone only)"] == 1
-    assert cards["Bound to Customer ID"] == 1
+    assert cards["Bound to LINE"] == 1
     assert cards["Active branches"] == 1
     assert cards["New this month"] == 3
     assert response.context["dashboard_shop"] == shop

@@ -7,11 +7,12 @@ line-bot-sdk inside it, run unchanged against it: point ``LINE_API_BASE_URL``,
 authorize page, the token and verify endpoints and the bot API are all served from here.
 
 ``FakeLineServer`` joins the parts: ``login`` (LINE Login), ``messaging`` (sends, profiles, link
-tokens), ``richmenus``, ``pages`` (HTML), over ``state`` (what it remembers) and the shared HTTP
-core ``loyalty.fake_http`` (routing, threads, loopback-only start/stop). This module adds the
-dispatch LINE-specific answers need (a 400 for a malformed body, ``x-line-request-id``, the request
-log) and the test-only control endpoints under ``/__fake__/``; the same controls exist as Python
-methods. ``webhooks`` goes the other way: it posts signed events to the shop's webhook URL.
+tokens), ``richmenus``, ``accountlink`` (the account-link dialog, the webhook URL), ``pages``
+(HTML), over ``state`` (what it remembers) and the shared HTTP core ``loyalty.fake_http`` (routing,
+threads, loopback-only start/stop). This module adds the dispatch LINE-specific answers need (a
+400 for a malformed body, ``x-line-request-id``, the request log) and the test-only control
+endpoints under ``/__fake__/``; the same controls exist as Python methods. ``webhooks`` goes the
+other way: it posts signed events to the shop's webhook URL.
 
 Safety: it refuses to start unless ``settings.DEBUG`` or ``settings.TESTING`` is on, and it only
 binds to loopback addresses, so a production deployment can neither start it nor reach it.
@@ -34,7 +35,8 @@ from loyalty.fake_http import (
     route_table,
     routes,
 )
-from loyalty.line.fake import chat, login, messaging, pages, richmenus
+from loyalty.line.fake import accountlink, chat, login, messaging, pages, richmenus
+from loyalty.line.fake.accountlink import AccountLinkEndpoints
 from loyalty.line.fake.login import LoginEndpoints
 from loyalty.line.fake.messaging import MessagingEndpoints
 from loyalty.line.fake.richmenus import RichMenuEndpoints
@@ -57,7 +59,7 @@ CONTROL_ROUTES = routes(
 LOGGED_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
-class FakeLineServer(LoginEndpoints, MessagingEndpoints, RichMenuEndpoints):
+class FakeLineServer(LoginEndpoints, MessagingEndpoints, RichMenuEndpoints, AccountLinkEndpoints):
     """LINE Login and the Messaging API on a loopback port, with in-memory state.
 
     ``FakeLineServer().start()`` serves from a background thread (tests);
@@ -65,7 +67,12 @@ class FakeLineServer(LoginEndpoints, MessagingEndpoints, RichMenuEndpoints):
     """
 
     ROUTES = route_table(
-        login.ROUTES, messaging.ROUTES, richmenus.ROUTES, pages.ROUTES, CONTROL_ROUTES
+        login.ROUTES,
+        messaging.ROUTES,
+        richmenus.ROUTES,
+        accountlink.ROUTES,
+        pages.ROUTES,
+        CONTROL_ROUTES,
     )
 
     def start(self) -> FakeLineServer:

@@ -77,7 +77,7 @@ def test_members_export_with_every_control_character_and_uffff_opens_in_openpyxl
 
     # then: the file opens, and each value is the stored one without what XML cannot hold
     header, data = rows[0], rows[1:]
-    first, note, line_name = 1, 10, 12
+    first, note, line_name = 1, 11, 13  # (after the LINE user ID column)
     assert header[note] == "หมายเหตุ / Note"
     by_phone = {row[0]: row for row in data}
     assert len(by_phone) == len(chars)

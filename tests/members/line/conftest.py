@@ -9,8 +9,9 @@ from tests.line_fixtures import (
     fake_line,
     unreachable_line,
 )
+from tests.sms_fixtures import fake_sms
 
-__all__ = ["fake_line", "unreachable_line"]
+__all__ = ["fake_line", "fake_sms", "unreachable_line"]
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 MARKER = "TWIN-OF-B-SECRET"  # the B member's name (B's own name is public on its pages)
 NAMES = [p.name for p in urlpatterns]
-# Pages anyone may open (they sign in); every other page needs a member of the URL's shop.
-PUBLIC = {"login", "callback", "liff", "logout", "home"}
+# Pages anyone may open (they sign in, or prove a phone on the account-link page); every other
+# page needs a member of the URL's shop.
+PUBLIC = {"login", "callback", "liff", "logout", "home", "link"}
 
 
 @pytest.fixture
