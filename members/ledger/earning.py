@@ -50,6 +50,8 @@ from members.ledger.models import (
 )
 from members.ledger.tiers import tier_start, tier_upgrade
 from members.models import Member
+from members.notifications.models import NoticeKind
+from members.notifications.services import notify
 from shops.models import Branch, Shop, Tier
 from shops.selectors import branch_by_code
 
@@ -363,6 +365,9 @@ def _earn_write(
     )
     tier_upgrade(member, save=False)
     member.save(update_fields=["balance", "debt", "tier", "tier_changed_at", "updated_at"])
+    # Every spend that earns (staff app, points QR, Open API) tells the member, in this
+    # transaction; imports and bulk credits do not (members.ledger.bulk).
+    notify(member, NoticeKind.EARNED, {"points": points}, cause_key=str(entry.pk))
     return entry, purchase, points
 
 

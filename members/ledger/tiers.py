@@ -21,6 +21,8 @@ from members.ledger import rules
 from members.ledger.core import local_today
 from members.ledger.models import TIER_QUALIFYING_KINDS, EntryKind, LedgerEntry
 from members.models import Member
+from members.notifications.models import NoticeKind
+from members.notifications.services import notify
 from shops.models import Tier
 
 
@@ -145,6 +147,11 @@ def tier_upgrade(member: Member, *, save: bool = True) -> bool:
     member.tier_changed_at = timezone.now()
     if save:
         member.save(update_fields=["tier", "tier_changed_at", "updated_at"])
+    notify(
+        member,
+        NoticeKind.TIER_UP,
+        cause_key=f"{member.pk}:{target.pk}:{member.tier_changed_at.isoformat()}",
+    )
     return True
 
 

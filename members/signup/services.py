@@ -26,6 +26,7 @@ from members.ledger.actors import Actor
 from members.ledger.errors import InvalidBranch
 from members.ledger.locks import lock_member, lock_shop
 from members.models import Member
+from members.notifications.services import NoticeKind, notify
 from members.phone_claims.models import PhoneClaim
 from members.phone_claims.services import pending_for_phone, phone_claim_open
 from members.selectors import member_by_phone
@@ -325,6 +326,7 @@ def member_register(
         claim = phone_claim_open(member=target, pending=claimed, phone=e164)
     entry = ledger.points_welcome(member=target, actor=Actor.member())
     target.refresh_from_db()
+    notify(target, NoticeKind.WELCOME, cause_key=str(target.public_id))
     return Registration(target, took_over, entry.points if entry else 0, claim)
 
 
