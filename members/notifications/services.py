@@ -150,6 +150,8 @@ def notification_setting_save(
             "days_before": days_before,
         },
     )
+    # Now for this process, and again after the commit in case a reader cached the old row.
+    forget_shop_notices(shop)
     transaction.on_commit(lambda: forget_shop_notices(shop))
     return setting
 
@@ -196,14 +198,14 @@ def expiring_notices_send(*, today: dt.date | None = None) -> dict:
                 notice.text(member_language(member)),
                 {"expiring_points": row.points, "expiry_date": row.expires_on},
             )
-            with transaction.atomic():
-                outbox_enqueue(
-                    shop_id=shop.pk,
-                    to=[None if row.blocked else member.line_user_id],
-                    messages=[{"type": "text", "text": text}],
-                    source=f"notify:{NoticeKind.EXPIRING}",
-                    dedupe_key=key,
-                )
+            # Each its own transaction (the outbox's): nothing else is written with it.
+            outbox_enqueue(
+                shop_id=shop.pk,
+                to=[None if row.blocked else member.line_user_id],
+                messages=[{"type": "text", "text": text}],
+                source=f"notify:{NoticeKind.EXPIRING}",
+                dedupe_key=key,
+            )
             skipped += row.blocked
             sent += not row.blocked
     return {"queued": sent, "skipped": skipped}
