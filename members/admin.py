@@ -75,7 +75,14 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
     )
     autocomplete_fields = ()
     filter_horizontal = ("tags",)
-    readonly_fields = ("public_id", "line_user_id", "registered_at", "created_at", "updated_at")
+    readonly_fields = (
+        "public_id",
+        "line_user_id",
+        "notices_opt_out",  # the member's own choice, on their profile page
+        "registered_at",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (
             _("Profile"),
@@ -97,7 +104,7 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
         (_("Tier and tags"), {"fields": ("tier", "manual_tier", "tags")}),
         (
             _("LINE and account binding"),
-            {"fields": ("line_user_id", "line_display_name", "customer_id")},
+            {"fields": ("line_user_id", "line_display_name", "customer_id", "notices_opt_out")},
         ),
         (_("Notes"), {"fields": ("note", "registered_at", "created_at", "updated_at")}),
     )
@@ -153,4 +160,5 @@ class MemberAdmin(MemberImportExportMixin, MemberPointsAdminMixin, ShopScopedAdm
 # The shop's LINE settings page, the LINE outbox (loyalty.outbox) and LINE friends:
 from members import line_settings_admin, outbox_admin  # noqa: E402, F401
 from members.line import admin as line_admin  # noqa: E402, F401
+from members.notifications import admin as notifications_admin  # noqa: E402, F401 - LINE notices
 from members.signup import admin as signup_admin  # noqa: E402, F401 - sign-up questions, consents

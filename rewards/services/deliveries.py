@@ -18,7 +18,8 @@ from loyalty.text import check_text
 from members.ledger.actors import Actor
 from members.models import Member
 from members.notifications.models import NoticeKind
-from members.notifications.services import member_page_url, notify
+from members.notifications.rendering import member_page_url
+from members.notifications.services import notify
 from rewards.errors import AddressRequired, WrongState
 from rewards.models import Delivery, Redemption, SavedAddress
 from rewards.services.cancellations import redemption_cancel

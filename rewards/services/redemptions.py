@@ -22,7 +22,8 @@ from members.ledger.errors import IdempotencyMismatch
 from members.ledger.locks import lock_member
 from members.models import Member
 from members.notifications.models import NoticeKind
-from members.notifications.services import member_page_url, notify
+from members.notifications.rendering import member_page_url
+from members.notifications.services import notify
 from rewards.errors import OutOfStock, RewardUnavailable
 from rewards.models import Coupon, Redemption, Reward
 from rewards.rules import refusal_for
