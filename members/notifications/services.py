@@ -59,6 +59,17 @@ def notify(
     )
 
 
+def member_notices_set(*, member: Member, wanted: bool) -> bool:
+    """The member's own choice of LINE news (non-essential notices: new tier, points expiring,
+    welcome); confirmations (points earned, rewards, deliveries) are sent either way. Returns
+    whether it changed."""
+    changed = Member.objects.filter(pk=member.pk, notices_opt_out=wanted).update(
+        notices_opt_out=not wanted, updated_at=timezone.now()
+    )
+    member.notices_opt_out = not wanted
+    return bool(changed)
+
+
 @transaction.atomic
 def notification_setting_save(
     *,
