@@ -126,7 +126,9 @@ class NotificationSettingAdmin(ShopScopedAdmin, ModelAdmin):
 
     @display(description=_("English"))
     def preview_en(self, obj: NotificationSetting):
-        return format_html('<span class="whitespace-pre-line">{}</span>', self._preview(obj, "en"))
+        return format_html(
+            '<span class="whitespace-pre-line" lang="en">{}</span>', self._preview(obj, "en")
+        )
 
     @display(description=_("preview with a sample member"))
     def preview(self, obj: NotificationSetting):
@@ -135,9 +137,9 @@ class NotificationSettingAdmin(ShopScopedAdmin, ModelAdmin):
         return format_html_join(
             "",
             '<p class="mb-2"><strong>{}</strong><br>'
-            '<span class="whitespace-pre-line" data-testid="preview-{}">{}</span></p>',
+            '<span class="whitespace-pre-line" lang="{}" data-testid="preview-{}">{}</span></p>',
             (
-                (_("Thai"), "th", self._preview(obj, "th")),
-                (_("English"), "en", self._preview(obj, "en")),
+                (_("Thai"), "th", "th", self._preview(obj, "th")),
+                (_("English"), "en", "en", self._preview(obj, "en")),
             ),
         )

@@ -12,8 +12,9 @@ from loyalty.outbox.tasks import outbox_drain
 from shops.models import ShopLineChannel
 from tests.factories import MemberFactory, ShopFactory, TierFactory
 from tests.line_fixtures import MESSAGING_ACCESS_TOKEN, NOK, PLOY, SOMCHAI, fake_line
+from tests.members.pages.conftest import line_shop, member_client
 
-__all__ = ["NOK", "PLOY", "SOMCHAI", "fake_line"]
+__all__ = ["NOK", "PLOY", "SOMCHAI", "fake_line", "line_shop", "member_client"]
 SITE = "https://points.example"
 
 

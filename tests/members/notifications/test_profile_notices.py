@@ -13,7 +13,6 @@ from members.ledger import services as ledger
 from members.ledger.actors import Actor
 from members.models import Member
 from tests.line_fixtures import NOK, SOMCHAI
-from tests.members.pages.conftest import line_shop, member_client, register  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
