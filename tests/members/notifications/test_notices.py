@@ -351,3 +351,28 @@ def test_a_text_without_placeholders_and_escaped_braces_are_fine(nshop, nok, fak
 
     send_outbox()
     assert fake_line.texts_to(NOK) == [f"ขอบคุณ {{ร้านเรา}}\n{page(nshop, 'history/')}"]
+
+
+def test_the_tier_job_announces_an_upgrade_and_keeps_quiet_on_a_downgrade(nshop, nok, fake_line):
+    from members.ledger import jobs
+    from members.models import Member
+
+    gold = nshop.tiers.get(name="Gold")
+    silver = nshop.tiers.get(name="Silver")
+    # given Nok was given Gold by hand as a floor, and Ploy holds Gold without the points for it
+    Member.objects.filter(pk=nok.pk).update(manual_tier=gold)
+    ploy = MemberFactory(shop=nshop, first_name="พลอย", line_user_id=PLOY, tier=gold)
+
+    # when the evaluation runs at the cycle's end, twice
+    for _twice in range(2):
+        jobs.tiers_evaluate_shop(shop=nshop, evaluation_date=dt.date(2026, 12, 31))
+
+    # then Nok moved up and is told once; Ploy moved down and is not told
+    nok.refresh_from_db()
+    ploy.refresh_from_db()
+    assert (nok.tier, ploy.tier) == (gold, silver)
+    send_outbox()
+    assert fake_line.texts_to(NOK) == [
+        f"ยินดีด้วย คุณนก เลื่อนเป็นระดับสมาชิก Gold แล้ว\n{page(nshop, 'card/')}"
+    ]
+    assert fake_line.texts_to(PLOY) == []
