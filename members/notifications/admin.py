@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
@@ -40,6 +41,10 @@ class NotificationSettingForm(forms.ModelForm):
         for name, language in (("text_th", "th"), ("text_en", "en")):
             if name in self.fields:
                 self.fields[name].required = False
+                # As wide as the column allows, also on a phone (a fixed 40 columns is not).
+                self.fields[name].widget.attrs.update(
+                    {"rows": 4, "cols": 20, "style": "width:100%;max-width:42rem"}
+                )
                 if not getattr(self.instance, name):
                     self.initial[name] = default_text(kind, language)
                 self.fields[name].help_text = _(
@@ -122,13 +127,11 @@ class NotificationSettingAdmin(ShopScopedAdmin, ModelAdmin):
 
     @display(description=_("Thai"))
     def preview_th(self, obj: NotificationSetting):
-        return format_html('<span class="whitespace-pre-line">{}</span>', self._preview(obj, "th"))
+        return _message_html(self._preview(obj, "th"), "th")
 
     @display(description=_("English"))
     def preview_en(self, obj: NotificationSetting):
-        return format_html(
-            '<span class="whitespace-pre-line" lang="en">{}</span>', self._preview(obj, "en")
-        )
+        return _message_html(self._preview(obj, "en"), "en")
 
     @display(description=_("preview with a sample member"))
     def preview(self, obj: NotificationSetting):
@@ -136,10 +139,20 @@ class NotificationSettingAdmin(ShopScopedAdmin, ModelAdmin):
             return ""
         return format_html_join(
             "",
-            '<p class="mb-2"><strong>{}</strong><br>'
-            '<span class="whitespace-pre-line" lang="{}" data-testid="preview-{}">{}</span></p>',
+            '<p class="mb-2"><strong>{}</strong><br>{}</p>',
             (
-                (_("Thai"), "th", "th", self._preview(obj, "th")),
-                (_("English"), "en", "en", self._preview(obj, "en")),
+                (_("Thai"), _message_html(self._preview(obj, "th"), "th")),
+                (_("English"), _message_html(self._preview(obj, "en"), "en")),
             ),
         )
+
+
+def _message_html(text: str, language: str):
+    """A LINE text as the member's chat shows it: its line breaks kept, a long link wrapped."""
+    lines = format_html_join(mark_safe("<br>"), "{}", ((line,) for line in text.split("\n")))
+    return format_html(
+        '<span lang="{}" data-testid="preview-{}" style="overflow-wrap:anywhere">{}</span>',
+        language,
+        language,
+        lines,
+    )
