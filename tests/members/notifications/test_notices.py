@@ -376,3 +376,30 @@ def test_the_tier_job_announces_an_upgrade_and_keeps_quiet_on_a_downgrade(nshop,
         f"ยินดีด้วย คุณนก เลื่อนเป็นระดับสมาชิก Gold แล้ว\n{page(nshop, 'card/')}"
     ]
     assert fake_line.texts_to(PLOY) == []
+
+
+def test_a_scanned_points_qr_code_sends_the_earned_notice_once(nshop, nok, fake_line):
+    from members.staff import services as staff
+    from shops.models import User
+    from tests.factories import BranchFactory, UserFactory
+
+    branch = BranchFactory(shop=nshop)
+    cashier = UserFactory(username="cashier-n", shop=nshop, role=User.Role.CASHIER)
+    cashier.branches.add(branch)
+    claim, _again = staff.points_claim_create(
+        user=cashier, branch=branch, amount="500", form_key=uuid.uuid4()
+    )
+
+    for _twice in range(2):  # the member opens the code twice: the first result
+        staff.points_claim_redeem(shop=nshop, token=claim.token, member=nok)
+
+    send_outbox()
+    assert fake_line.texts_to(NOK) == [
+        f"คุณนก ได้รับ 20 พอยท์ ยอดพอยท์คงเหลือ 20 พอยท์\n{page(nshop, 'history/')}"
+    ]
+
+
+def test_the_expiring_job_at_0030_bangkok_counts_from_the_bangkok_day(expiring, fake_line):
+    # 00:30 on 24 Dec in Bangkok is still the 23rd in UTC: the 31st is 7 days ahead, not 8
+    with time_machine.travel(dt.datetime(2026, 12, 23, 17, 30, tzinfo=dt.UTC)):
+        assert expiring_notices_send() == {"queued": 1, "skipped": 0}
