@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from loyalty.text import TypedTextForm
 from members.notifications.models import ESSENTIAL_KINDS, NoticeKind, NotificationSetting
 from members.notifications.rendering import notice_preview
 from members.notifications.services import notification_setting_save, notification_settings_ensure
@@ -25,7 +26,7 @@ from members.notifications.texts import PLACEHOLDERS, check_text, default_text
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
 
-class NotificationSettingForm(forms.ModelForm):
+class NotificationSettingForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = NotificationSetting
         fields = ("enabled", "text_th", "text_en", "days_before")
@@ -37,9 +38,10 @@ class NotificationSettingForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         kind = self.instance.kind
-        # The default text is shown (and kept) until the shop writes its own.
+        # The default text is shown (and kept) until the shop writes its own. (Rows are made per
+        # kind by ``notification_settings_ensure``; a form without a kind has nothing to show.)
         for name, language in (("text_th", "th"), ("text_en", "en")):
-            if name in self.fields:
+            if name in self.fields and kind in PLACEHOLDERS:
                 self.fields[name].required = False
                 # As wide as the column allows, also on a phone (a fixed 40 columns is not).
                 self.fields[name].widget.attrs.update(

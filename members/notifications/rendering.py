@@ -4,6 +4,7 @@ to the right member page, and the back office's preview with a sample member."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 
@@ -46,13 +47,14 @@ def notice_values(member: Member, language: str, context: Mapping) -> dict:
     """The placeholders' values for ``member``; the expiring points are read only if the text
     uses them."""
 
+    expiry = functools.cache(lambda: next_expiry(member))  # one query for both placeholders
     values: dict = {
         "name": member.first_name or member.line_display_name or NO_NAME[language],
         "shop": member.shop.name,
         "balance": member.balance,
         "tier": member.tier.name if member.tier_id else "",
-        "expiry_date": lambda: next_expiry(member)[0],
-        "expiring_points": lambda: next_expiry(member)[1],
+        "expiry_date": lambda: expiry()[0],
+        "expiring_points": lambda: expiry()[1],
     }
     values.update(context)
     return {name: _shown(value, language) for name, value in values.items()}

@@ -30,7 +30,7 @@ from shops.models import Shop
 
 
 def notify(
-    member: Member, kind: str, context: Mapping | None = None, cause_key: str = ""
+    member: Member, kind: str, context: Mapping | None = None, *, cause_key: str
 ) -> list[OutboxMessage] | None:
     """Queue the ``kind`` notice for ``member`` on the outbox, inside the caller's transaction.
 

@@ -48,8 +48,8 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "Use them before then.",
     },
     NoticeKind.WELCOME: {
-        "th": "ยินดีต้อนรับคุณ{name} สู่สมาชิก {shop} พอยท์ของคุณ {balance} พอยท์",
-        "en": "Welcome to {shop}, {name}! Your balance is {balance} points.",
+        "th": "ยินดีต้อนรับคุณ{name} สู่สมาชิก {shop} ดูบัตรสมาชิกและพอยท์ของคุณได้ที่ลิงก์ด้านล่าง",
+        "en": "Welcome to {shop}, {name}! Your member card and points are at the link below.",
     },
 }
 
@@ -70,7 +70,7 @@ def placeholders_in(text: str) -> list[str]:
 def check_text(kind: str, text: str) -> None:
     """Refuse a text with an unknown ``{placeholder}``, a format spec or a lone brace, naming it,
     so that rendering can never fail at send time. A missing placeholder is fine."""
-    allowed = PLACEHOLDERS[kind]
+    allowed = PLACEHOLDERS.get(kind, COMMON)
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError:

@@ -174,7 +174,7 @@ def test_signing_up_sends_the_welcome_message(nshop, fake_line):
 
     send_outbox()
     assert fake_line.texts_to(PLOY) == [
-        f"ยินดีต้อนรับคุณพลอย สู่สมาชิก ร้านกาแฟดี พอยท์ของคุณ 0 พอยท์\n{page(nshop, 'card/')}"
+        f"ยินดีต้อนรับคุณพลอย สู่สมาชิก ร้านกาแฟดี ดูบัตรสมาชิกและพอยท์ของคุณได้ที่ลิงก์ด้านล่าง\n{page(nshop, 'card/')}"
     ]
 
 
