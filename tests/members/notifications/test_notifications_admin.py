@@ -120,3 +120,16 @@ def test_a_cashier_has_no_notifications_page(client, cashier):
     client.force_login(cashier)
 
     assert client.get(reverse(LIST)).status_code in (302, 403)
+
+
+def test_the_member_page_in_the_back_office_shows_the_members_choice(owner_client, shop):
+    from tests.factories import MemberFactory
+
+    member = MemberFactory(shop=shop, notices_opt_out=True)
+
+    page = owner_client.get(
+        reverse("admin:members_member_change", args=[member.pk])
+    ).content.decode()
+
+    assert "turned off line news" in page.lower()
+    assert 'name="notices_opt_out"' not in page  # the member's own choice: read-only here
