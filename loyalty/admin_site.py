@@ -23,6 +23,7 @@ SIDEBAR: list[tuple] = [
             (_("Card backgrounds"), "wallpaper", "shops.seasonalbackground"),
             (_("Terms and privacy"), "gavel", "shops.policydocument"),
             (_("LINE settings"), "chat", "shops.shoplinechannel"),
+            (_("LINE notifications"), "notifications", "members.notificationsetting"),
             (_("Sign-up questions"), "quiz", "members.signupquestion"),
             (_("Staff accounts"), "badge", "shops.user"),
             (_("Staff invites"), "person_add", "shops.staffinvite"),

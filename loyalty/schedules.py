@@ -40,6 +40,13 @@ SCHEDULES: list[Job] = [
         description="Re-evaluate tiers after a month, quarter or year end (downgrades).",
     ),
     Job(
+        name="notify-expiring-points",
+        func="members.tasks.notify_expiring_points",
+        at=dt.time(10, 0),
+        description="Tell members on LINE about points that expire within the shop's N days "
+        "(in the morning, not at midnight).",
+    ),
+    Job(
         name="purge-stale-imports",
         func="members.imports.tasks.purge_stale_imports",
         at=dt.time(3, 40),

@@ -88,6 +88,7 @@ class MemberAdmin(
         "public_id",
         "line_user_id",
         "bound_at",
+        "notices_opt_out",  # the member's own choice, on their profile page
         "registered_at",
         "created_at",
         "updated_at",
@@ -113,7 +114,15 @@ class MemberAdmin(
         (_("Tier and tags"), {"fields": ("tier", "manual_tier", "tags")}),
         (
             _("LINE and account binding"),
-            {"fields": ("line_user_id", "bound_at", "line_display_name", "customer_id")},
+            {
+                "fields": (
+                    "line_user_id",
+                    "bound_at",
+                    "line_display_name",
+                    "customer_id",
+                    "notices_opt_out",
+                )
+            },
         ),
         (_("Notes"), {"fields": ("note", "registered_at", "created_at", "updated_at")}),
     )
@@ -169,4 +178,5 @@ class MemberAdmin(
 # The shop's LINE settings page, the LINE outbox (loyalty.outbox) and LINE friends:
 from members import line_settings_admin, outbox_admin  # noqa: E402, F401
 from members.line import admin as line_admin  # noqa: E402, F401
+from members.notifications import admin as notifications_admin  # noqa: E402, F401 - LINE notices
 from members.signup import admin as signup_admin  # noqa: E402, F401 - sign-up questions, consents

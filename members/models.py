@@ -90,6 +90,14 @@ class Member(models.Model):
     # members.line.binding only; later features filter on it (``bound_at__isnull=False``).
     bound_at = models.DateTimeField(_("bound to LINE"), null=True, blank=True, editable=False)
     note = models.TextField(_("note"), blank=True)
+    notices_opt_out = models.BooleanField(
+        _("turned off LINE news"),
+        default=False,
+        help_text=_(
+            "The member turned off non-essential LINE notices (new tier, points expiring, "
+            "welcome). Confirmations of points earned, rewards and deliveries are still sent."
+        ),
+    )
     # Points, cached: written only by members.ledger.services in the transaction that writes the
     # entry. balance = Σ entries = Σ open lots − debt; debt is what reversals could not take back.
     # 64-bit: sums of many entries (see members.ledger.models).
@@ -201,6 +209,7 @@ from members.line.models import (  # noqa: E402, F401 - LINE webhook, friends, b
     LineFriend,
     WebhookEvent,
 )
+from members.notifications.models import NotificationSetting  # noqa: E402, F401 - LINE notices
 from members.phone_claims.models import (  # noqa: E402, F401 - proof of a pending member's phone
     PhoneClaim,
     PhoneCode,

@@ -480,3 +480,28 @@ def _register_line_factories():
 
 
 _register_line_factories()
+
+
+def _register_notification_factories():
+    from members.notifications.models import NoticeKind, NotificationSetting
+
+    class NotificationSettingFactory:
+        """A shop's setting for the first kind it has none for (one row per shop and kind)."""
+
+        def __new__(cls, shop=None, **kwargs):
+            shop = shop or ShopFactory()
+            taken = set(
+                NotificationSetting.objects.filter(shop=shop).values_list("kind", flat=True)
+            )
+            kind = kwargs.pop("kind", None) or next(
+                (k for k in NoticeKind.values if k not in taken), NoticeKind.EARNED
+            )
+            setting, _created = NotificationSetting.objects.update_or_create(
+                shop=shop, kind=kind, defaults=kwargs
+            )
+            return setting
+
+    FACTORIES[NotificationSetting] = NotificationSettingFactory
+
+
+_register_notification_factories()

@@ -201,6 +201,7 @@ MEMBER_NOT_200 = {
     ("member", "callback"): 400,  # LINE Login's answer, without LINE's parameters
     ("member", "card_code"): 405,
     ("member", "marketing"): 405,
+    ("member", "notices"): 405,
     ("member", "liff"): 405,
     ("member", "logout"): 405,
     ("member", "phone_send"): 405,
@@ -470,6 +471,8 @@ def common_era_dates(response) -> list[str]:
     in Thai a person reads 2569. Form inputs keep ISO dates."""
     html = response.content.decode()
     html = re.sub(r"<(input|script|style)\b.*?(</\1>|>)", " ", html, flags=re.S)
+    # Text marked English on a Thai page (an English LINE message's preview) reads "31 Dec 2026".
+    html = re.sub(r'<span[^>]*\blang="en"[^>]*>.*?</span>', " ", html, flags=re.S)
     html = re.sub(r"<[^>]*>", "\n", html)
     return [
         line.strip()

@@ -48,8 +48,10 @@ from members.ledger.models import (
     Purchase,
     PurchaseItem,
 )
-from members.ledger.tiers import tier_start, tier_upgrade
+from members.ledger.tiers import tier_announce, tier_start, tier_upgrade
 from members.models import Member
+from members.notifications.models import NoticeKind
+from members.notifications.services import notify
 from shops.models import Branch, Shop, Tier
 from shops.selectors import branch_by_code
 
@@ -361,8 +363,13 @@ def _earn_write(
         channel=channel,
         save=False,
     )
-    tier_upgrade(member, save=False)
+    upgraded = tier_upgrade(member, save=False, announce=False)
     member.save(update_fields=["balance", "debt", "tier", "tier_changed_at", "updated_at"])
+    # Every spend that earns (staff app, points QR, Open API) tells the member, in this
+    # transaction; imports and bulk credits do not (members.ledger.bulk).
+    notify(member, NoticeKind.EARNED, {"points": points}, cause_key=str(entry.pk))
+    if upgraded:
+        tier_announce(member)
     return entry, purchase, points
 
 

@@ -37,6 +37,7 @@ from members.ledger.models import (
     LotAllocation,
     PointLot,
 )
+from members.ledger.tiers import tier_announce
 from members.models import Member
 from shops.models import Shop, Tier
 
@@ -313,10 +314,23 @@ def tiers_evaluate_shop(
             _no_jit()
             changing = targets.changing(ids[0], ids[-1])
             if changing:
-                locked = lock_members(changing)
+                locked = lock_members(list(changing))
                 if locked:
                     changed += targets.write(locked)
+                    _announce_upgrades(shop, {pk: changing[pk] for pk in locked})
     return changed
+
+
+def _announce_upgrades(shop: Shop, tier_before: dict[int, int | None]) -> None:
+    """The "new tier" notice for members the evaluation moved up (a manual floor, say), in the
+    batch's transaction; members moved down are not told."""
+    rank = dict(Tier.objects.filter(shop=shop).values_list("pk", "threshold"))
+    members = Member.objects.select_related("shop", "tier").filter(
+        pk__in=list(tier_before), line_user_id__isnull=False
+    )
+    for member in members:
+        if rank.get(member.tier_id, -1) > rank.get(tier_before[member.pk], -1):
+            tier_announce(member)
 
 
 class _TierTargets:
@@ -405,15 +419,16 @@ class _TierTargets:
             Member.Status.ERASED,
         ]
 
-    def changing(self, lo: int, hi: int) -> list[int]:
-        """Ids of the members in [lo, hi] whose tier the evaluation changes (read-only)."""
+    def changing(self, lo: int, hi: int) -> dict[int, int | None]:
+        """The members in [lo, hi] whose tier the evaluation changes, by id, with their tier now
+        (read-only), in ascending id."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT x.member_id FROM ({self.sql}) x "  # noqa: S608
+                f"SELECT x.member_id, x.tier_id FROM ({self.sql}) x "  # noqa: S608
                 "WHERE COALESCE(x.tier_id, -1) <> COALESCE(x.new_tier, -1) ORDER BY x.member_id",
                 self.params(lo, hi),
             )
-            return [row[0] for row in cursor.fetchall()]
+            return dict(cursor.fetchall())
 
     def write(self, member_ids: list[int]) -> int:
         """Set the new tier of these members, which the caller has locked; their targets are

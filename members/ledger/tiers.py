@@ -21,6 +21,8 @@ from members.ledger import rules
 from members.ledger.core import local_today
 from members.ledger.models import TIER_QUALIFYING_KINDS, EntryKind, LedgerEntry
 from members.models import Member
+from members.notifications.models import NoticeKind
+from members.notifications.services import notify
 from shops.models import Tier
 
 
@@ -131,10 +133,11 @@ def tier_start(member: Member) -> None:
         member.tier_changed_at = timezone.now()
 
 
-def tier_upgrade(member: Member, *, save: bool = True) -> bool:
-    """Upgrade at once when a credit crosses a threshold (downgrades wait for the evaluation).
-    Returns whether the tier changed; ``save=False`` leaves writing the member row to the caller
-    (``points_earn`` writes balance, debt and tier in one UPDATE)."""
+def tier_upgrade(member: Member, *, save: bool = True, announce: bool = True) -> bool:
+    """Upgrade at once when a credit crosses a threshold (downgrades wait for the evaluation),
+    and tell the member on LINE (``tier_announce``). Returns whether the tier changed;
+    ``save=False`` leaves writing the member row to the caller (``points_earn`` writes balance,
+    debt and tier in one UPDATE), ``announce=False`` the notice (after its own)."""
     if not member.shop.tiers_enabled:
         return False
     tiers, earned = _tiers_with_earned(member, until=local_today() + dt.timedelta(days=1))
@@ -145,7 +148,18 @@ def tier_upgrade(member: Member, *, save: bool = True) -> bool:
     member.tier_changed_at = timezone.now()
     if save:
         member.save(update_fields=["tier", "tier_changed_at", "updated_at"])
+    if announce:
+        tier_announce(member)
     return True
+
+
+def tier_announce(member: Member) -> None:
+    """The "new tier" notice for the tier ``member`` has just reached (once per change)."""
+    notify(
+        member,
+        NoticeKind.TIER_UP,
+        cause_key=f"{member.pk}:{member.tier_id}:{member.tier_changed_at.isoformat()}",
+    )
 
 
 def tier_undo_upgrade(member: Member, reversed_entry: LedgerEntry) -> None:

@@ -167,6 +167,10 @@ class MarketingForm(TypedTextForm, forms.Form):
     marketing = forms.BooleanField(required=False)
 
 
+class NoticesForm(TypedTextForm, forms.Form):
+    notices = forms.BooleanField(required=False)
+
+
 class DeleteAccountForm(TypedTextForm, forms.Form):
     confirm = forms.BooleanField(
         label=_("I understand that my points, coupons and history will be lost"),

@@ -17,6 +17,7 @@ urlpatterns = [
     path("phone/withdraw/", phone_views.phone_withdraw, name="phone_withdraw"),
     path("profile/", views.profile, name="profile"),
     path("profile/marketing/", views.marketing, name="marketing"),
+    path("profile/notices/", views.notices, name="notices"),
     path("profile/my-data.json", views.data_json, name="data_json"),
     path("profile/my-data.xlsx", views.data_xlsx, name="data_xlsx"),
     path("profile/delete/", views.delete_account, name="delete"),

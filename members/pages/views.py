@@ -20,9 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 from loyalty.errors import ApplicationError
 from members import member_auth
 from members.member_auth import member_required
+from members.notifications.services import member_notices_set
 from members.pages import export, selectors
 from members.pages.card_query import card_members
-from members.pages.forms import DeleteAccountForm, MarketingForm, ProfileForm
+from members.pages.forms import DeleteAccountForm, MarketingForm, NoticesForm, ProfileForm
 from members.phone_claims.services import open_claim
 from members.qr import CODE_REFRESH, member_code_for_card, member_code_issue
 from members.signup import services as account
@@ -182,6 +183,25 @@ def marketing(request: HttpRequest, shop_slug: str) -> HttpResponse:
             _("You will receive news and offers from the shop.")
             if granted
             else _("You will no longer receive news and offers. Your points are not affected."),
+        )
+    return HttpResponseRedirect(_url("profile", shop_slug))
+
+
+@require_POST
+@member_required
+def notices(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """Turn LINE news (new tier, points expiring, welcome) on or off; confirmations stay."""
+    form = NoticesForm(request.POST)
+    wanted = form.is_valid() and form.cleaned_data["notices"]
+    if member_notices_set(member=request.member, wanted=wanted):
+        messages.success(
+            request,
+            _("You will get LINE messages about your tier and points that expire soon.")
+            if wanted
+            else _(
+                "You will no longer get LINE news about your tier and expiring points. Messages "
+                "confirming your points, rewards and deliveries still come."
+            ),
         )
     return HttpResponseRedirect(_url("profile", shop_slug))
 

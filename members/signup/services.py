@@ -28,6 +28,7 @@ from members.ledger.locks import lock_member, lock_shop
 from members.line.binding import member_bind
 from members.line.models import BindingRecord
 from members.models import Member
+from members.notifications.services import NoticeKind, notify
 from members.phone_claims.models import PhoneClaim
 from members.phone_claims.services import pending_for_phone, phone_claim_open
 from members.selectors import member_by_phone
@@ -330,6 +331,7 @@ def member_register(
         claim = phone_claim_open(member=target, pending=claimed, phone=e164)
     entry = ledger.points_welcome(member=target, actor=Actor.member())
     target.refresh_from_db()
+    notify(target, NoticeKind.WELCOME, cause_key=str(target.public_id))
     return Registration(target, took_over, entry.points if entry else 0, claim)
 
 

@@ -17,6 +17,9 @@ from loyalty.phones import InvalidPhone, normalise_phone
 from loyalty.text import check_text
 from members.ledger.actors import Actor
 from members.models import Member
+from members.notifications.models import NoticeKind
+from members.notifications.rendering import member_page_url
+from members.notifications.services import notify
 from rewards.errors import AddressRequired, WrongState
 from rewards.models import Delivery, Redemption, SavedAddress
 from rewards.services.cancellations import redemption_cancel
@@ -154,4 +157,20 @@ def delivery_set_status(
             delivery.handed_over_branch = branch
     delivery.status = status
     delivery.save()
+    if status == Delivery.Status.SHIPPED:
+        notify(
+            delivery.member,
+            NoticeKind.SHIPPED,
+            {
+                "reward": delivery.redemption.reward_name,
+                "carrier": delivery.carrier,
+                "tracking": delivery.tracking_number,
+                "link": member_page_url(
+                    delivery.member.shop,
+                    "rewards:delivery",
+                    redemption_id=delivery.redemption.public_id,
+                ),
+            },
+            cause_key=str(delivery.redemption.public_id),
+        )
     return delivery

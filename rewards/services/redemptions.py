@@ -21,6 +21,9 @@ from members.ledger.actors import Actor
 from members.ledger.errors import IdempotencyMismatch
 from members.ledger.locks import lock_member
 from members.models import Member
+from members.notifications.models import NoticeKind
+from members.notifications.rendering import member_page_url
+from members.notifications.services import notify
 from rewards.errors import OutOfStock, RewardUnavailable
 from rewards.models import Coupon, Redemption, Reward
 from rewards.rules import refusal_for
@@ -111,6 +114,21 @@ def reward_redeem(
         taken = Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
         if not taken:
             raise OutOfStock(_("Sorry, this reward is out of stock."))
+    page = "rewards:delivery" if reward.kind == Reward.Kind.DELIVERY else "rewards:coupon"
+    member.balance = entry.balance_after  # the spend wrote the row through its own instance
+    notify(
+        member,
+        NoticeKind.REDEEMED,
+        {
+            "points": redemption.points,
+            "reward": redemption.reward_name,
+            "coupon_url": (
+                link := member_page_url(member.shop, page, redemption_id=redemption.public_id)
+            ),
+            "link": link,
+        },
+        cause_key=str(redemption.public_id),
+    )
     return redemption, False
 
 
