@@ -224,9 +224,9 @@ class Command(BaseCommand):
         the demo's job cluster sends to the fake LINE: two that arrive, one LINE refuses."""
         from loyalty.line.fake import DEFAULT_USERS, DEMO_MEMBER_USER
         from loyalty.outbox.services import outbox_enqueue
-        from members.line.models import LineFriend
+        from members.line.binding import member_bind
+        from members.line.models import BindingRecord, LineFriend
         from members.line.services import line_friend_apply
-        from members.services import member_get_or_create
 
         somchai, nok, ploy = (user["user_id"] for user in DEFAULT_USERS)
         mali = DEMO_MEMBER_USER["user_id"]
@@ -239,7 +239,12 @@ class Command(BaseCommand):
                 .order_by("-balance", "pk")
                 .first()
             )
-            member_get_or_create(shop=shop, phone=member.phone, line_user_id=mali)
+            member_bind(
+                member=member,
+                line_user_id=mali,
+                via=BindingRecord.Via.ADMIN,
+                actor="demo data (seed_demo)",
+            )
         if not LineFriend.objects.filter(shop=shop).exists():
             start = timezone.now() - dt.timedelta(days=40)
             for days, user_id, follow in [
