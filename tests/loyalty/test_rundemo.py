@@ -155,6 +155,14 @@ def test_the_demo_wires_the_fake_lines_chat_to_the_demo_shops_webhook(tmp_path):
         while chat not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.3)
         assert chat in log.read_text()
+        # the fake LINE process may still be starting when the web server already answers
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(chat, timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
         # when Mali writes to the shop in her fake LINE chat
         body = urllib.parse.urlencode({"action": "message", "text": "มีโต๊ะว่างไหมคะ"}).encode()
         with urllib.request.urlopen(chat, data=body, timeout=10) as answer:
