@@ -139,7 +139,7 @@ def _expire_batch(day: dt.date, batch_size: int) -> dict | None:
     )
     entry, lot, alloc, member = _t(LedgerEntry), _t(PointLot), _t(LotAllocation), _t(Member)
     prefix = expire_key_prefix(day)
-    now = timezone.now()
+    now = _db_datetime(timezone.now())
     note = _("Points expired (last day %(day)s)") % {"day": format_people_date(day)}
     key_of_lot = _concat_key("%s", "l.member_id")
     due = "l.remaining > 0 AND l.expires_on = %s AND l.member_id BETWEEN %s AND %s"
@@ -333,6 +333,13 @@ def _announce_upgrades(shop: Shop, tier_before: dict[int, int | None]) -> None:
             tier_announce(member)
 
 
+def _db_datetime(value: dt.datetime):
+    """An aware datetime as the database stores it, for raw SQL: on SQLite the UTC text Django
+    writes (Python's own adapter would send local time with an offset, which compares wrongly as
+    text against stored UTC values); on PostgreSQL the aware value itself."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 class _TierTargets:
     """The SQL for members' new tiers in one shop: the highest tier whose threshold the points
     earned in any of the windows reach, or the manual tier if that is higher.
@@ -354,10 +361,10 @@ class _TierTargets:
         sums, sum_params = [], []
         for i, (start, end) in enumerate(windows):
             cond = "e.created_at < %s"
-            p = [local_midnight(end)]
+            p = [_db_datetime(local_midnight(end))]
             if start is not None:
                 cond = "e.created_at >= %s AND " + cond
-                p = [local_midnight(start), *p]
+                p = [_db_datetime(local_midnight(start)), *p]
             sums.append(f"SUM(CASE WHEN {cond} THEN e.points ELSE 0 END) AS w{i}")
             sum_params += p
         greatest = "COALESCE(q.w0, 0)"
@@ -368,7 +375,7 @@ class _TierTargets:
         range_cond, range_params = "", []
         if len(earliest) == len(windows):
             range_cond = "AND e.created_at >= %s"
-            range_params = [local_midnight(min(earliest))]
+            range_params = [_db_datetime(local_midnight(min(earliest)))]
         # Members of one id range with their tier now and their new tier. The entries are found
         # by member id alone, through the (member, created_at) index: an entry's shop is always
         # its member's, and the join to the shop's members drops any other. (With the shop in
@@ -435,7 +442,7 @@ class _TierTargets:
         computed again here, under the locks. Returns how many changed."""
         member = _t(Member)
         lo, hi = member_ids[0], member_ids[-1]
-        now = timezone.now()
+        now = _db_datetime(timezone.now())
         id_params = ", ".join(["%s"] * len(member_ids))
         with connection.cursor() as cursor:
             cursor.execute(
