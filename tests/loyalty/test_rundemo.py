@@ -169,7 +169,9 @@ def test_the_demo_wires_the_fake_lines_chat_to_the_demo_shops_webhook(tmp_path):
             page = answer.read().decode()
         # then the shop's webhook answered 200, stored the event, and the job cluster handled it
         assert "data-status='200'" in page
-        deadline = time.monotonic() + 30
+        # (a loaded CI machine can take a while to start the cluster's workers: a long deadline
+        # that a passing run never waits out)
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             event = WebhookEvent.objects.filter(event_type="message").first()
             if event is not None and event.outcome != WebhookEvent.Outcome.PENDING:
