@@ -118,6 +118,9 @@ class Command(BaseCommand):
             commands.append((label, argv))
         commands.append(("web", ["runserver", f"{host}:{port}", "--noreload"]))
         processes: list[subprocess.Popen] = []
+        # Links that leave a request (the member-page links in LINE notices, rendered where the
+        # notice is queued) point at the demo, unless SITE_URL says otherwise.
+        env = {**os.environ, "SITE_URL": os.environ.get("SITE_URL") or base}
         # A parent that blocked these signals (a test runner's thread, a supervisor) passes its
         # mask on; this command must hear them whatever it inherited.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -127,7 +130,9 @@ class Command(BaseCommand):
             for _label, argv in commands:
                 if stop.asked:
                     break
-                processes.append(subprocess.Popen([*manage, *argv], start_new_session=True))  # noqa: S603
+                processes.append(
+                    subprocess.Popen([*manage, *argv], start_new_session=True, env=env)  # noqa: S603
+                )
             self.stdout.write(
                 self.style.SUCCESS("\nThe demo is running. Open:")
                 + f"\n  {base}/            landing page (links every face)"
