@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
@@ -24,6 +25,9 @@ from members.notifications.rendering import notice_preview
 from members.notifications.services import notification_setting_save, notification_settings_ensure
 from members.notifications.texts import PLACEHOLDERS, check_text, default_text
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
+
+# A list row's preview: what one line of a 360-px phone's card holds.
+LIST_PREVIEW_CHARS = 40
 
 
 class NotificationSettingForm(TypedTextForm, forms.ModelForm):
@@ -129,11 +133,11 @@ class NotificationSettingAdmin(ShopScopedAdmin, ModelAdmin):
 
     @display(description=_("Thai"))
     def preview_th(self, obj: NotificationSetting):
-        return _message_html(self._preview(obj, "th"), "th")
+        return _message_line(self._preview(obj, "th"), "th")
 
     @display(description=_("English"))
     def preview_en(self, obj: NotificationSetting):
-        return _message_html(self._preview(obj, "en"), "en")
+        return _message_line(self._preview(obj, "en"), "en")
 
     @display(description=_("preview with a sample member"))
     def preview(self, obj: NotificationSetting):
@@ -147,6 +151,19 @@ class NotificationSettingAdmin(ShopScopedAdmin, ModelAdmin):
                 (_("English"), _message_html(self._preview(obj, "en"), "en")),
             ),
         )
+
+
+def _message_line(text: str, language: str):
+    """The list's preview: the message's first line, cut to fit one line of a phone's card (the
+    whole message is its tooltip and on the notice's own page)."""
+    first = text.split("\n", 1)[0]
+    return format_html(
+        '<span lang="{}" title="{}" data-testid="list-preview-{}">{}</span>',
+        language,
+        text,
+        language,
+        Truncator(first).chars(LIST_PREVIEW_CHARS),
+    )
 
 
 def _message_html(text: str, language: str):
