@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        from campaigns.autoreplies import services
+        from members.line import router
+
+        router.register("message", services.handle_message)
+        router.register("follow", services.handle_follow)

@@ -44,6 +44,10 @@ ROUTED_TYPES = frozenset(
     }
 )
 
+# A follow is applied to ``LineFriend`` first (``members.line.services``), then offered to the
+# handlers of "follow" (the greeting); what they do does not change the event's outcome.
+AFTER_APPLY_TYPES = frozenset({"follow"})
+
 _handlers: dict[str, list[Handler]] = {}
 
 
@@ -53,7 +57,7 @@ def register(event_type: str, handler: Handler) -> Handler:
     Registering the same handler twice for a type keeps one (``ready()`` may run more than once in
     tests). Returns the handler, so it can be used as a decorator's body.
     """
-    if event_type not in ROUTED_TYPES:
+    if event_type not in ROUTED_TYPES | AFTER_APPLY_TYPES:
         raise ValueError(f"No routing for LINE event type {event_type!r}.")
     handlers = _handlers.setdefault(event_type, [])
     if handler not in handlers:

@@ -143,16 +143,29 @@ def _event_time(stored: WebhookEvent) -> dt.datetime:
     return dt.datetime.fromtimestamp(stored.timestamp_ms / 1000, tz=dt.UTC)
 
 
+def _after_follow(stored: WebhookEvent, friend: LineFriend) -> None:
+    """Offer an applied follow to the router's "follow" handlers (the greeting). The friend row is
+    kept whatever they do: a handler that raises is logged, and the event is still processed."""
+    try:
+        router.dispatch(
+            "follow", event=Event.from_dict(stored.payload), stored=stored, friend=friend
+        )
+    except Exception:
+        log.exception("LINE follow %s: a follow handler failed", stored.webhook_event_id)
+
+
 def _process_one(stored: WebhookEvent) -> tuple[str, str]:
     outcome = WebhookEvent.Outcome
     try:
         if stored.event_type in ("follow", "unfollow") and stored.line_user_id:
-            line_friend_apply(
+            friend = line_friend_apply(
                 shop_id=stored.shop_id,
                 line_user_id=stored.line_user_id,
                 follow=stored.event_type == "follow",
                 at=_event_time(stored),
             )
+            if stored.event_type == "follow" and friend.state == LineFriend.State.FRIEND:
+                _after_follow(stored, friend)
             return outcome.PROCESSED, ""
         try:
             event = Event.from_dict(stored.payload)
