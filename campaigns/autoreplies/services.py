@@ -85,7 +85,10 @@ def _fill(text: str, shop: Shop, member: Member | None, link: str = "") -> str:
 def _reply(shop_id: int, reply_token: str | None, text: str) -> bool:
     """Send ``text`` with the reply token; whether LINE took it."""
     token = line_access_token(shop_id)
-    if not reply_token or not token or not text:
+    if not token:
+        log.warning("Shop %s has no LINE channel access token: no reply sent", shop_id)
+        return False
+    if not reply_token:
         return False
     try:
         reply_text(channel_access_token=token, reply_token=reply_token, text=text)

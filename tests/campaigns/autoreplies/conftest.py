@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from shops.models import ShopLineChannel
-from tests.line_fixtures import MESSAGING_CHANNEL_ID, MESSAGING_CHANNEL_SECRET, fake_line
+from tests.line_fixtures import (
+    MESSAGING_ACCESS_TOKEN,
+    MESSAGING_CHANNEL_ID,
+    MESSAGING_CHANNEL_SECRET,
+    fake_line,
+)
 
 __all__ = ["fake_line"]
 
@@ -15,6 +20,7 @@ def line_shop(shop, fake_line):
         shop=shop,
         messaging_channel_id=MESSAGING_CHANNEL_ID,
         messaging_channel_secret=MESSAGING_CHANNEL_SECRET,
+        messaging_access_token=MESSAGING_ACCESS_TOKEN,
     )
     return shop
 
