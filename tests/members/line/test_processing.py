@@ -174,9 +174,26 @@ def test_a_failing_handler_marks_its_event_failed_and_the_others_still_run(line_
     assert friend(line_shop, NOK).state == LineFriend.State.FRIEND
 
 
-def test_the_router_refuses_follow_which_friends_own(line_shop):
-    with pytest.raises(ValueError, match="follow"):
-        router.register("follow", lambda **kw: True)
+def test_the_router_refuses_unfollow_which_friends_own(line_shop):
+    with pytest.raises(ValueError, match="unfollow"):
+        router.register("unfollow", lambda **kw: True)
+
+
+def test_a_follow_handler_runs_after_the_friend_is_applied_and_cannot_undo_it(line_shop):
+    seen = []
+
+    def failing(*, event, stored, friend):
+        seen.append((friend.state, event.follow.is_unblocked))
+        raise RuntimeError("greeting broke")
+
+    router.register("follow", failing)
+    try:
+        counts = deliver(line_shop, payloads.follow(user_id=SOMCHAI, at_ms=T0, unblocked=True))
+    finally:
+        router.unregister("follow", failing)
+    assert seen == [(LineFriend.State.FRIEND, True)]
+    assert counts["processed"] == 1
+    assert friend(line_shop).state == LineFriend.State.FRIEND
 
 
 def test_the_webhook_with_tasks_running_at_once_processes_after_commit(
