@@ -60,6 +60,14 @@ SIDEBAR: list[tuple] = [
             (_("Deliveries"), "local_shipping", "rewards.delivery"),
         ],
     ),
+    (
+        _("LINE chat"),
+        [
+            (_("Keyword replies"), "quickreply", "campaigns.keywordrule"),
+            (_("Greeting"), "waving_hand", "campaigns.greeting"),
+            (_("Typed keywords"), "manage_search", "campaigns.typedkeyword"),
+        ],
+    ),
     (_("Campaigns"), []),
     (
         _("Platform"),

@@ -1,0 +1,1 @@
+from campaigns.autoreplies import admin as autoreplies_admin  # noqa: F401 - LINE chat pages
