@@ -102,9 +102,12 @@ class Greeting(models.Model):
     returning_bound = models.TextField(_("returning friend, member"), blank=True)
     returning_unbound = models.TextField(_("returning friend, not a member"), blank=True)
     points_keyword = models.BooleanField(
-        _("answer “พอยท์” / “points”"),
+        _("answer the points keyword"),
         default=True,
-        help_text=_("Replies with the member's balance and the points about to expire."),
+        help_text=_(
+            "When a friend types “พอยท์”, “แต้ม” or “points”: the member's balance and the "
+            "points about to expire, or the sign-up link."
+        ),
     )
 
     class Meta:
