@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword
 from members.line.models import LineFriend, WebhookEvent
 from members.line.services import webhook_events_process, webhook_events_store
 from tests.factories import MemberFactory
-from tests.line_fixtures import MESSAGING_CHANNEL_ID, NOK, SOMCHAI
+from tests.line_fixtures import MESSAGING_CHANNEL_ID, MESSAGING_CHANNEL_SECRET, NOK, SOMCHAI
 from tests.members.line import payloads
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,37 @@ def test_no_greeting_set_sends_nothing_and_the_friend_is_kept(fake_line, line_sh
     follow(fake_line, line_shop)
     assert fake_line.texts_to(SOMCHAI) == []
     assert LineFriend.objects.filter(shop=line_shop, state=LineFriend.State.FRIEND).exists()
+
+
+def test_end_to_end_a_signed_webhook_gets_its_reply_in_the_chat(
+    client, fake_line, line_shop, settings, django_capture_on_commit_callbacks
+):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    bound_member(line_shop, first_name="Nok", balance=80)
+    Greeting.objects.create(shop=line_shop, new_bound="สวัสดีคุณ{name}")
+    rule(line_shop, match="contains", reply_bound="คุณ{name} มี {balance} พอยท์")
+    events = []
+    for n, event in enumerate(
+        [
+            payloads.follow(user_id=SOMCHAI, at_ms=now_ms()),
+            payloads.text_message(user_id=SOMCHAI, at_ms=now_ms() + 1, text="ขอ เมนู ๑ ที่"),
+        ]
+    ):
+        event["webhookEventId"] = f"01JE2E{n:020d}"
+        event["replyToken"] = fake_line.issue_reply_token(
+            channel_id=MESSAGING_CHANNEL_ID, user_id=SOMCHAI
+        )
+        events.append(event)
+    body, signature = payloads.signed(events, MESSAGING_CHANNEL_SECRET)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("line-webhook", kwargs={"shop_slug": line_shop.slug}),
+            data=body,
+            content_type="application/json",
+            HTTP_X_LINE_SIGNATURE=signature,
+        )
+    assert response.status_code == 200
+    greeting, answer = fake_line.texts_to(SOMCHAI)
+    assert greeting.startswith("สวัสดีคุณNok\n") and "/shop-a/card/" in greeting
+    assert answer == "คุณNok มี 80 พอยท์"
+    assert [m["kind"] for m in fake_line.messages] == ["reply", "reply"]
