@@ -126,6 +126,7 @@ class GreetingForm(forms.ModelForm):
             "returning_unbound",
             "returning_bound",
             "points_keyword",
+            "link_keyword",
         )
         widgets = dict.fromkeys(fields[:4], TEXT_WIDGET)
 
@@ -143,7 +144,7 @@ class GreetingForm(forms.ModelForm):
 @admin.register(Greeting)
 class GreetingAdmin(ShopScopedAdmin, ModelAdmin):
     form = GreetingForm
-    list_display = ("__str__", "points_keyword")
+    list_display = ("__str__", "points_keyword", "link_keyword")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         shop = request_shop(request)

@@ -110,6 +110,15 @@ class Greeting(models.Model):
         ),
     )
 
+    link_keyword = models.BooleanField(
+        _("answer the link keyword"),
+        default=True,
+        help_text=_(
+            "When a friend types “ผูกบัญชี” or “link”: a button to link their LINE account to "
+            "their member account."
+        ),
+    )
+
     class Meta:
         verbose_name = _("LINE greeting")
         verbose_name_plural = _("LINE greetings")

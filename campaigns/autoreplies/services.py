@@ -20,7 +20,9 @@ from linebot.v3.webhooks import FollowEvent, MessageEvent, TextMessageContent
 
 from campaigns.autoreplies import rules
 from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword
+from loyalty.errors import ApplicationError
 from loyalty.line.messaging import reply_text
+from members.line.accountlink import account_link_start
 from members.line.models import LineFriend, WebhookEvent
 from members.models import Member
 from members.notifications.rendering import member_language, member_page_url, notice_values
@@ -32,6 +34,7 @@ from shops.services import line_access_token
 log = logging.getLogger(__name__)
 
 POINTS_KEYWORDS = frozenset({rules.normalise("พอยท์"), rules.normalise("แต้ม"), "points"})
+LINK_KEYWORDS = frozenset({rules.normalise("ผูกบัญชี"), "link"})
 
 
 def in_window(rule: KeywordRule, now: dt.datetime) -> bool:
@@ -122,10 +125,29 @@ def _points_reply(shop: Shop, member: Member | None) -> str:
         return _fill(text, shop, member, member_page_url(shop, "member:card"))
 
 
+def _link_reply(shop: Shop, line_user_id: str, member: Member | None) -> str:
+    """Start the account link (its button goes out through the outbox) and say so; a member
+    already bound gets their card instead."""
+    language = member_language(member) if member else ("en" if shop.language == "en" else "th")
+    with override(language):
+        if member is not None:
+            return (
+                _("Your LINE account is already linked to your member account:")
+                + "\n"
+                + member_page_url(shop, "member:card")
+            )
+        try:
+            account_link_start(shop=shop, line_user_id=line_user_id)
+        except ApplicationError as exc:
+            log.warning("Shop %s: no account link for a LINE user: %s", shop.pk, exc)
+            return ""
+        return _("We have sent you a button to link your member account. Tap it to continue.")
+
+
 def handle_message(*, event, stored: WebhookEvent, friend: LineFriend | None) -> bool:
-    """The router's "message" handler: a text matching a rule (or the built-in points keyword)
-    gets one reply. Every text is counted per shop (``TypedKeyword``), matched or not. Returns
-    whether a rule or built-in took the text."""
+    """The router's "message" handler: a built-in keyword (points, link) that is on, else a text
+    matching a rule, gets one reply. Every text is counted per shop (``TypedKeyword``), matched
+    or not. Returns whether a rule or built-in took the text."""
     if not isinstance(event, MessageEvent) or not isinstance(event.message, TextMessageContent):
         return False
     now = timezone.now()
@@ -138,6 +160,10 @@ def handle_message(*, event, stored: WebhookEvent, friend: LineFriend | None) ->
     if typed in POINTS_KEYWORDS and (greeting is None or greeting.points_keyword):
         _count_typed(shop.pk, typed, None, now)
         _reply(shop.pk, event.reply_token, _points_reply(shop, member))
+        return True
+    if typed in LINK_KEYWORDS and (greeting is None or greeting.link_keyword):
+        _count_typed(shop.pk, typed, None, now)
+        _reply(shop.pk, event.reply_token, _link_reply(shop, stored.line_user_id, member))
         return True
     rule = rule_for(shop.pk, typed, now)
     _count_typed(shop.pk, typed, rule, now)

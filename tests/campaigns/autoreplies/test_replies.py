@@ -256,3 +256,40 @@ def test_end_to_end_a_signed_webhook_gets_its_reply_in_the_chat(
     assert greeting.startswith("สวัสดีคุณNok\n") and "/shop-a/card/" in greeting
     assert answer == "คุณNok มี 80 พอยท์"
     assert [m["kind"] for m in fake_line.messages] == ["reply", "reply"]
+
+
+def test_link_keyword_starts_the_account_link_for_a_stranger(fake_line, line_shop):
+    from loyalty.outbox.models import OutboxMessage
+
+    say(fake_line, line_shop, "ผูก บัญชี")
+    [reply] = fake_line.texts_to(SOMCHAI)
+    assert "ปุ่ม" in reply
+    [queued] = OutboxMessage.objects.filter(shop=line_shop, source="account_link")
+    assert SOMCHAI in queued.recipients and "linkToken=" in str(queued.messages)
+
+
+def test_link_keyword_shows_a_bound_member_their_card(fake_line, line_shop):
+    from loyalty.outbox.models import OutboxMessage
+
+    bound_member(line_shop)
+    say(fake_line, line_shop, "link")
+    [reply] = fake_line.texts_to(SOMCHAI)
+    assert "/shop-a/card/" in reply
+    assert not OutboxMessage.objects.filter(source="account_link").exists()
+
+
+def test_link_keyword_switched_off_says_nothing(fake_line, line_shop):
+    Greeting.objects.create(shop=line_shop, link_keyword=False)
+    stored = say(fake_line, line_shop, "link")
+    assert fake_line.texts_to(SOMCHAI) == []
+    assert stored.outcome == WebhookEvent.Outcome.UNHANDLED
+
+
+def test_an_old_follow_arriving_after_a_block_is_not_greeted(fake_line, line_shop):
+    Greeting.objects.create(shop=line_shop, new_unbound="hello")
+    ids = webhook_events_store(
+        shop_id=line_shop.pk, events=[payloads.unfollow(user_id=SOMCHAI, at_ms=now_ms() + 5000)]
+    )
+    webhook_events_process(shop_id=line_shop.pk, event_ids=ids)
+    follow(fake_line, line_shop)
+    assert fake_line.texts_to(SOMCHAI) == []
