@@ -76,12 +76,19 @@ def _bound_member(shop_id: int, line_user_id: str) -> Member | None:
     )
 
 
+def _language(shop: Shop, member: Member | None) -> str:
+    """The language a reply is written in: the member's (``member_language``), else the shop's."""
+    if member is not None:
+        return member_language(member)
+    return "en" if shop.language == "en" else "th"
+
+
 def _fill(text: str, shop: Shop, member: Member | None, link: str = "") -> str:
     """A reply's text with the notification placeholders filled for ``member`` (or, for a friend
     who is not a member, the shop's name and "customer" for the name; the rest empty)."""
     if member is not None:
         return render(text, notice_values(member, member_language(member), {}), link)
-    language = "en" if shop.language == "en" else "th"
+    language = _language(shop, member)
     return render(text, {"name": NO_NAME[language], "shop": shop.name}, link)
 
 
@@ -91,7 +98,7 @@ def _reply(shop_id: int, reply_token: str | None, text: str) -> bool:
     if not token:
         log.warning("Shop %s has no LINE channel access token: no reply sent", shop_id)
         return False
-    if not reply_token:
+    if not reply_token or not text:
         return False
     try:
         reply_text(channel_access_token=token, reply_token=reply_token, text=text)
@@ -111,7 +118,7 @@ def _count_typed(shop_id: int, typed: str, rule: KeywordRule | None, now: dt.dat
 
 
 def _points_reply(shop: Shop, member: Member | None) -> str:
-    language = member_language(member) if member else ("en" if shop.language == "en" else "th")
+    language = _language(shop, member)
     with override(language):
         if member is None:
             return (
@@ -128,7 +135,7 @@ def _points_reply(shop: Shop, member: Member | None) -> str:
 def _link_reply(shop: Shop, line_user_id: str, member: Member | None) -> str:
     """Start the account link (its button goes out through the outbox) and say so; a member
     already bound gets their card instead."""
-    language = member_language(member) if member else ("en" if shop.language == "en" else "th")
+    language = _language(shop, member)
     with override(language):
         if member is not None:
             return (

@@ -293,3 +293,14 @@ def test_an_old_follow_arriving_after_a_block_is_not_greeted(fake_line, line_sho
     webhook_events_process(shop_id=line_shop.pk, event_ids=ids)
     follow(fake_line, line_shop)
     assert fake_line.texts_to(SOMCHAI) == []
+
+
+def test_link_keyword_from_a_user_line_refuses_sends_nothing_and_is_processed(
+    fake_line, line_shop, caplog
+):
+    stranger = "U" + "0" * 32  # not a user of the fake platform: LINE refuses a link token
+    with caplog.at_level(logging.WARNING, logger="campaigns.autoreplies.services"):
+        stored = say(fake_line, line_shop, "link", user_id=stranger)
+    assert stored.outcome == WebhookEvent.Outcome.PROCESSED
+    assert fake_line.texts_to(stranger) == []
+    assert "no account link" in caplog.text
