@@ -15,6 +15,7 @@ from unfold.decorators import display
 
 from campaigns.autoreplies import rules
 from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword
+from campaigns.autoreplies.services import sample_reply
 from members.notifications.texts import COMMON, check_text
 from shops.tenancy import ReadOnlyAdminMixin, ShopScopedAdmin, request_shop
 
@@ -93,7 +94,7 @@ class KeywordRuleAdmin(ShopScopedAdmin, ModelAdmin):
     list_editable = ("position", "active")
     list_filter = ("active", "match")
     search_fields = ("name", "keywords")
-    readonly_fields = ("matching", "sent_count", "last_sent_at")
+    readonly_fields = ("matching", "preview", "sent_count", "last_sent_at")
     ordering = ("position", "pk")
 
     @display(description=_("matches"))
@@ -105,6 +106,24 @@ class KeywordRuleAdmin(ShopScopedAdmin, ModelAdmin):
             '<span data-testid="matching">{} {}</span>',
             obj.get_match_display(),
             format_html_join(_(" or "), "“{}”", ((kw,) for kw in keywords)),
+        )
+
+    @display(description=_("preview with a sample member"))
+    def preview(self, obj: KeywordRule):
+        if obj is None or not obj.pk:
+            return ""
+        language = "en" if obj.shop.language == "en" else "th"
+        return format_html_join(
+            "",
+            '<p class="mb-2"><strong>{}</strong><br><span data-testid="preview-{}">{}</span></p>',
+            (
+                (label, audience, sample_reply(obj.shop, text, language, bound=bound))
+                for label, audience, text, bound in (
+                    (_("members"), "bound", obj.reply_bound, True),
+                    (_("other friends"), "unbound", obj.reply_unbound, False),
+                )
+                if text
+            ),
         )
 
     @display(description=_("reply"))

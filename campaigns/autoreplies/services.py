@@ -25,7 +25,12 @@ from loyalty.line.messaging import reply_text
 from members.line.accountlink import account_link_start
 from members.line.models import LineFriend, WebhookEvent
 from members.models import Member
-from members.notifications.rendering import member_language, member_page_url, notice_values
+from members.notifications.rendering import (
+    SAMPLE,
+    member_language,
+    member_page_url,
+    notice_values,
+)
 from members.notifications.selectors import next_expiry
 from members.notifications.texts import NO_NAME, render
 from shops.models import Shop
@@ -90,6 +95,21 @@ def _fill(text: str, shop: Shop, member: Member | None, link: str = "") -> str:
         return render(text, notice_values(member, member_language(member), {}), link)
     language = _language(shop, member)
     return render(text, {"name": NO_NAME[language], "shop": shop.name}, link)
+
+
+def sample_reply(shop: Shop, text: str, language: str, *, bound: bool) -> str:
+    """``text`` as a sample member (``bound``) or a sample friend would get it (no query): the
+    back office's preview of a rule."""
+    if not bound:
+        return render(text, {"name": NO_NAME[language], "shop": shop.name}, "")
+    sample = SAMPLE[language]
+    member = Member(shop=shop, first_name=sample["name"], balance=1250)
+    context = {
+        "tier": sample["tier"],
+        "expiring_points": 120,
+        "expiry_date": timezone.localdate() + dt.timedelta(days=7),
+    }
+    return render(text, notice_values(member, language, context), "")
 
 
 def _reply(shop_id: int, reply_token: str | None, text: str) -> bool:

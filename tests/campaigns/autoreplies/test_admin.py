@@ -95,3 +95,12 @@ def test_the_sidebar_has_the_line_chat_group(owner_client, shop):
     html = owner_client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:campaigns_keywordrule_changelist") in html
     assert reverse("admin:campaigns_typedkeyword_changelist") in html
+
+
+def test_the_rule_page_previews_each_audiences_reply_with_a_sample(owner_client, shop):
+    saved = rule(shop, reply_bound="คุณ{name} มี {balance} พอยท์", reply_unbound="สวัสดีคุณ{name}")
+    page = owner_client.get(
+        reverse("admin:campaigns_keywordrule_change", args=[saved.pk])
+    ).content.decode()
+    assert 'data-testid="preview-bound">คุณสมชาย มี 1,250 พอยท์<' in page
+    assert 'data-testid="preview-unbound">สวัสดีคุณลูกค้า<' in page
