@@ -505,3 +505,43 @@ def _register_notification_factories():
 
 
 _register_notification_factories()
+
+
+def _register_autoreply_factories():
+    from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword
+
+    class KeywordRuleFactory(DjangoModelFactory):
+        class Meta:
+            model = KeywordRule
+
+        shop = factory.SubFactory(ShopFactory)
+        name = factory.Sequence(lambda n: f"rule {n}")
+        match = KeywordRule.Match.CONTAINS
+        keywords = "เมนู"
+        reply_unbound = "ดูเมนูได้ที่หน้าร้าน"
+
+    class TypedKeywordFactory(DjangoModelFactory):
+        class Meta:
+            model = TypedKeyword
+
+        shop = factory.SubFactory(ShopFactory)
+        text = factory.Sequence(lambda n: f"คำ{n}")
+        count = 1
+
+    class GreetingFactory(DjangoModelFactory):
+        class Meta:
+            model = Greeting
+
+        shop = factory.SubFactory(ShopFactory)
+        new_unbound = "ยินดีต้อนรับ"
+
+    FACTORIES.update(
+        {
+            KeywordRule: KeywordRuleFactory,
+            TypedKeyword: TypedKeywordFactory,
+            Greeting: GreetingFactory,
+        }
+    )
+
+
+_register_autoreply_factories()

@@ -16,6 +16,7 @@ from unfold.decorators import display
 from campaigns.autoreplies import rules
 from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword
 from campaigns.autoreplies.services import sample_reply
+from loyalty.text import TypedTextForm
 from members.notifications.texts import COMMON, check_text
 from shops.tenancy import ReadOnlyAdminMixin, ShopScopedAdmin, request_shop
 
@@ -32,7 +33,7 @@ def _checked(text: str) -> str:
     return text
 
 
-class KeywordRuleForm(forms.ModelForm):
+class KeywordRuleForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = KeywordRule
         fields = (
@@ -136,7 +137,7 @@ class KeywordRuleAdmin(ShopScopedAdmin, ModelAdmin):
         )
 
 
-class GreetingForm(forms.ModelForm):
+class GreetingForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = Greeting
         fields = (
