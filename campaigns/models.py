@@ -1,1 +1,3 @@
-"""Segments, broadcasts, coupon pushes, surveys, auto-replies and rich menus (a later issue)."""
+"""Segments, broadcasts, coupon pushes, surveys, auto-replies and rich menus, one sub-package each."""
+
+from campaigns.richmenus.models import RichMenu, RichMenuArea, RichMenuLink  # noqa: F401
