@@ -3,6 +3,7 @@ user (after commit, in a django-q2 task). ``connect`` is called from ``Campaigns
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
 from django_q.tasks import async_task
@@ -14,7 +15,8 @@ from members.models import Member
 
 
 def _enqueue(shop_id: int, line_user_id: str) -> None:
-    async_task(SYNC_USER_TASK, shop_id, line_user_id)
+    sync = bool(settings.Q_CLUSTER.get("sync", False))
+    async_task(SYNC_USER_TASK, shop_id, line_user_id, sync=sync)
 
 
 def _binding_changed(sender, *, shop_id: int, line_user_id: str, **kwargs) -> None:
