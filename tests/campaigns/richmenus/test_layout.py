@@ -36,9 +36,8 @@ def test_a_picture_over_1_mb_is_refused():
 def test_a_file_that_is_not_a_picture_is_refused_in_thai_too():
     with translation.override("th"), pytest.raises(ValidationError) as refused:
         image_content_type(ContentFile(b"%PDF-1.4 not a picture"))
-        message = refused.value.messages[0]
     assert refused.value.code == "format"
-    assert message == "ไฟล์นี้ไม่ใช่รูปภาพ JPEG หรือ PNG"
+    assert refused.value.messages[0] == "ไฟล์นี้ไม่ใช่รูปภาพ JPEG หรือ PNG"
 
 
 def test_a_gif_is_refused():
