@@ -31,9 +31,11 @@ SYNC_BADGES = {
 class RichMenuAreaInline(ShopScopedMixin, TabularInline):
     model = RichMenuArea
     fields = ("index", "action", "value")
-    extra = 0
     max_num = 6
-    tab = True
+
+    def get_extra(self, request, obj=None, **kwargs):
+        # A new menu gets a row for each area of the largest layout; unused rows are left blank.
+        return 0 if obj else 6
 
     def get_queryset(self, request):
         # The parent menu is already scoped; list its areas.

@@ -107,7 +107,9 @@ class RichMenuArea(models.Model):
         RichMenu, on_delete=models.CASCADE, related_name="areas", verbose_name=_("rich menu")
     )
     index = models.PositiveSmallIntegerField(_("area"), help_text=_("1 is top left."))
-    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    action = models.CharField(
+        _("action"), max_length=16, choices=Action.choices, default=Action.CARD
+    )
     value = models.CharField(
         _("value"),
         max_length=1000,
