@@ -87,6 +87,16 @@ class RichMenuAdmin(ShopScopedAdmin, ModelAdmin):
         for area in formset.deleted_objects:
             area.delete()
 
+    def delete_model(self, request, obj):
+        try:
+            services.rich_menu_delete(menu_id=obj.pk)
+        except ApplicationError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for menu in queryset:
+            self.delete_model(request, menu)
+
     @display(description=_("audience"))
     def audience_display(self, obj: RichMenu):
         if obj.audience == RichMenu.Audience.TIER and obj.tier_id:

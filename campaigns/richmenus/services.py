@@ -139,6 +139,28 @@ def rich_menu_publish(*, menu_id: int) -> RichMenu:
     return menu
 
 
+def rich_menu_delete(*, menu_id: int) -> None:
+    """Delete a menu here and at LINE; the users it was linked to are linked again to their next
+    menu (LINE drops the links of a deleted menu). A menu LINE still has is deleted there first:
+    when LINE cannot be reached, nothing is deleted."""
+    menu = RichMenu.objects.get(pk=menu_id)
+    line_id = menu.line_rich_menu_id
+    if line_id:
+        token = _token(menu.shop_id)
+        try:
+            line.delete_rich_menu(channel_access_token=token, rich_menu_id=line_id)
+        except ApiException as exc:
+            raise RichMenuRefused(line.line_error_message(exc)) from exc
+        except LineUnavailable as exc:
+            raise RichMenuRefused(str(exc)) from exc
+        RichMenuLink.objects.filter(shop_id=menu.shop_id, line_rich_menu_id=line_id).update(
+            line_rich_menu_id=""
+        )
+    menu.delete()
+    if line_id and selectors.published_menus(menu.shop_id):
+        rich_menus_resync(shop_id=menu.shop_id)
+
+
 def _record_failure(menu: RichMenu, message: str) -> None:
     menu.sync_state = RichMenu.SyncState.FAILED
     menu.line_error = message

@@ -151,3 +151,15 @@ def test_another_shops_owner_sees_and_changes_none_of_it(client, shop, other_sho
     menu.refresh_from_db()
     assert menu.sync_state == RichMenu.SyncState.DRAFT
     assert RichMenuArea.objects.filter(menu=menu).count() == 2
+
+
+def test_deleting_from_the_admin_deletes_the_menu_at_line(owner_client, line_shop, fake_line):
+    menu = make_menu(line_shop)
+    owner_client.post(CHANGELIST, {"action": "publish_menus", "_selected_action": [menu.pk]})
+    menu.refresh_from_db()
+    response = owner_client.post(
+        reverse("admin:campaigns_richmenu_delete", args=[menu.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not RichMenu.objects.exists()
+    assert fake_line.rich_menu_of(channel_id=MESSAGING_CHANNEL_ID, user_id=SOMCHAI) is None

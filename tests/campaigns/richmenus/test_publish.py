@@ -238,3 +238,40 @@ def test_a_shop_without_a_messaging_channel_is_told_to_connect_one(shop, fake_li
         services.rich_menu_publish(menu_id=menu.pk)
     menu.refresh_from_db()
     assert menu.sync_state == RichMenu.SyncState.FAILED
+
+
+def test_deleting_a_menu_deletes_it_at_line_and_moves_its_users_to_their_next_menu(
+    line_shop, fake_line, line_api
+):
+    # given a member bound to NOK on the bound menu, and a default menu
+    bind(MemberFactory(shop=line_shop), NOK)
+    default = make_menu(line_shop, name="all")
+    bound = make_menu(line_shop, name="bound", audience=Audience.BOUND)
+    services.rich_menu_publish(menu_id=default.pk)
+    services.rich_menu_publish(menu_id=bound.pk)
+    bound.refresh_from_db()
+    default.refresh_from_db()
+    assert menu_of(fake_line, NOK) == bound.line_rich_menu_id
+
+    # when the bound menu is deleted
+    services.rich_menu_delete(menu_id=bound.pk)
+
+    # then LINE no longer has it, and the member sees the default menu
+    assert not RichMenu.objects.filter(pk=bound.pk).exists()
+    assert [m.rich_menu_id for m in line_api.get_rich_menu_list().richmenus] == [
+        default.line_rich_menu_id
+    ]
+    assert menu_of(fake_line, NOK) == default.line_rich_menu_id
+    assert RichMenuLink.objects.get(line_user_id=NOK).line_rich_menu_id == ""
+
+
+def test_a_published_menu_is_kept_when_line_cannot_be_reached_to_delete_it(
+    line_shop, unreachable_line
+):
+    menu = make_menu(line_shop)
+    RichMenu.objects.filter(pk=menu.pk).update(
+        line_rich_menu_id="richmenu-" + "a" * 32, sync_state=RichMenu.SyncState.PUBLISHED
+    )
+    with pytest.raises(services.RichMenuRefused):
+        services.rich_menu_delete(menu_id=menu.pk)
+    assert RichMenu.objects.filter(pk=menu.pk).exists()
