@@ -1,1 +1,4 @@
-from campaigns.autoreplies import admin as autoreplies_admin  # noqa: F401 - LINE chat pages
+"""The campaigns' back-office pages, one module per sub-package (Django's admin loads this one)."""
+
+import campaigns.autoreplies.admin
+import campaigns.richmenus.admin  # noqa: F401 - rich menus

@@ -8,7 +8,9 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns.autoreplies import services
+        from campaigns.richmenus import signals as richmenu_signals
         from members.line import router
 
         router.register("message", services.handle_message)
         router.register("follow", services.handle_follow)
+        richmenu_signals.connect()

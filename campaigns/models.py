@@ -1,3 +1,4 @@
-"""Segments, broadcasts, coupon pushes, surveys, auto-replies and rich menus (a later issue)."""
+"""Segments, broadcasts, coupon pushes, surveys, auto-replies and rich menus, one sub-package each."""
 
 from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword  # noqa: F401
+from campaigns.richmenus.models import RichMenu, RichMenuArea, RichMenuLink  # noqa: F401

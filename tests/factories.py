@@ -545,3 +545,22 @@ def _register_autoreply_factories():
 
 
 _register_autoreply_factories()
+
+
+def _register_richmenu_factories():
+    from campaigns.richmenus.models import RichMenu
+
+    class RichMenuFactory(DjangoModelFactory):
+        class Meta:
+            model = RichMenu
+
+        shop = factory.SubFactory(ShopFactory)
+        name = factory.Sequence(lambda n: f"Menu {n}")
+        chat_bar_text = "Menu"
+        image = factory.django.ImageField(width=800, height=540, format="PNG")
+        layout = 1
+
+    FACTORIES[RichMenu] = RichMenuFactory
+
+
+_register_richmenu_factories()

@@ -29,6 +29,9 @@ from linebot.v3.messaging import (
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuBulkLinkRequest,
+    RichMenuBulkUnlinkRequest,
+    RichMenuRequest,
     TextMessage,
 )
 
@@ -264,6 +267,83 @@ def unlink_rich_menu(*, channel_access_token: str, user_id: str) -> None:
         api.unlink_rich_menu_id_from_user(user_id, _request_timeout=settings.LINE_HTTP_TIMEOUT)
     except urllib3.exceptions.HTTPError as exc:
         raise _unavailable("unlink rich menu", exc) from exc
+
+
+def create_rich_menu(
+    *, channel_access_token: str, menu: RichMenuRequest, image: bytes, content_type: str
+) -> str:
+    """Create a rich menu and upload its picture (to the data host); returns LINE's richMenuId.
+
+    LINE treats a menu without its picture as missing, so a failed upload deletes the menu again
+    before the error goes up: nothing half-made is left at LINE.
+    """
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        rich_menu_id = api.create_rich_menu(
+            menu, _request_timeout=settings.LINE_HTTP_TIMEOUT
+        ).rich_menu_id
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("create rich menu", exc) from exc
+    blob = messaging_api_blob(channel_access_token=channel_access_token)
+    try:
+        blob.set_rich_menu_image(
+            rich_menu_id,
+            body=image,
+            _headers={"Content-Type": content_type},
+            _request_timeout=settings.LINE_HTTP_TIMEOUT,
+        )
+    except (ApiException, urllib3.exceptions.HTTPError) as exc:
+        delete_rich_menu(channel_access_token=channel_access_token, rich_menu_id=rich_menu_id)
+        if isinstance(exc, ApiException):
+            raise
+        raise _unavailable("upload rich menu image", exc) from exc
+    return rich_menu_id
+
+
+def set_default_rich_menu(*, channel_access_token: str, rich_menu_id: str) -> None:
+    """Make this menu the one every user without their own menu sees."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        api.set_default_rich_menu(rich_menu_id, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("set default rich menu", exc) from exc
+
+
+def delete_rich_menu(*, channel_access_token: str, rich_menu_id: str) -> None:
+    """Delete a rich menu at LINE; one already gone (404) counts as deleted."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        api.delete_rich_menu(rich_menu_id, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except ApiException as exc:
+        if exc.status != HTTP_NOT_FOUND:
+            raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("delete rich menu", exc) from exc
+
+
+RICH_MENU_BULK_LIMIT = 500  # user ids per bulk link or unlink request (LINE's limit)
+
+
+def link_rich_menu_bulk(
+    *, channel_access_token: str, user_ids: list[str], rich_menu_id: str
+) -> None:
+    """Link up to 500 users to one menu (LINE applies it asynchronously, answering 202)."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = RichMenuBulkLinkRequest(rich_menu_id=rich_menu_id, user_ids=user_ids)
+    try:
+        api.link_rich_menu_id_to_users(request, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("bulk link rich menu", exc) from exc
+
+
+def unlink_rich_menu_bulk(*, channel_access_token: str, user_ids: list[str]) -> None:
+    """Take their own menu from up to 500 users, so they see the default menu."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = RichMenuBulkUnlinkRequest(user_ids=user_ids)
+    try:
+        api.unlink_rich_menu_id_from_users(request, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("bulk unlink rich menu", exc) from exc
 
 
 def _already_accepted(exc: ApiException) -> PushResult:

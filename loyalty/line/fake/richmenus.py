@@ -1,10 +1,12 @@
 """Rich menus on the fake platform: enough of the Messaging API to create, picture, default and
-link one, with LINE's rule that a menu without its image cannot be linked.
+link one (one user, or up to 500 at once), with LINE's rule that a menu without its image cannot be linked.
 
 Endpoints: ``POST /v2/bot/richmenu``, ``GET /v2/bot/richmenu/list``, ``GET``/``DELETE
 /v2/bot/richmenu/{id}``, ``POST /v2/bot/richmenu/{id}/content`` (the image; LINE serves it from
 ``api-data.line.me``, here the same server), the default menu under ``/v2/bot/user/all/richmenu``
-and a user's own under ``/v2/bot/user/{userId}/richmenu``. Tests read ``rich_menu_of()``.
+a user's own under ``/v2/bot/user/{userId}/richmenu``, and ``POST /v2/bot/richmenu/bulk/link``
+and ``.../bulk/unlink`` (LINE answers 202 and applies them later; here at once).
+Tests read ``rich_menu_of()``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from loyalty.line.fake.state import (
 
 ROUTES = routes(
     ("POST", r"/v2/bot/richmenu", "_create_rich_menu"),
+    ("POST", r"/v2/bot/richmenu/bulk/link", "_bulk_link"),
+    ("POST", r"/v2/bot/richmenu/bulk/unlink", "_bulk_unlink"),
     ("GET", r"/v2/bot/richmenu/list", "_list_rich_menus"),
     ("GET", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)", "_get_rich_menu"),
     ("DELETE", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)", "_delete_rich_menu"),
@@ -191,3 +195,43 @@ class RichMenuEndpoints(LineState):
             return channel
         self._user_rich_menus.pop((channel.channel_id, user_id), None)
         return json_response(HTTPStatus.OK, {})
+
+    def _bulk_user_ids(self, body: dict) -> list[str] | Response:
+        user_ids = body.get("userIds")
+        if not isinstance(user_ids, list) or not 1 <= len(user_ids) <= 500:
+            return bad_request(
+                "The request body has 1 error(s)",
+                [{"message": "Size must be between 1 and 500", "property": "userIds"}],
+            )
+        if not all(isinstance(u, str) and USER_ID_RE.match(u) for u in user_ids):
+            return bad_request(
+                "The request body has 1 error(s)",
+                [{"message": "invalid userId", "property": "userIds"}],
+            )
+        return user_ids
+
+    def _bulk_link(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        body = request.json()
+        user_ids = self._bulk_user_ids(body)
+        if isinstance(user_ids, Response):
+            return user_ids
+        menu = self._linkable_menu(channel, str(body.get("richMenuId", "")))
+        if isinstance(menu, Response):
+            return menu
+        for user_id in user_ids:
+            self._user_rich_menus[(channel.channel_id, user_id)] = menu.rich_menu_id
+        return json_response(HTTPStatus.ACCEPTED, {})
+
+    def _bulk_unlink(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        user_ids = self._bulk_user_ids(request.json())
+        if isinstance(user_ids, Response):
+            return user_ids
+        for user_id in user_ids:
+            self._user_rich_menus.pop((channel.channel_id, user_id), None)
+        return json_response(HTTPStatus.ACCEPTED, {})

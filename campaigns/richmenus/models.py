@@ -1,0 +1,159 @@
+"""A shop's rich menus, their tap areas, and which menu each LINE user was last linked to."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.richmenus.layout import LAYOUT_GRIDS, validate_rich_menu_image
+from shops.models import Shop, Tier
+
+
+def rich_menu_upload_to(instance: RichMenu, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    return f"richmenus/{instance.shop_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class RichMenu(models.Model):
+    class Audience(models.TextChoices):
+        DEFAULT = "default", _("Everyone (default menu)")
+        UNBOUND = "unbound", _("Friends not bound to a member")
+        BOUND = "bound", _("Members bound to LINE")
+        TIER = "tier", _("Members of a tier")
+
+    class SyncState(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        FAILED = "failed", _("Failed")
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="rich_menus", verbose_name=_("shop")
+    )
+    name = models.CharField(_("name"), max_length=300)
+    chat_bar_text = models.CharField(
+        _("chat bar text"), max_length=14, help_text=_("Shown under the chat; up to 14 characters.")
+    )
+    image = models.ImageField(
+        _("picture"),
+        upload_to=rich_menu_upload_to,
+        validators=[validate_rich_menu_image],
+        help_text=_(
+            "JPEG or PNG, at most 1 MB: 2500×1686, 2500×843, 1200×810, 1200×405 or 800×540."
+        ),
+    )
+    layout = models.PositiveSmallIntegerField(
+        _("areas"), choices=[(n, str(n)) for n in LAYOUT_GRIDS], default=6
+    )
+    audience = models.CharField(
+        _("audience"), max_length=16, choices=Audience.choices, default=Audience.DEFAULT
+    )
+    tier = models.ForeignKey(
+        Tier,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("tier"),
+    )
+    sync_state = models.CharField(
+        _("sync state"), max_length=16, choices=SyncState.choices, default=SyncState.DRAFT
+    )
+    line_error = models.TextField(_("LINE's message"), blank=True, editable=False)
+    line_rich_menu_id = models.CharField(
+        _("LINE rich menu ID"), max_length=100, blank=True, editable=False
+    )
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("rich menu")
+        verbose_name_plural = _("rich menus")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(audience="tier", tier__isnull=False)
+                | (~Q(audience="tier") & Q(tier__isnull=True)),
+                name="rich_menu_tier_only_for_tier_audience",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if (self.audience == self.Audience.TIER) != (self.tier_id is not None):
+            raise ValidationError({"tier": _("Choose a tier for a tier menu, and only for one.")})
+
+
+class RichMenuArea(models.Model):
+    class Action(models.TextChoices):
+        CARD = "card", _("Member card")
+        REWARDS = "rewards", _("Rewards")
+        HISTORY = "history", _("Points history")
+        COUPONS = "coupons", _("My coupons")
+        PROFILE = "profile", _("Profile")
+        SIGNUP = "signup", _("Sign up")
+        URL = "url", _("Web address")
+        MESSAGE = "message", _("Send a message")
+        POSTBACK = "postback", _("Postback")
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop")
+    )
+    menu = models.ForeignKey(
+        RichMenu, on_delete=models.CASCADE, related_name="areas", verbose_name=_("rich menu")
+    )
+    index = models.PositiveSmallIntegerField(_("area"), help_text=_("1 is top left."))
+    action = models.CharField(
+        _("action"), max_length=16, choices=Action.choices, default=Action.CARD
+    )
+    value = models.CharField(
+        _("value"),
+        max_length=1000,
+        blank=True,
+        help_text=_("The web address, the message or the postback data; empty for member pages."),
+    )
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["menu", "index"], name="rich_menu_area_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.index}: {self.get_action_display()}"
+
+    def clean(self) -> None:
+        if self.action == self.Action.URL and not self.value.startswith(("https://", "http://")):
+            raise ValidationError({"value": _("Enter a web address starting with https://.")})
+        if self.action in (self.Action.MESSAGE, self.Action.POSTBACK) and not self.value:
+            raise ValidationError({"value": _("Enter the message or postback data.")})
+
+
+class RichMenuLink(models.Model):
+    """The rich menu a LINE user of the shop was last linked to at LINE ("" = none: LINE shows
+    the default menu). Kept so that an unchanged audience costs no LINE call."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop")
+    )
+    line_user_id = models.CharField(_("LINE user ID"), max_length=64)
+    line_rich_menu_id = models.CharField(_("LINE rich menu ID"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("rich menu link")
+        verbose_name_plural = _("rich menu links")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "line_user_id"], name="rich_menu_link_once_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.line_user_id

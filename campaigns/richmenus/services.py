@@ -1,0 +1,231 @@
+"""Every write of rich menus: publishing a menu to LINE, and linking LINE users to their menu.
+
+A user's menu is the most specific published menu of their audience (tier, then bound/unbound,
+then default: ``selectors.menu_for``). "Default" is no menu of their own: LINE then shows the
+OA's default menu, which publishing a default-audience menu sets.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from linebot.v3.messaging import (
+    ApiException,
+    MessageAction,
+    PostbackAction,
+    RichMenuBounds,
+    RichMenuRequest,
+    RichMenuSize,
+    URIAction,
+)
+from linebot.v3.messaging import (
+    RichMenuArea as LineArea,
+)
+
+from campaigns.richmenus import selectors
+from campaigns.richmenus.layout import area_rects, image_content_type
+from campaigns.richmenus.models import RichMenu, RichMenuArea, RichMenuLink
+from loyalty.errors import ApplicationError
+from loyalty.line import LineUnavailable
+from loyalty.line import messaging as line
+from loyalty.links import absolute_url
+from shops.services import line_access_token
+
+Action = RichMenuArea.Action
+MEMBER_PAGES = {
+    Action.CARD: "member:card",
+    Action.REWARDS: "rewards:catalogue",
+    Action.HISTORY: "member:history",
+    Action.COUPONS: "rewards:coupons",
+    Action.PROFILE: "member:profile",
+    Action.SIGNUP: "member:signup",
+}
+
+
+class RichMenuRefused(ApplicationError):
+    code = "rich_menu_refused"
+
+
+@dataclass(frozen=True)
+class ResyncResult:
+    linked: int
+    unlinked: int
+
+
+def area_action(area: RichMenuArea, *, shop_slug: str):
+    """The LINE action of one area: a member page of the shop as a full URL, or the shop's own
+    web address, message or postback data."""
+    if area.action in MEMBER_PAGES:
+        path = reverse(MEMBER_PAGES[area.action], kwargs={"shop_slug": shop_slug})
+        return URIAction(uri=absolute_url(None, path))
+    if area.action == Action.URL:
+        return URIAction(uri=area.value)
+    if area.action == Action.MESSAGE:
+        return MessageAction(text=area.value)
+    return PostbackAction(data=area.value)
+
+
+def rich_menu_request(menu: RichMenu, size: tuple[int, int]) -> RichMenuRequest:
+    """What LINE is sent for ``menu``: its picture's size and one area per layout rectangle."""
+    areas = {area.index: area for area in menu.areas.all()}
+    rects = area_rects(width=size[0], height=size[1], areas=menu.layout)
+    missing = [str(i) for i in range(1, len(rects) + 1) if i not in areas]
+    if missing:
+        raise RichMenuRefused(
+            _("Set an action for every area; missing: %(areas)s.") % {"areas": ", ".join(missing)}
+        )
+    return RichMenuRequest(
+        size=RichMenuSize(width=size[0], height=size[1]),
+        selected=False,
+        name=menu.name,
+        chat_bar_text=menu.chat_bar_text,
+        areas=[
+            LineArea(
+                bounds=RichMenuBounds(x=r.x, y=r.y, width=r.width, height=r.height),
+                action=area_action(areas[i], shop_slug=menu.shop.slug),
+            )
+            for i, r in enumerate(rects, start=1)
+        ],
+    )
+
+
+def _token(shop_id: int) -> str:
+    token = line_access_token(shop_id)
+    if not token:
+        raise RichMenuRefused(_("Connect the shop's LINE Messaging API channel first."))
+    return token
+
+
+def rich_menu_publish(*, menu_id: int) -> RichMenu:
+    """Publish a menu to LINE: create it with its picture, make it the default when its audience
+    is everyone, then link every user whose menu it now is. Publishing again replaces the old LINE
+    menu safely: the new one is made and linked before the old one is deleted, so no user is left
+    without a menu. LINE's refusal is recorded on the menu (state "failed") and raised."""
+    menu = RichMenu.objects.select_related("shop").get(pk=menu_id)
+    try:
+        token = _token(menu.shop_id)
+        with menu.image.open("rb") as file:
+            content_type, size = image_content_type(file)
+            image = file.read()
+        request = rich_menu_request(menu, size)
+        new_id = line.create_rich_menu(
+            channel_access_token=token, menu=request, image=image, content_type=content_type
+        )
+        if menu.audience == RichMenu.Audience.DEFAULT:
+            line.set_default_rich_menu(channel_access_token=token, rich_menu_id=new_id)
+    except ApiException as exc:
+        _record_failure(menu, line.line_error_message(exc))
+        raise RichMenuRefused(menu.line_error) from exc
+    except (ApplicationError, LineUnavailable) as exc:
+        _record_failure(menu, str(exc))
+        raise RichMenuRefused(menu.line_error) from exc
+    old_id = menu.line_rich_menu_id
+    menu.line_rich_menu_id = new_id
+    menu.sync_state = RichMenu.SyncState.PUBLISHED
+    menu.line_error = ""
+    menu.published_at = timezone.now()
+    menu.save(update_fields=["line_rich_menu_id", "sync_state", "line_error", "published_at"])
+    rich_menus_resync(shop_id=menu.shop_id)
+    if old_id:
+        line.delete_rich_menu(channel_access_token=token, rich_menu_id=old_id)
+        RichMenuLink.objects.filter(shop_id=menu.shop_id, line_rich_menu_id=old_id).update(
+            line_rich_menu_id=""
+        )
+    return menu
+
+
+def rich_menu_delete(*, menu_id: int) -> None:
+    """Delete a menu here and at LINE; the users it was linked to are linked again to their next
+    menu (LINE drops the links of a deleted menu). A menu LINE still has is deleted there first:
+    when LINE cannot be reached, nothing is deleted."""
+    menu = RichMenu.objects.get(pk=menu_id)
+    line_id = menu.line_rich_menu_id
+    if line_id:
+        token = _token(menu.shop_id)
+        try:
+            line.delete_rich_menu(channel_access_token=token, rich_menu_id=line_id)
+        except ApiException as exc:
+            raise RichMenuRefused(line.line_error_message(exc)) from exc
+        except LineUnavailable as exc:
+            raise RichMenuRefused(str(exc)) from exc
+        RichMenuLink.objects.filter(shop_id=menu.shop_id, line_rich_menu_id=line_id).update(
+            line_rich_menu_id=""
+        )
+    menu.delete()
+    if line_id and selectors.published_menus(menu.shop_id):
+        rich_menus_resync(shop_id=menu.shop_id)
+
+
+def _record_failure(menu: RichMenu, message: str) -> None:
+    menu.sync_state = RichMenu.SyncState.FAILED
+    menu.line_error = message
+    menu.save(update_fields=["sync_state", "line_error"])
+
+
+def rich_menus_resync(*, shop_id: int) -> ResyncResult:
+    """Link every LINE user of the shop to their audience's menu, 500 users per LINE request,
+    whatever was recorded before (it repairs what LINE or an operator changed); safe to repeat."""
+    token = _token(shop_id)
+    menus = selectors.published_menus(shop_id)
+    targets = {
+        user_id: selectors.menu_for(menus, bound=bound, tier_id=tier_id)
+        for user_id, (bound, tier_id) in selectors.shop_line_users(shop_id).items()
+    }
+    by_menu = sorted(targets.items(), key=lambda item: item[1])
+    for menu_id, group in itertools.groupby(by_menu, key=lambda item: item[1]):
+        user_ids = [user_id for user_id, _menu in group]
+        for start in range(0, len(user_ids), line.RICH_MENU_BULK_LIMIT):
+            chunk = user_ids[start : start + line.RICH_MENU_BULK_LIMIT]
+            if menu_id:
+                line.link_rich_menu_bulk(
+                    channel_access_token=token, user_ids=chunk, rich_menu_id=menu_id
+                )
+            else:
+                line.unlink_rich_menu_bulk(channel_access_token=token, user_ids=chunk)
+    RichMenuLink.objects.bulk_create(
+        [
+            RichMenuLink(shop_id=shop_id, line_user_id=user_id, line_rich_menu_id=menu_id)
+            for user_id, menu_id in targets.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["shop", "line_user_id"],
+        update_fields=["line_rich_menu_id", "updated_at"],
+        batch_size=1000,
+    )
+    linked = sum(1 for menu_id in targets.values() if menu_id)
+    return ResyncResult(linked=linked, unlinked=len(targets) - linked)
+
+
+def rich_menu_link_user(*, shop_id: int, line_user_id: str) -> bool:
+    """Link one LINE user to their audience's menu (or unlink them: the default menu). Skips the
+    LINE call when the menu is the one last linked. Returns whether LINE was called.
+
+    The user's link row is locked across the audience read and the LINE call: two changes of one
+    user at once (a bind and a tier change) are applied one after the other, and the later reads
+    the audience as the earlier left it, so the last link LINE receives is the right one.
+    """
+    menus = selectors.published_menus(shop_id)
+    with transaction.atomic():
+        RichMenuLink.objects.get_or_create(shop_id=shop_id, line_user_id=line_user_id)
+        link = RichMenuLink.objects.select_for_update().get(
+            shop_id=shop_id, line_user_id=line_user_id
+        )
+        bound, tier_id = selectors.user_audience(shop_id, line_user_id)
+        target = selectors.menu_for(menus, bound=bound, tier_id=tier_id)
+        if target == link.line_rich_menu_id:
+            return False
+        token = _token(shop_id)
+        if target:
+            line.link_rich_menu(
+                channel_access_token=token, user_id=line_user_id, rich_menu_id=target
+            )
+        else:
+            line.unlink_rich_menu(channel_access_token=token, user_id=line_user_id)
+        link.line_rich_menu_id = target
+        link.save(update_fields=["line_rich_menu_id", "updated_at"])
+    return True
