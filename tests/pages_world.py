@@ -147,6 +147,27 @@ def _line_friends(shop, member) -> None:
     webhook_events_process(shop_id=shop.pk, event_ids=ids)
 
 
+def _rich_menus(shop) -> dict:
+    """A default menu published at the fake LINE (users linked), a Gold menu whose publish failed
+    (no areas set), and a draft."""
+    from campaigns.richmenus import services as richmenus
+    from tests.campaigns.richmenus.conftest import make_menu
+
+    gold = shop.tiers.get(name="Gold")
+    menus = {
+        "published": make_menu(shop, name="เมนูหลัก", layout=6),
+        "failed": make_menu(shop, name="Gold", audience="tier", tier=gold),
+        "draft": make_menu(shop, name="ร่าง", audience="unbound", layout=1),
+    }
+    richmenus.rich_menu_publish(menu_id=menus["published"].pk)
+    menus["failed"].areas.all().delete()
+    try:
+        richmenus.rich_menu_publish(menu_id=menus["failed"].pk)
+    except richmenus.RichMenuRefused:
+        pass  # recorded on the menu, as the back office shows it
+    return menus
+
+
 def build_world(client, fake_line, tmp_path: Path) -> World:
     """The shop, its people and their history; ``client`` ends signed in as the LINE member."""
     with _at(dt.date(2026, 10, 10)):
@@ -400,6 +421,8 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
 
     with _at(NOW - dt.timedelta(seconds=30)):
         world.objects["outbox"] = _outbox_rows(shop, member, fake_line)
+
+    world.objects["rich_menus"] = _rich_menus(shop)
 
     missing = set(EntryKind.values) - {e.kind for e in entries.values()}
     assert missing == {EntryKind.ACTIVITY}, missing  # no feature writes activity points yet

@@ -298,6 +298,8 @@ def custom_admin_views(world: World) -> dict[str, tuple[list, int]]:
         "rewards_delivery_mark_shipped": ([world.redemptions["delivery_pending"].delivery.pk], 200),
         "rewards_reward_add_codes": ([world.rewards["pool"].pk], 200),
         "rewards_redemption_cancel_redemption": ([world.redemptions["delivery_pending"].pk], 200),
+        # a POST action; a GET goes back to the menu
+        "campaigns_richmenu_publish_menu": ([world.objects["rich_menus"]["draft"].pk], 302),
         "auth_user_password_change": ([world.cashier.pk], 200),
         "index": ([], 200),
         "search": ([], 200),

@@ -8,8 +8,10 @@ OA's default menu, which publishing a default-audience menu sets.
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +37,8 @@ from loyalty.line import LineUnavailable
 from loyalty.line import messaging as line
 from loyalty.links import absolute_url
 from shops.services import line_access_token
+
+logger = logging.getLogger(__name__)
 
 Action = RichMenuArea.Action
 MEMBER_PAGES = {
@@ -105,8 +109,11 @@ def rich_menu_publish(*, menu_id: int) -> RichMenu:
     """Publish a menu to LINE: create it with its picture, make it the default when its audience
     is everyone, then link every user whose menu it now is. Publishing again replaces the old LINE
     menu safely: the new one is made and linked before the old one is deleted, so no user is left
-    without a menu. LINE's refusal is recorded on the menu (state "failed") and raised."""
+    without a menu. LINE's refusal is recorded on the menu (state "failed") and raised. When the
+    linking after a successful create fails, the menu is published and the error raised:
+    "re-sync all" or publishing again finishes the job."""
     menu = RichMenu.objects.select_related("shop").get(pk=menu_id)
+    token = new_id = ""
     try:
         token = _token(menu.shop_id)
         with menu.image.open("rb") as file:
@@ -118,11 +125,10 @@ def rich_menu_publish(*, menu_id: int) -> RichMenu:
         )
         if menu.audience == RichMenu.Audience.DEFAULT:
             line.set_default_rich_menu(channel_access_token=token, rich_menu_id=new_id)
-    except ApiException as exc:
-        _record_failure(menu, line.line_error_message(exc))
-        raise RichMenuRefused(menu.line_error) from exc
-    except (ApplicationError, LineUnavailable) as exc:
-        _record_failure(menu, str(exc))
+    except (ApiException, ApplicationError, ValidationError) as exc:
+        if new_id:
+            _delete_unused(token, new_id)
+        _record_failure(menu, _failure_message(exc))
         raise RichMenuRefused(menu.line_error) from exc
     old_id = menu.line_rich_menu_id
     menu.line_rich_menu_id = new_id
@@ -161,6 +167,23 @@ def rich_menu_delete(*, menu_id: int) -> None:
         rich_menus_resync(shop_id=menu.shop_id)
 
 
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, ApiException):
+        return line.line_error_message(exc)
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def _delete_unused(token: str, rich_menu_id: str) -> None:
+    # A menu made by a publish that then failed: nobody is linked to it. If LINE cannot delete it
+    # now, it stays unused at LINE (the failure the shop sees is the one that stopped the publish).
+    try:
+        line.delete_rich_menu(channel_access_token=token, rich_menu_id=rich_menu_id)
+    except (ApiException, LineUnavailable):
+        logger.warning("unused rich menu %s left at LINE", rich_menu_id)
+
+
 def _record_failure(menu: RichMenu, message: str) -> None:
     menu.sync_state = RichMenu.SyncState.FAILED
     menu.line_error = message
@@ -177,16 +200,10 @@ def rich_menus_resync(*, shop_id: int) -> ResyncResult:
         for user_id, (bound, tier_id) in selectors.shop_line_users(shop_id).items()
     }
     by_menu = sorted(targets.items(), key=lambda item: item[1])
-    for menu_id, group in itertools.groupby(by_menu, key=lambda item: item[1]):
-        user_ids = [user_id for user_id, _menu in group]
-        for start in range(0, len(user_ids), line.RICH_MENU_BULK_LIMIT):
-            chunk = user_ids[start : start + line.RICH_MENU_BULK_LIMIT]
-            if menu_id:
-                line.link_rich_menu_bulk(
-                    channel_access_token=token, user_ids=chunk, rich_menu_id=menu_id
-                )
-            else:
-                line.unlink_rich_menu_bulk(channel_access_token=token, user_ids=chunk)
+    try:
+        _link_groups(token, by_menu)
+    except ApiException as exc:
+        raise RichMenuRefused(line.line_error_message(exc)) from exc
     RichMenuLink.objects.bulk_create(
         [
             RichMenuLink(shop_id=shop_id, line_user_id=user_id, line_rich_menu_id=menu_id)
@@ -201,6 +218,19 @@ def rich_menus_resync(*, shop_id: int) -> ResyncResult:
     return ResyncResult(linked=linked, unlinked=len(targets) - linked)
 
 
+def _link_groups(token: str, by_menu: list[tuple[str, str]]) -> None:
+    for menu_id, group in itertools.groupby(by_menu, key=lambda item: item[1]):
+        user_ids = [user_id for user_id, _menu in group]
+        for start in range(0, len(user_ids), line.RICH_MENU_BULK_LIMIT):
+            chunk = user_ids[start : start + line.RICH_MENU_BULK_LIMIT]
+            if menu_id:
+                line.link_rich_menu_bulk(
+                    channel_access_token=token, user_ids=chunk, rich_menu_id=menu_id
+                )
+            else:
+                line.unlink_rich_menu_bulk(channel_access_token=token, user_ids=chunk)
+
+
 def rich_menu_link_user(*, shop_id: int, line_user_id: str) -> bool:
     """Link one LINE user to their audience's menu (or unlink them: the default menu). Skips the
     LINE call when the menu is the one last linked. Returns whether LINE was called.
@@ -209,12 +239,12 @@ def rich_menu_link_user(*, shop_id: int, line_user_id: str) -> bool:
     user at once (a bind and a tier change) are applied one after the other, and the later reads
     the audience as the earlier left it, so the last link LINE receives is the right one.
     """
-    menus = selectors.published_menus(shop_id)
     with transaction.atomic():
         RichMenuLink.objects.get_or_create(shop_id=shop_id, line_user_id=line_user_id)
         link = RichMenuLink.objects.select_for_update().get(
             shop_id=shop_id, line_user_id=line_user_id
         )
+        menus = selectors.published_menus(shop_id)
         bound, tier_id = selectors.user_audience(shop_id, line_user_id)
         target = selectors.menu_for(menus, bound=bound, tier_id=tier_id)
         if target == link.line_rich_menu_id:
