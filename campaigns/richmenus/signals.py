@@ -28,17 +28,24 @@ def _binding_changed(sender, *, shop_id: int, line_user_id: str, **kwargs) -> No
 def _member_saved(sender, *, instance: Member, update_fields=None, **kwargs) -> None:
     if update_fields is not None and "tier" not in update_fields:
         return
-    if not (instance.line_user_id and instance.bound_at):
-        return
-    shop_id, line_user_id = instance.shop_id, instance.line_user_id
+    shop_id, member_id = instance.shop_id, instance.pk
 
     def enqueue_if_tier_menus() -> None:
         # Only a tier menu depends on the tier; most saves (every earn) come here.
-        if (
+        if not (
             RichMenu.objects.filter(shop_id=shop_id, audience=RichMenu.Audience.TIER)
             .exclude(line_rich_menu_id="")
             .exists()
         ):
+            return
+        # The binding as committed, not as the saved instance last read it: a bind that committed
+        # in between has sent its own task already, which may have read the old tier.
+        line_user_id = (
+            Member.objects.filter(pk=member_id, bound_at__isnull=False)
+            .values_list("line_user_id", flat=True)
+            .first()
+        )
+        if line_user_id:
             _enqueue(shop_id, line_user_id)
 
     transaction.on_commit(enqueue_if_tier_menus)
