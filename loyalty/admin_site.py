@@ -63,6 +63,7 @@ SIDEBAR: list[tuple] = [
     (
         _("LINE chat"),
         [
+            (_("Rich menus"), "menu", "campaigns.richmenu"),
             (_("Keyword replies"), "quickreply", "campaigns.keywordrule"),
             (_("Greeting"), "waving_hand", "campaigns.greeting"),
             (_("Typed keywords"), "manage_search", "campaigns.typedkeyword"),
