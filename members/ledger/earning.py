@@ -364,7 +364,10 @@ def _earn_write(
         save=False,
     )
     upgraded = tier_upgrade(member, save=False, announce=False)
-    member.save(update_fields=["balance", "debt", "tier", "tier_changed_at", "updated_at"])
+    # The tier columns only when they moved: a save naming "tier" tells listeners (the rich
+    # menus' re-link) that the tier may have changed.
+    tier_fields = ["tier", "tier_changed_at"] if upgraded else []
+    member.save(update_fields=["balance", "debt", *tier_fields, "updated_at"])
     # Every spend that earns (staff app, points QR, Open API) tells the member, in this
     # transaction; imports and bulk credits do not (members.ledger.bulk).
     notify(member, NoticeKind.EARNED, {"points": points}, cause_key=str(entry.pk))
