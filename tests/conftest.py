@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+# CPython 3.11.7's AST constructor keeps its recursion depth in interpreter-wide state, so two threads
+# parsing at once can fail with "SystemError: AST constructor recursion depth mismatch" (CPython
+# gh-106905). Hypothesis is a pytest plugin, so pytest's assertion rewriting parses its modules
+# when they are first imported, and ``st.from_regex`` imports its regex module lazily, during a test,
+# while the fake LINE server's threads run. Importing them here, while collection is single-threaded,
+# keeps that parse out of the tests (it failed CI once in tests/loyalty/test_phones.py). These are
+# the Hypothesis modules the suite imported lazily (sys.modules after collection vs at the end).
+import hypothesis.internal.conjecture.optimiser
+import hypothesis.strategies._internal.random
+import hypothesis.strategies._internal.regex  # noqa: F401
 import pytest
 from django.conf import settings
 from django.utils import translation
