@@ -47,6 +47,12 @@ SCHEDULES: list[Job] = [
         "(in the morning, not at midnight).",
     ),
     Job(
+        name="refresh-rfm",
+        func="campaigns.segments.tasks.refresh_rfm",
+        at=dt.time(1, 30),
+        description="Recompute every member's RFM scores and group (after the night's expiry).",
+    ),
+    Job(
         name="purge-stale-imports",
         func="members.imports.tasks.purge_stale_imports",
         at=dt.time(3, 40),

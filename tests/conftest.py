@@ -6,18 +6,23 @@ from __future__ import annotations
 # parsing at once can fail with "SystemError: AST constructor recursion depth mismatch" (CPython
 # gh-106905). Hypothesis is a pytest plugin, so pytest's assertion rewriting parses its modules
 # when they are first imported, and ``st.from_regex`` imports its regex module lazily, during a test,
-# while the fake LINE server's threads run. Importing them here, while collection is single-threaded,
-# keeps that parse out of the tests (it failed CI once in tests/loyalty/test_phones.py). These are
-# the Hypothesis modules the suite imported lazily (sys.modules after collection vs at the end).
-import hypothesis.internal.conjecture.optimiser
-import hypothesis.strategies._internal.random
-import hypothesis.strategies._internal.regex  # noqa: F401
+# while the fake LINE server's threads run. Importing them once collection is done (no test and no
+# thread has started yet) keeps that parse out of the tests (it failed CI once in
+# tests/loyalty/test_phones.py). These are the Hypothesis modules the suite imported lazily
+# (sys.modules after collection vs at the end). Not at conftest import: Hypothesis warns about
+# plugin-time side effects there.
 import pytest
 from django.conf import settings
 from django.utils import translation
 
 from shops.models import User
 from tests.factories import ShopFactory, UserFactory
+
+
+def pytest_collection_finish(session):
+    import hypothesis.internal.conjecture.optimiser
+    import hypothesis.strategies._internal.random
+    import hypothesis.strategies._internal.regex  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
