@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -358,7 +358,7 @@ def test_a_count_is_one_statement_however_many_conditions(django_assert_num_quer
 def test_bad_conditions_are_refused_with_a_message_for_each():
     shop, other = ShopFactory(), ShopFactory()
     foreign_tag = TagFactory(shop=other)
-    with pytest.raises(ValidationError) as caught:
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
         parse_conditions(
             shop.pk,
             [
@@ -384,8 +384,9 @@ def test_bad_conditions_are_refused_with_a_message_for_each():
 def test_another_shops_member_cannot_be_picked():
     shop, other = ShopFactory(), ShopFactory()
     stranger = MemberFactory(shop=other)
-    with pytest.raises(ValidationError, match="not this shop's"):
+    with translation.override("th"), pytest.raises(ValidationError) as caught:
         parse_conditions(shop.pk, [{"kind": "members", "members": [stranger.pk]}])
+    assert caught.value.messages == ["เงื่อนไขที่ 1: มีสมาชิกที่ไม่ใช่ของร้านนี้"]
 
 
 @pytest.mark.django_db
