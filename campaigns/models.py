@@ -2,4 +2,4 @@
 
 from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword  # noqa: F401
 from campaigns.richmenus.models import RichMenu, RichMenuArea, RichMenuLink  # noqa: F401
-from campaigns.segments.models import MemberRfm  # noqa: F401
+from campaigns.segments.models import MemberRfm, Segment  # noqa: F401

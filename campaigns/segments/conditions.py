@@ -177,7 +177,9 @@ def _parse_rfm(shop_id: int, item: dict) -> dict:
     groups = item.get("groups")
     if not isinstance(groups, list) or not groups:
         raise ValidationError(_("choose at least one RFM group."))
-    if not set(groups) <= set(RfmGroup.values):
+    if not all(isinstance(group, str) for group in groups) or not set(groups) <= set(
+        RfmGroup.values
+    ):
         raise ValidationError(_("unknown RFM group."))
     return {"groups": sorted(set(groups))}
 

@@ -1,6 +1,8 @@
-"""Each member's RFM scores, refreshed nightly (and on demand) by ``rfm_refresh``."""
+"""Saved segments, and each member's RFM scores (refreshed nightly by ``rfm_refresh``)."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.db import models
 from django.db.models import Q
@@ -46,3 +48,28 @@ class MemberRfm(models.Model):
     @property
     def code(self) -> str:
         return f"{self.r}{self.f}{self.m}"
+
+
+class Segment(models.Model):
+    """A saved, named audience of a shop: conditions combined with AND (see ``conditions.py`` for
+    the stored JSON). Members are found when it is used, never stored with it."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="segments", verbose_name=_("shop")
+    )
+    public_id = models.UUIDField(_("segment ID"), default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    conditions = models.JSONField(_("conditions"), default=list)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "name"], name="segment_name_once_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,20 +1,46 @@
-"""Writes of segments: the RFM refresh."""
+"""Writes of segments: saving a segment, and the RFM refresh."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from campaigns.segments.models import MemberRfm
+from campaigns.segments.conditions import parse_conditions
+from campaigns.segments.models import MemberRfm, Segment
 from campaigns.segments.rfm import group_case_sql
+from loyalty.errors import Conflict, InvalidInput
 from members.ledger.models import Purchase
 from members.models import Member
 from shops.models import Shop
 
 DEFAULT_WINDOW_DAYS = 365
+
+
+def segment_create(*, shop: Shop, name: str, conditions: list) -> Segment:
+    """Save a named segment of the shop. The conditions are checked first (kinds, values, and ids
+    that must be the shop's own): every problem is refused in one ``InvalidInput``; a name the shop
+    already uses is a ``Conflict``."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("Give the segment a name."), field="name")
+    try:
+        parse_conditions(shop.pk, conditions)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="conditions") from None
+    try:
+        with transaction.atomic():
+            return Segment.objects.create(shop=shop, name=name, conditions=conditions)
+    except IntegrityError:
+        raise Conflict(
+            _("The shop already has a segment named “%(name)s”.") % {"name": name},
+            code="duplicate_name",
+            field="name",
+        ) from None
 
 
 def _t(model) -> str:
