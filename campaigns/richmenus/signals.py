@@ -12,6 +12,7 @@ LINE only when the user's menu actually changes (``services.rich_menu_link_user`
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, transaction
@@ -72,25 +73,21 @@ _BATCH_ATTR = "_rich_menu_member_changes"
 
 
 def _record(using: str, shop_id: int, member_ids, audience: str) -> None:
-    """Add members to this transaction's changes, which run once on commit (at once outside a
-    transaction). A rolled-back transaction or savepoint drops its on-commit callbacks, and with
-    them its batch: the next change starts a new one."""
+    """Add members to the changes pending on this connection, and flush them on commit (at once
+    outside a transaction). The first flush of a commit takes every pending member; the later
+    callbacks of the same commit find nothing left. Members of a rolled-back transaction stay
+    pending until the next commit: an extra check then, never a lost one."""
     connection = transaction.get_connection(using)
-    if not connection.in_atomic_block:
-        batch = _MemberChanges()
-        for member_id in member_ids:
-            batch.add(shop_id, member_id, audience)
-        batch()
-        return
-    batch = getattr(connection, _BATCH_ATTR, None)
-    if batch is None or not any(
-        callback is batch for _sids, callback, *_rest in connection.run_on_commit
-    ):
-        batch = _MemberChanges()
-        setattr(connection, _BATCH_ATTR, batch)
-        transaction.on_commit(batch, using=using)
+    batch = connection.__dict__.setdefault(_BATCH_ATTR, _MemberChanges())
     for member_id in member_ids:
         batch.add(shop_id, member_id, audience)
+    transaction.on_commit(partial(_flush, using), using=using)
+
+
+def _flush(using: str) -> None:
+    batch = transaction.get_connection(using).__dict__.pop(_BATCH_ATTR, None)
+    if batch is not None:
+        batch()
 
 
 def _binding_changed(sender, *, shop_id: int, line_user_id: str, **kwargs) -> None:
