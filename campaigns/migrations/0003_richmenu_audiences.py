@@ -78,6 +78,7 @@ class Migration(migrations.Migration):
                     ("bound", "Members bound to LINE"),
                     ("tier", "Members of a tier"),
                     ("tag", "Members with a tag"),
+                    ("tab", "Nobody: opened only as a tab"),
                 ],
                 default="default",
                 max_length=16,

@@ -29,6 +29,7 @@ class RichMenu(models.Model):
         BOUND = "bound", _("Members bound to LINE")
         TIER = "tier", _("Members of a tier")
         TAG = "tag", _("Members with a tag")
+        TAB = "tab", _("Nobody: opened only as a tab")
 
     class SyncState(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -161,6 +162,7 @@ DEFAULT_PRIORITY = {
     RichMenu.Audience.BOUND: 10,
     RichMenu.Audience.UNBOUND: 10,
     RichMenu.Audience.DEFAULT: 0,
+    RichMenu.Audience.TAB: 0,
 }
 
 

@@ -48,7 +48,8 @@ def menu_matches(menu: RichMenu, audience: UserAudience) -> bool:
         return audience.bound
     if menu.audience == Audience.UNBOUND:
         return not audience.bound
-    return True
+    # A tab-only menu is reached through its alias alone, by a switch area of another menu.
+    return menu.audience != Audience.TAB
 
 
 def menu_for(menus: list[RichMenu], audience: UserAudience) -> str:

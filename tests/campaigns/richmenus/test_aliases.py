@@ -207,10 +207,12 @@ def test_deleting_a_menu_deletes_its_alias(line_shop, fake_line, line_api):
 def test_a_switch_area_becomes_a_richmenuswitch_and_opens_the_other_tab(
     line_shop, fake_line, line_api
 ):
-    # given two tabs switching to each other, published in turn
+    # given a bound member's menu with a tab switching to a menu nobody gets but as a tab
     bind(MemberFactory(shop=line_shop), NOK)
     rewards = tab(line_shop, "rewards", "rewards")
+    RichMenu.objects.filter(pk=rewards.pk).update(audience=RichMenu.Audience.TAB, priority=0)
     services.rich_menu_publish(menu_id=rewards.pk)
+    assert fake_line.rich_menu_for_user(NOK, MESSAGING_CHANNEL_ID) is None  # a tab only
     points = tab(line_shop, "points", "points", switch_to=["rewards", "points"])
     RichMenu.objects.filter(pk=points.pk).update(audience=RichMenu.Audience.BOUND, priority=10)
     services.rich_menu_publish(menu_id=points.pk)
@@ -235,8 +237,8 @@ def test_a_switch_area_becomes_a_richmenuswitch_and_opens_the_other_tab(
         RichMenu.objects.get(pk=rewards.pk).line_rich_menu_id
     )
     assert fake_line.switch_rich_menu(NOK, "nope", MESSAGING_CHANNEL_ID) is False
-    # a user without a menu of their own sees the default (the rewards menu is the default)
-    assert fake_line.rich_menu_for_user(SOMCHAI, MESSAGING_CHANNEL_ID)["name"] == "rewards"
+    # a tab-only menu is nobody's menu and not the default
+    assert fake_line.rich_menu_for_user(SOMCHAI, MESSAGING_CHANNEL_ID) is None
 
 
 def test_the_fake_chat_helpers_answer_none_without_menus(fake_line):
