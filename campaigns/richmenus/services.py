@@ -64,6 +64,9 @@ class ResyncResult:
     unlinked: int
 
 
+SWITCH_DATA_PREFIX = "richmenu-switch:"
+
+
 def area_action(area: RichMenuArea, *, shop_slug: str):
     """The LINE action of one area: a member page of the shop as a full URL, or the shop's own
     web address, message or postback data."""
@@ -77,7 +80,7 @@ def area_action(area: RichMenuArea, *, shop_slug: str):
     if area.action == Action.SWITCH:
         # LINE links the alias's menu to the user and sends a postback with ``data``.
         return RichMenuSwitchAction(
-            rich_menu_alias_id=area.value, data=f"richmenu-switch:{area.value}"
+            rich_menu_alias_id=area.value, data=f"{SWITCH_DATA_PREFIX}{area.value}"
         )
     return PostbackAction(data=area.value)
 
@@ -329,4 +332,39 @@ def rich_menu_link_user(*, shop_id: int, line_user_id: str) -> bool:
             line.unlink_rich_menu(channel_access_token=token, user_id=line_user_id)
         link.line_rich_menu_id = target
         link.save(update_fields=["line_rich_menu_id", "updated_at"])
+    return True
+
+
+def rich_menu_switched(*, shop_id: int, line_user_id: str, alias_id: str) -> bool:
+    """Record that LINE linked the menu of ``alias_id`` to the user (they tapped a tab), so that
+    ``RichMenuLink`` says what LINE shows. Returns whether the alias is a published menu's."""
+    menu_id = (
+        RichMenu.objects.filter(shop_id=shop_id, line_alias_id=alias_id)
+        .exclude(line_rich_menu_id="")
+        .values_list("line_rich_menu_id", flat=True)
+        .first()
+    )
+    if menu_id is None:
+        return False
+    with transaction.atomic():
+        RichMenuLink.objects.get_or_create(shop_id=shop_id, line_user_id=line_user_id)
+        RichMenuLink.objects.select_for_update().filter(
+            shop_id=shop_id, line_user_id=line_user_id
+        ).update(line_rich_menu_id=menu_id, updated_at=timezone.now())
+    return True
+
+
+def handle_switch_postback(*, event, stored, friend=None) -> bool:
+    """The router's "postback" handler for taps on "switch to another menu" areas: LINE switched
+    the user's menu itself (``params.status`` SUCCESS) and tells us which alias it opened. Other
+    postbacks are left to the other handlers."""
+    postback = getattr(event, "postback", None)
+    data = getattr(postback, "data", "") or ""
+    if not data.startswith(SWITCH_DATA_PREFIX) or not stored.line_user_id:
+        return False
+    params = getattr(postback, "params", None) or {}
+    if params.get("status") != "SUCCESS":
+        return True  # LINE switched nothing (RICHMENU_ALIAS_ID_NOTFOUND, ...): nothing to record
+    alias_id = params.get("newRichMenuAliasId") or data.removeprefix(SWITCH_DATA_PREFIX)
+    rich_menu_switched(shop_id=stored.shop_id, line_user_id=stored.line_user_id, alias_id=alias_id)
     return True

@@ -19,8 +19,10 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import m2m_changed, post_save
 from django_q.tasks import async_task
 
+from campaigns.richmenus import services
 from campaigns.richmenus.models import RichMenu
 from campaigns.richmenus.tasks import SYNC_USER_TASK
+from members.line import router
 from members.line.binding import member_binding_changed
 from members.line.models import LineFriend
 from members.models import Member
@@ -154,3 +156,4 @@ def connect() -> None:
         _tags_changed, sender=Member.tags.through, dispatch_uid="richmenus-member-tags"
     )
     post_save.connect(_friend_saved, sender=LineFriend, dispatch_uid="richmenus-friend-follow")
+    router.register("postback", services.handle_switch_postback)

@@ -5,6 +5,7 @@ and a switch to an alias LINE does not have yet is refused before anything is se
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import urllib3
@@ -19,13 +20,15 @@ from linebot.v3.messaging import (
 )
 
 from campaigns.richmenus import services
-from campaigns.richmenus.models import RichMenu, RichMenuArea
+from campaigns.richmenus.models import RichMenu, RichMenuArea, RichMenuLink
 from loyalty.line import messaging as line
 from members.line.binding import member_bind
-from members.line.models import BindingRecord
+from members.line.models import BindingRecord, WebhookEvent
+from members.line.services import webhook_events_process, webhook_events_store
 from tests.campaigns.richmenus.conftest import make_menu
 from tests.factories import MemberFactory
 from tests.line_fixtures import MESSAGING_ACCESS_TOKEN, MESSAGING_CHANNEL_ID, NOK, SOMCHAI
+from tests.members.line import payloads
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +274,50 @@ def test_the_refusal_is_in_thai_for_a_thai_shop(line_shop, fake_line, settings):
         services.rich_menu_publish(menu_id=points.pk)
     assert "rewards" in str(refused.value)
     assert "Publish the menus" not in str(refused.value)
+
+
+def test_a_tab_tap_reported_by_line_is_recorded_as_the_users_menu(line_shop, fake_line):
+    # given NOK on the bound menu, which has a tab to "rewards"
+    bind(MemberFactory(shop=line_shop), NOK)
+    rewards = tab(line_shop, "rewards", "rewards")
+    RichMenu.objects.filter(pk=rewards.pk).update(audience=RichMenu.Audience.TAB, priority=0)
+    services.rich_menu_publish(menu_id=rewards.pk)
+    points = tab(line_shop, "points", "points", switch_to=["rewards"])
+    RichMenu.objects.filter(pk=points.pk).update(audience=RichMenu.Audience.BOUND, priority=10)
+    services.rich_menu_publish(menu_id=points.pk)
+    rewards_id = RichMenu.objects.get(pk=rewards.pk).line_rich_menu_id
+    points_id = RichMenu.objects.get(pk=points.pk).line_rich_menu_id
+
+    # when NOK taps the tab: LINE switches the menu and posts back what it opened
+    assert fake_line.switch_rich_menu(NOK, "rewards", MESSAGING_CHANNEL_ID)
+
+    def postback(data, params, at_ms):
+        event = payloads.postback(user_id=NOK, at_ms=at_ms, data=data)
+        event["postback"]["params"] = params
+        ids = webhook_events_store(shop_id=line_shop.pk, events=[event])
+        webhook_events_process(shop_id=line_shop.pk, event_ids=ids)
+        return WebhookEvent.objects.get(pk=ids[0])
+
+    now = int(time.time() * 1000)
+    done = postback(
+        "richmenu-switch:rewards", {"newRichMenuAliasId": "rewards", "status": "SUCCESS"}, now
+    )
+
+    # then the record says what LINE shows
+    assert done.outcome == WebhookEvent.Outcome.PROCESSED
+    assert RichMenuLink.objects.get(line_user_id=NOK).line_rich_menu_id == rewards_id
+    assert fake_line.rich_menu_of(channel_id=MESSAGING_CHANNEL_ID, user_id=NOK) == rewards_id
+
+    # a failed switch changes nothing, and the next audience relink brings NOK back to his menu
+    failed = postback(
+        "richmenu-switch:points",
+        {"newRichMenuAliasId": "points", "status": "RICHMENU_ALIAS_ID_NOTFOUND"},
+        now + 1,
+    )
+    assert failed.outcome == WebhookEvent.Outcome.PROCESSED
+    assert RichMenuLink.objects.get(line_user_id=NOK).line_rich_menu_id == rewards_id
+    assert services.rich_menu_link_user(shop_id=line_shop.pk, line_user_id=NOK) is True
+    assert fake_line.rich_menu_of(channel_id=MESSAGING_CHANNEL_ID, user_id=NOK) == points_id
+    # other postbacks are not taken
+    other = postback("action=card", {}, now + 2)
+    assert other.outcome == WebhookEvent.Outcome.UNHANDLED
