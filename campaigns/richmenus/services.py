@@ -142,13 +142,19 @@ def _check_switch_targets(menu: RichMenu) -> None:
 
 def _point_alias(token: str, menu: RichMenu, rich_menu_id: str) -> None:
     """Make the menu's alias open ``rich_menu_id``: update it when LINE has it from an earlier
-    publish, else create it (and update after all when LINE says it exists already)."""
+    publish (create it again if LINE lost it), else create it (and update after all when LINE
+    says the channel has it already)."""
     alias_id = menu.alias_id
     if menu.line_alias_id == alias_id:
-        line.update_rich_menu_alias(
-            channel_access_token=token, alias_id=alias_id, rich_menu_id=rich_menu_id
-        )
-        return
+        try:
+            line.update_rich_menu_alias(
+                channel_access_token=token, alias_id=alias_id, rich_menu_id=rich_menu_id
+            )
+            return
+        except ApiException as exc:
+            if exc.status != line.HTTP_NOT_FOUND:
+                raise
+            # Deleted at LINE meanwhile (by hand, or another tool): made again below.
     try:
         line.create_rich_menu_alias(
             channel_access_token=token, alias_id=alias_id, rich_menu_id=rich_menu_id

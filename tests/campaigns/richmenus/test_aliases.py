@@ -321,3 +321,17 @@ def test_a_tab_tap_reported_by_line_is_recorded_as_the_users_menu(line_shop, fak
     # other postbacks are not taken
     other = postback("action=card", {}, now + 2)
     assert other.outcome == WebhookEvent.Outcome.UNHANDLED
+
+
+def test_an_alias_deleted_at_line_meanwhile_is_made_again_on_publish(
+    line_shop, fake_line, line_api
+):
+    menu = tab(line_shop, "points", "points")
+    services.rich_menu_publish(menu_id=menu.pk)
+    line_api.delete_rich_menu_alias("points")  # by hand, in LINE's tools
+
+    services.rich_menu_publish(menu_id=menu.pk)
+
+    menu.refresh_from_db()
+    assert menu.sync_state == RichMenu.SyncState.PUBLISHED
+    assert line_api.get_rich_menu_alias("points").rich_menu_id == menu.line_rich_menu_id
