@@ -44,13 +44,28 @@ class RichMenuAreaInline(ShopScopedMixin, TabularInline):
 
 @admin.register(RichMenu)
 class RichMenuAdmin(ShopScopedAdmin, ModelAdmin):
-    list_display = ("name", "audience_display", "sync_display", "linked_count", "published_at")
+    list_display = (
+        "name",
+        "audience_display",
+        "priority",
+        "alias_id",
+        "sync_display",
+        "linked_count",
+        "published_at",
+    )
     list_filter = ("audience", "sync_state")
     search_fields = ("name",)
     inlines = [RichMenuAreaInline]
     actions = ["publish_menus", "resync_all"]
     actions_detail = ["publish_menu"]
-    readonly_fields = ("preview", "sync_state", "line_error", "line_rich_menu_id", "published_at")
+    readonly_fields = (
+        "preview",
+        "sync_state",
+        "line_error",
+        "line_rich_menu_id",
+        "line_alias_id",
+        "published_at",
+    )
     formfield_overrides = {
         # Re-encoded like every upload, at LINE's largest width so the size is kept.
         models.ImageField: {"form_class": SafeImageField, "max_side": 2500}
@@ -67,13 +82,24 @@ class RichMenuAdmin(ShopScopedAdmin, ModelAdmin):
                     "layout",
                     "audience",
                     "tier",
+                    "tag",
+                    "priority",
+                    "alias_id",
                     "preview",
                 )
             },
         ),
         (
             _("At LINE"),
-            {"fields": ("sync_state", "line_error", "line_rich_menu_id", "published_at")},
+            {
+                "fields": (
+                    "sync_state",
+                    "line_error",
+                    "line_rich_menu_id",
+                    "line_alias_id",
+                    "published_at",
+                )
+            },
         ),
     )
 
@@ -101,6 +127,8 @@ class RichMenuAdmin(ShopScopedAdmin, ModelAdmin):
     def audience_display(self, obj: RichMenu):
         if obj.audience == RichMenu.Audience.TIER and obj.tier_id:
             return f"{obj.get_audience_display()}: {obj.tier.name}"
+        if obj.audience == RichMenu.Audience.TAG and obj.tag_id:
+            return f"{obj.get_audience_display()}: {obj.tag.name}"
         return obj.get_audience_display()
 
     @display(description=_("sync state"), label=SYNC_BADGES)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.richmenus.layout import LAYOUT_GRIDS, validate_rich_menu_image
-from shops.models import Shop, Tier
+from shops.models import Shop, Tag, Tier
+
+# LINE's richMenuAliasId: 1 to 32 of a-z, 0-9, "_" and "-"; unique per channel (here per shop).
+ALIAS_ID_PATTERN = r"^[a-z0-9_-]{1,32}$"
 
 
 def rich_menu_upload_to(instance: RichMenu, filename: str) -> str:
@@ -24,6 +28,8 @@ class RichMenu(models.Model):
         UNBOUND = "unbound", _("Friends not bound to a member")
         BOUND = "bound", _("Members bound to LINE")
         TIER = "tier", _("Members of a tier")
+        TAG = "tag", _("Members with a tag")
+        TAB = "tab", _("Nobody: opened only as a tab")
 
     class SyncState(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -59,9 +65,42 @@ class RichMenu(models.Model):
         related_name="+",
         verbose_name=_("tier"),
     )
+    tag = models.ForeignKey(
+        Tag,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("tag"),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"),
+        blank=True,
+        help_text=_(
+            "When a LINE user matches several published menus, the highest priority wins; on a "
+            "tie, the menu published last. Leave empty for the usual order: tier 30, tag 20, "
+            "bound or not bound 10, everyone 0."
+        ),
+    )
+    alias_id = models.CharField(
+        _("tab alias"),
+        max_length=32,
+        blank=True,
+        validators=[
+            RegexValidator(
+                ALIAS_ID_PATTERN,
+                _("Use 1 to 32 lowercase letters a-z, digits, “_” or “-”."),
+            )
+        ],
+        help_text=_(
+            "Optional. A name other menus' “switch to another menu” areas use to open this "
+            "menu as a tab: lowercase a-z, 0-9, “_” and “-”, up to 32, once per shop."
+        ),
+    )
     sync_state = models.CharField(
         _("sync state"), max_length=16, choices=SyncState.choices, default=SyncState.DRAFT
     )
+    line_alias_id = models.CharField(_("alias at LINE"), max_length=32, blank=True, editable=False)
     line_error = models.TextField(_("LINE's message"), blank=True, editable=False)
     line_rich_menu_id = models.CharField(
         _("LINE rich menu ID"), max_length=100, blank=True, editable=False
@@ -77,15 +116,54 @@ class RichMenu(models.Model):
                 condition=Q(audience="tier", tier__isnull=False)
                 | (~Q(audience="tier") & Q(tier__isnull=True)),
                 name="rich_menu_tier_only_for_tier_audience",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(audience="tag", tag__isnull=False)
+                | (~Q(audience="tag") & Q(tag__isnull=True)),
+                name="rich_menu_tag_only_for_tag_audience",
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "alias_id"],
+                condition=~Q(alias_id=""),
+                name="rich_menu_alias_once_per_shop",
+                violation_error_message=_("Another menu of this shop already uses this alias."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        if self.priority is None:
+            self.priority = self.default_priority()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if (self.audience == self.Audience.TIER) != (self.tier_id is not None):
             raise ValidationError({"tier": _("Choose a tier for a tier menu, and only for one.")})
+        if (self.audience == self.Audience.TAG) != (self.tag_id is not None):
+            raise ValidationError({"tag": _("Choose a tag for a tag menu, and only for one.")})
+        if self.shop_id is not None:
+            for name in ("tier", "tag"):
+                related = getattr(self, name)
+                if related is not None and related.shop_id != self.shop_id:
+                    raise ValidationError({name: _("Choose one of this shop's own.")})
+        if self.priority is None:
+            self.priority = self.default_priority()
+
+    def default_priority(self) -> int:
+        """The usual order of audiences: tier, then tag, then bound/not bound, then everyone."""
+        return DEFAULT_PRIORITY.get(self.audience, 0)
+
+
+DEFAULT_PRIORITY = {
+    RichMenu.Audience.TIER: 30,
+    RichMenu.Audience.TAG: 20,
+    RichMenu.Audience.BOUND: 10,
+    RichMenu.Audience.UNBOUND: 10,
+    RichMenu.Audience.DEFAULT: 0,
+    RichMenu.Audience.TAB: 0,
+}
 
 
 class RichMenuArea(models.Model):
@@ -99,6 +177,7 @@ class RichMenuArea(models.Model):
         URL = "url", _("Web address")
         MESSAGE = "message", _("Send a message")
         POSTBACK = "postback", _("Postback")
+        SWITCH = "switch", _("Switch to another menu (tab)")
 
     shop = models.ForeignKey(
         Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop")
@@ -133,6 +212,20 @@ class RichMenuArea(models.Model):
             raise ValidationError({"value": _("Enter a web address starting with https://.")})
         if self.action in (self.Action.MESSAGE, self.Action.POSTBACK) and not self.value:
             raise ValidationError({"value": _("Enter the message or postback data.")})
+        if self.action == self.Action.SWITCH:
+            self._clean_switch()
+
+    def _clean_switch(self) -> None:
+        """A switch opens another menu of the same shop by its alias (LINE's richmenuswitch)."""
+        menu = self.menu if self.menu_id is not None or "menu" in self._state.fields_cache else None
+        if menu is not None and self.value and self.value == menu.alias_id:
+            return
+        shop_id = menu.shop_id if menu is not None else self.shop_id
+        if (
+            not self.value
+            or not RichMenu.objects.filter(shop_id=shop_id, alias_id=self.value).exists()
+        ):
+            raise ValidationError({"value": _("Enter the tab alias of another menu of this shop.")})
 
 
 class RichMenuLink(models.Model):

@@ -1,7 +1,8 @@
 """Every write of rich menus: publishing a menu to LINE, and linking LINE users to their menu.
 
-A user's menu is the most specific published menu of their audience (tier, then bound/unbound,
-then default: ``selectors.menu_for``). "Default" is no menu of their own: LINE then shows the
+A user's menu is the published menu of the highest priority whose audience includes them (by
+default tier 30, tag 20, bound/unbound 10, everyone 0; ties go to the latest published:
+``selectors.menu_for``). "Default" is no menu of their own: LINE then shows the
 OA's default menu, which publishing a default-audience menu sets.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +25,7 @@ from linebot.v3.messaging import (
     RichMenuBounds,
     RichMenuRequest,
     RichMenuSize,
+    RichMenuSwitchAction,
     URIAction,
 )
 from linebot.v3.messaging import (
@@ -61,6 +64,9 @@ class ResyncResult:
     unlinked: int
 
 
+SWITCH_DATA_PREFIX = "richmenu-switch:"
+
+
 def area_action(area: RichMenuArea, *, shop_slug: str):
     """The LINE action of one area: a member page of the shop as a full URL, or the shop's own
     web address, message or postback data."""
@@ -71,6 +77,11 @@ def area_action(area: RichMenuArea, *, shop_slug: str):
         return URIAction(uri=area.value)
     if area.action == Action.MESSAGE:
         return MessageAction(text=area.value)
+    if area.action == Action.SWITCH:
+        # LINE links the alias's menu to the user and sends a postback with ``data``.
+        return RichMenuSwitchAction(
+            rich_menu_alias_id=area.value, data=f"{SWITCH_DATA_PREFIX}{area.value}"
+        )
     return PostbackAction(data=area.value)
 
 
@@ -105,17 +116,71 @@ def _token(shop_id: int) -> str:
     return token
 
 
+def _check_switch_targets(menu: RichMenu) -> None:
+    """Every "switch to another menu" area must open an alias LINE already has: a published menu
+    of the shop (or this menu's own alias, which this publish creates)."""
+    targets = {
+        area.value
+        for area in menu.areas.all()
+        if area.action == Action.SWITCH and area.value != menu.alias_id
+    }
+    published = set(
+        RichMenu.objects.filter(
+            shop_id=menu.shop_id, alias_id__in=targets, sync_state=RichMenu.SyncState.PUBLISHED
+        )
+        .exclude(line_rich_menu_id="")
+        .filter(line_alias_id=F("alias_id"))
+        .values_list("alias_id", flat=True)
+    )
+    missing = sorted(targets - published)
+    if missing:
+        raise RichMenuRefused(
+            _("Publish the menus these areas switch to first: %(aliases)s.")
+            % {"aliases": ", ".join(missing)}
+        )
+
+
+def _point_alias(token: str, menu: RichMenu, rich_menu_id: str) -> None:
+    """Make the menu's alias open ``rich_menu_id``: update it when LINE has it from an earlier
+    publish (create it again if LINE lost it), else create it (and update after all when LINE
+    says the channel has it already)."""
+    alias_id = menu.alias_id
+    if menu.line_alias_id == alias_id:
+        try:
+            line.update_rich_menu_alias(
+                channel_access_token=token, alias_id=alias_id, rich_menu_id=rich_menu_id
+            )
+            return
+        except ApiException as exc:
+            if exc.status != line.HTTP_NOT_FOUND:
+                raise
+            # Deleted at LINE meanwhile (by hand, or another tool): made again below.
+    try:
+        line.create_rich_menu_alias(
+            channel_access_token=token, alias_id=alias_id, rich_menu_id=rich_menu_id
+        )
+    except ApiException as exc:
+        if not line.is_alias_conflict(exc):
+            raise
+        line.update_rich_menu_alias(
+            channel_access_token=token, alias_id=alias_id, rich_menu_id=rich_menu_id
+        )
+
+
 def rich_menu_publish(*, menu_id: int) -> RichMenu:
     """Publish a menu to LINE: create it with its picture, make it the default when its audience
-    is everyone, then link every user whose menu it now is. Publishing again replaces the old LINE
-    menu safely: the new one is made and linked before the old one is deleted, so no user is left
-    without a menu. LINE's refusal is recorded on the menu (state "failed") and raised. When the
-    linking after a successful create fails, the menu is published and the error raised:
-    "re-sync all" or publishing again finishes the job."""
+    is everyone, point its tab alias at it, then link every user whose menu it now is. Publishing
+    again replaces the old LINE menu safely: the new one is made, aliased and linked before the old
+    one is deleted, so no user is left without a menu and no tab switch opens a deleted menu.
+    A menu whose switch areas open an alias LINE does not have yet is refused. LINE's refusal is
+    recorded on the menu (state "failed") and raised. When the linking after a successful create
+    fails, the menu is published and the error raised: "re-sync all" or publishing again finishes
+    the job."""
     menu = RichMenu.objects.select_related("shop").get(pk=menu_id)
     token = new_id = ""
     try:
         token = _token(menu.shop_id)
+        _check_switch_targets(menu)
         with menu.image.open("rb") as file:
             content_type, size = image_content_type(file)
             image = file.read()
@@ -125,18 +190,32 @@ def rich_menu_publish(*, menu_id: int) -> RichMenu:
         )
         if menu.audience == RichMenu.Audience.DEFAULT:
             line.set_default_rich_menu(channel_access_token=token, rich_menu_id=new_id)
+        if menu.alias_id:
+            _point_alias(token, menu, new_id)
     except (ApiException, ApplicationError, ValidationError) as exc:
         if new_id:
             _delete_unused(token, new_id)
         _record_failure(menu, _failure_message(exc))
         raise RichMenuRefused(menu.line_error) from exc
-    old_id = menu.line_rich_menu_id
+    old_id, old_alias = menu.line_rich_menu_id, menu.line_alias_id
     menu.line_rich_menu_id = new_id
+    menu.line_alias_id = menu.alias_id
     menu.sync_state = RichMenu.SyncState.PUBLISHED
     menu.line_error = ""
     menu.published_at = timezone.now()
-    menu.save(update_fields=["line_rich_menu_id", "sync_state", "line_error", "published_at"])
+    menu.save(
+        update_fields=[
+            "line_rich_menu_id",
+            "line_alias_id",
+            "sync_state",
+            "line_error",
+            "published_at",
+        ]
+    )
     rich_menus_resync(shop_id=menu.shop_id)
+    if old_alias and old_alias != menu.alias_id:
+        # The alias was renamed or cleared since the last publish: the old one goes.
+        line.delete_rich_menu_alias(channel_access_token=token, alias_id=old_alias)
     if old_id:
         line.delete_rich_menu(channel_access_token=token, rich_menu_id=old_id)
         RichMenuLink.objects.filter(shop_id=menu.shop_id, line_rich_menu_id=old_id).update(
@@ -154,6 +233,8 @@ def rich_menu_delete(*, menu_id: int) -> None:
     if line_id:
         token = _token(menu.shop_id)
         try:
+            if menu.line_alias_id:
+                line.delete_rich_menu_alias(channel_access_token=token, alias_id=menu.line_alias_id)
             line.delete_rich_menu(channel_access_token=token, rich_menu_id=line_id)
         except ApiException as exc:
             raise RichMenuRefused(line.line_error_message(exc)) from exc
@@ -196,8 +277,8 @@ def rich_menus_resync(*, shop_id: int) -> ResyncResult:
     token = _token(shop_id)
     menus = selectors.published_menus(shop_id)
     targets = {
-        user_id: selectors.menu_for(menus, bound=bound, tier_id=tier_id)
-        for user_id, (bound, tier_id) in selectors.shop_line_users(shop_id).items()
+        user_id: selectors.menu_for(menus, audience)
+        for user_id, audience in selectors.shop_line_users(shop_id).items()
     }
     by_menu = sorted(targets.items(), key=lambda item: item[1])
     try:
@@ -245,8 +326,7 @@ def rich_menu_link_user(*, shop_id: int, line_user_id: str) -> bool:
             shop_id=shop_id, line_user_id=line_user_id
         )
         menus = selectors.published_menus(shop_id)
-        bound, tier_id = selectors.user_audience(shop_id, line_user_id)
-        target = selectors.menu_for(menus, bound=bound, tier_id=tier_id)
+        target = selectors.menu_for(menus, selectors.user_audience(shop_id, line_user_id))
         if target == link.line_rich_menu_id:
             return False
         token = _token(shop_id)
@@ -258,4 +338,39 @@ def rich_menu_link_user(*, shop_id: int, line_user_id: str) -> bool:
             line.unlink_rich_menu(channel_access_token=token, user_id=line_user_id)
         link.line_rich_menu_id = target
         link.save(update_fields=["line_rich_menu_id", "updated_at"])
+    return True
+
+
+def rich_menu_switched(*, shop_id: int, line_user_id: str, alias_id: str) -> bool:
+    """Record that LINE linked the menu of ``alias_id`` to the user (they tapped a tab), so that
+    ``RichMenuLink`` says what LINE shows. Returns whether the alias is a published menu's."""
+    menu_id = (
+        RichMenu.objects.filter(shop_id=shop_id, line_alias_id=alias_id)
+        .exclude(line_rich_menu_id="")
+        .values_list("line_rich_menu_id", flat=True)
+        .first()
+    )
+    if menu_id is None:
+        return False
+    with transaction.atomic():
+        RichMenuLink.objects.get_or_create(shop_id=shop_id, line_user_id=line_user_id)
+        RichMenuLink.objects.select_for_update().filter(
+            shop_id=shop_id, line_user_id=line_user_id
+        ).update(line_rich_menu_id=menu_id, updated_at=timezone.now())
+    return True
+
+
+def handle_switch_postback(*, event, stored, friend=None) -> bool:
+    """The router's "postback" handler for taps on "switch to another menu" areas: LINE switched
+    the user's menu itself (``params.status`` SUCCESS) and tells us which alias it opened. Other
+    postbacks are left to the other handlers."""
+    postback = getattr(event, "postback", None)
+    data = getattr(postback, "data", "") or ""
+    if not data.startswith(SWITCH_DATA_PREFIX) or not stored.line_user_id:
+        return False
+    params = getattr(postback, "params", None) or {}
+    if params.get("status") != "SUCCESS":
+        return True  # LINE switched nothing (RICHMENU_ALIAS_ID_NOTFOUND, ...): nothing to record
+    alias_id = params.get("newRichMenuAliasId") or data.removeprefix(SWITCH_DATA_PREFIX)
+    rich_menu_switched(shop_id=stored.shop_id, line_user_id=stored.line_user_id, alias_id=alias_id)
     return True

@@ -23,6 +23,7 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    CreateRichMenuAliasRequest,
     Message,
     MessagingApi,
     MessagingApiBlob,
@@ -33,6 +34,7 @@ from linebot.v3.messaging import (
     RichMenuBulkUnlinkRequest,
     RichMenuRequest,
     TextMessage,
+    UpdateRichMenuAliasRequest,
 )
 
 from loyalty.line import LineProfile, LineUnavailable
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 HTTP_CONFLICT = 409
 HTTP_NOT_FOUND = 404
+HTTP_BAD_REQUEST = 400
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,44 @@ def unlink_rich_menu_bulk(*, channel_access_token: str, user_ids: list[str]) -> 
         api.unlink_rich_menu_id_from_users(request, _request_timeout=settings.LINE_HTTP_TIMEOUT)
     except urllib3.exceptions.HTTPError as exc:
         raise _unavailable("bulk unlink rich menu", exc) from exc
+
+
+def create_rich_menu_alias(*, channel_access_token: str, alias_id: str, rich_menu_id: str) -> None:
+    """Create a rich-menu alias (a tab name that "richmenuswitch" actions open). LINE refuses an
+    alias the channel has already with 400 (``is_alias_conflict``)."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = CreateRichMenuAliasRequest(rich_menu_alias_id=alias_id, rich_menu_id=rich_menu_id)
+    try:
+        api.create_rich_menu_alias(request, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("create rich menu alias", exc) from exc
+
+
+def update_rich_menu_alias(*, channel_access_token: str, alias_id: str, rich_menu_id: str) -> None:
+    """Point an existing alias at another rich menu (a re-published tab)."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    request = UpdateRichMenuAliasRequest(rich_menu_id=rich_menu_id)
+    try:
+        api.update_rich_menu_alias(alias_id, request, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("update rich menu alias", exc) from exc
+
+
+def delete_rich_menu_alias(*, channel_access_token: str, alias_id: str) -> None:
+    """Delete an alias at LINE; one already gone (404) counts as deleted."""
+    api = messaging_api(channel_access_token=channel_access_token)
+    try:
+        api.delete_rich_menu_alias(alias_id, _request_timeout=settings.LINE_HTTP_TIMEOUT)
+    except ApiException as exc:
+        if exc.status != HTTP_NOT_FOUND:
+            raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unavailable("delete rich menu alias", exc) from exc
+
+
+def is_alias_conflict(exc: ApiException) -> bool:
+    """Whether LINE refused to create an alias because the channel has it already."""
+    return exc.status == HTTP_BAD_REQUEST and "conflict" in line_error_message(exc).lower()
 
 
 def _already_accepted(exc: ApiException) -> PushResult:

@@ -6,13 +6,19 @@ Endpoints: ``POST /v2/bot/richmenu``, ``GET /v2/bot/richmenu/list``, ``GET``/``D
 ``api-data.line.me``, here the same server), the default menu under ``/v2/bot/user/all/richmenu``
 a user's own under ``/v2/bot/user/{userId}/richmenu``, and ``POST /v2/bot/richmenu/bulk/link``
 and ``.../bulk/unlink`` (LINE answers 202 and applies them later; here at once).
-Tests read ``rich_menu_of()``.
+Aliases (tabs): ``POST /v2/bot/richmenu/alias`` (create), ``POST .../alias/{id}`` (update),
+``GET``/``DELETE .../alias/{id}`` and ``GET .../alias/list``, per channel, with LINE's refusals
+(400 for a taken alias id or an unknown menu, 404 for an unknown alias).
+Tests read ``rich_menu_of()``; pages read ``rich_menu_for_user()`` and ``rich_menu_by_alias()``.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import secrets
 from http import HTTPStatus
+from typing import Any
 
 from loyalty.fake_http import Request, Response, json_response, routes
 from loyalty.line.fake.state import (
@@ -24,7 +30,14 @@ from loyalty.line.fake.state import (
     bad_request,
 )
 
+ALIAS_ID_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
 ROUTES = routes(
+    ("POST", r"/v2/bot/richmenu/alias", "_create_alias"),
+    ("GET", r"/v2/bot/richmenu/alias/list", "_list_aliases"),
+    ("POST", r"/v2/bot/richmenu/alias/(?P<alias_id>[^/]+)", "_update_alias"),
+    ("GET", r"/v2/bot/richmenu/alias/(?P<alias_id>[^/]+)", "_get_alias"),
+    ("DELETE", r"/v2/bot/richmenu/alias/(?P<alias_id>[^/]+)", "_delete_alias"),
     ("POST", r"/v2/bot/richmenu", "_create_rich_menu"),
     ("POST", r"/v2/bot/richmenu/bulk/link", "_bulk_link"),
     ("POST", r"/v2/bot/richmenu/bulk/unlink", "_bulk_unlink"),
@@ -42,7 +55,58 @@ ROUTES = routes(
 
 
 class RichMenuEndpoints(LineState):
-    """The rich-menu endpoints; state lives in ``LineState`` (``_rich_menus`` and the links)."""
+    """The rich-menu endpoints; state lives in ``LineState`` (``_rich_menus`` and the links),
+    the aliases here (``_rich_menu_aliases``: (channel id, alias id) -> rich menu id)."""
+
+    def _init_state(self) -> None:
+        super()._init_state()
+        self._rich_menu_aliases: dict[tuple[str, str], str] = {}
+
+    # -- Python control API ------------------------------------------------------------------------
+
+    def _channel_for_helpers(self, channel_id: str | None) -> str | None:
+        if channel_id:
+            return str(channel_id)
+        channel = self.chat_channel(None)
+        return channel.channel_id if channel is not None else None
+
+    def _menu_json(self, rich_menu_id: str | None) -> dict[str, Any] | None:
+        menu = self._rich_menus.get(rich_menu_id) if rich_menu_id else None
+        if menu is None:
+            return None
+        return {"richMenuId": menu.rich_menu_id, **copy.deepcopy(menu.body)}
+
+    def rich_menu_for_user(self, user_id: str, channel_id: str | None = None) -> dict | None:
+        """The rich menu (LINE's JSON, with ``richMenuId``) the user sees on a channel: the one
+        linked to them, else the channel's default, else None. The channel is the chat page's
+        (``chat_channel``) unless given."""
+        with self._lock:
+            channel = self._channel_for_helpers(channel_id)
+            if channel is None:
+                return None
+            rich_menu_id = self._user_rich_menus.get(
+                (channel, user_id), self._default_rich_menu.get(channel)
+            )
+            return self._menu_json(rich_menu_id)
+
+    def rich_menu_by_alias(self, alias_id: str, channel_id: str | None = None) -> dict | None:
+        """The rich menu an alias opens on a channel (the chat page's unless given), or None."""
+        with self._lock:
+            channel = self._channel_for_helpers(channel_id)
+            if channel is None:
+                return None
+            return self._menu_json(self._rich_menu_aliases.get((channel, alias_id)))
+
+    def switch_rich_menu(self, user_id: str, alias_id: str, channel_id: str | None = None) -> bool:
+        """What a tap on a "richmenuswitch" area does at LINE: link the alias's menu to the user.
+        False when the alias opens no menu (LINE then leaves the menu as it is)."""
+        with self._lock:
+            channel = self._channel_for_helpers(channel_id)
+            rich_menu_id = self._rich_menu_aliases.get((channel, alias_id)) if channel else None
+            if rich_menu_id is None or rich_menu_id not in self._rich_menus:
+                return False
+            self._user_rich_menus[(channel, user_id)] = rich_menu_id
+            return True
 
     def _menu(self, channel: FakeChannel, rich_menu_id: str) -> RichMenu | Response:
         if not RICH_MENU_ID_RE.match(rich_menu_id):
@@ -235,3 +299,73 @@ class RichMenuEndpoints(LineState):
         for user_id in user_ids:
             self._user_rich_menus.pop((channel.channel_id, user_id), None)
         return json_response(HTTPStatus.ACCEPTED, {})
+
+    # -- Aliases ------------------------------------------------------------------------------------
+
+    def _alias_not_found(self) -> Response:
+        return json_response(
+            HTTPStatus.NOT_FOUND, {"message": "richmenu alias not found", "details": []}
+        )
+
+    def _create_alias(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        body = request.json()
+        alias_id = body.get("richMenuAliasId")
+        if not isinstance(alias_id, str) or not ALIAS_ID_RE.match(alias_id):
+            return bad_request(
+                "The request body has 1 error(s)",
+                [{"message": 'must match "^[a-z0-9_-]{1,32}$"', "property": "richMenuAliasId"}],
+            )
+        menu = self._linkable_menu(channel, str(body.get("richMenuId", "")))
+        if isinstance(menu, Response):
+            return menu
+        key = (channel.channel_id, alias_id)
+        if key in self._rich_menu_aliases:
+            return bad_request("conflict richmenu alias id", [])
+        self._rich_menu_aliases[key] = menu.rich_menu_id
+        return json_response(HTTPStatus.OK, {})
+
+    def _update_alias(self, request: Request, alias_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        key = (channel.channel_id, alias_id)
+        if key not in self._rich_menu_aliases:
+            return self._alias_not_found()
+        menu = self._linkable_menu(channel, str(request.json().get("richMenuId", "")))
+        if isinstance(menu, Response):
+            return menu
+        self._rich_menu_aliases[key] = menu.rich_menu_id
+        return json_response(HTTPStatus.OK, {})
+
+    def _get_alias(self, request: Request, alias_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        rich_menu_id = self._rich_menu_aliases.get((channel.channel_id, alias_id))
+        if rich_menu_id is None:
+            return self._alias_not_found()
+        return json_response(
+            HTTPStatus.OK, {"richMenuAliasId": alias_id, "richMenuId": rich_menu_id}
+        )
+
+    def _delete_alias(self, request: Request, alias_id: str) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        if self._rich_menu_aliases.pop((channel.channel_id, alias_id), None) is None:
+            return self._alias_not_found()
+        return json_response(HTTPStatus.OK, {})
+
+    def _list_aliases(self, request: Request) -> Response:
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        aliases = [
+            {"richMenuAliasId": alias_id, "richMenuId": rich_menu_id}
+            for (channel_id, alias_id), rich_menu_id in self._rich_menu_aliases.items()
+            if channel_id == channel.channel_id
+        ]
+        return json_response(HTTPStatus.OK, {"aliases": aliases})
