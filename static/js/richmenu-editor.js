@@ -148,6 +148,7 @@
           x: r.x + Math.floor(r.width / 2),
           y: r.y + Math.floor(r.height / 2),
           "font-size": Math.max(Math.floor(height / 14), 16),
+          "stroke-width": Math.max(Math.floor(height / 120), 3),
           "text-anchor": "middle",
           "dominant-baseline": "middle",
         }, area.number + ". " + (labels[area.action] || "—")));
