@@ -8,11 +8,13 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns.autoreplies import services
+        from campaigns.richmenus import actiontags
         from campaigns.richmenus import signals as richmenu_signals
         from campaigns.segments import personal_data as segments_personal_data
         from members.line import router
 
         router.register("message", services.handle_message)
         router.register("follow", services.handle_follow)
+        router.register("postback", actiontags.handle_postback)
         richmenu_signals.connect()
         segments_personal_data.register()

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from campaigns.richmenus import views as richmenu_views
 from loyalty import views
 from loyalty.api import api
 from members.staff.member_views import member_claim
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("staff/", include("members.staff.urls")),
     path("line/", include("members.line.urls")),
+    path("r/m/<str:token>", richmenu_views.area_tap, name="richmenu-tap"),
     path("m/<slug:shop_slug>/claim/<str:token>", member_claim, name="member-claim"),
     path("m/<slug:shop_slug>/rewards/", include("rewards.pages.urls")),
     path("m/<slug:shop_slug>/", include("members.pages.urls")),

@@ -5,8 +5,12 @@ repeat: a publish replaces the LINE menu, a re-sync links everyone again)."""
 
 from __future__ import annotations
 
+import json
+
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -15,7 +19,14 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
 from campaigns.richmenus import selectors, services
-from campaigns.richmenus.layout import area_rects
+from campaigns.richmenus.layout import (
+    CUSTOM,
+    LAYOUT_GRIDS,
+    MAX_AREAS,
+    Rect,
+    area_rects,
+    custom_rect_errors,
+)
 from campaigns.richmenus.models import RichMenu, RichMenuArea
 from loyalty.errors import ApplicationError
 from shops.images import SafeImageField
@@ -28,18 +39,75 @@ SYNC_BADGES = {
 }
 
 
+class RichMenuAreaForm(forms.ModelForm):
+    class Meta:
+        model = RichMenuArea
+        fields = ("index", "action", "value", "x", "y", "width", "height", "tags")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("tags") and cleaned.get("action") not in RichMenuArea.TAGGABLE:
+            self.add_error(
+                "tags",
+                _(
+                    "Action tags work on member pages, web addresses and postbacks: a message "
+                    "is typed by the member and never reaches us as a tap."
+                ),
+            )
+        return cleaned
+
+
+class RichMenuAreaFormSet(BaseInlineFormSet):
+    """The areas of one menu. With the custom layout every area needs its rectangle, inside the
+    picture and not overlapping another (``layout.custom_rect_errors``)."""
+
+    def clean(self):
+        super().clean()
+        menu = self.instance
+        if menu.layout != CUSTOM or any(form.errors for form in self.forms):
+            return
+        size = _picture_size(menu)
+        if size is None:
+            return  # the picture's own error is on the menu's form
+        areas = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not (form.has_changed() or form.instance.pk):
+                continue
+            numbers = [data.get(name) for name in ("x", "y", "width", "height")]
+            rect = None if None in numbers else Rect(*numbers)
+            areas.append((data.get("index"), rect))
+        errors = custom_rect_errors(
+            sorted(areas, key=lambda a: a[0] or 0), width=size[0], height=size[1]
+        )
+        if errors:
+            raise forms.ValidationError(errors)
+
+
+def _picture_size(menu: RichMenu) -> tuple[int, int] | None:
+    if not menu.image:
+        return None
+    try:
+        return menu.image.width, menu.image.height
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 class RichMenuAreaInline(ShopScopedMixin, TabularInline):
     model = RichMenuArea
-    fields = ("index", "action", "value")
-    max_num = 6
+    form = RichMenuAreaForm
+    formset = RichMenuAreaFormSet
+    fields = ("index", "action", "value", "x", "y", "width", "height", "tags", "tap_count")
+    readonly_fields = ("tap_count",)
+    max_num = MAX_AREAS
 
     def get_extra(self, request, obj=None, **kwargs):
-        # A new menu gets a row for each area of the largest layout; unused rows are left blank.
+        # A new menu gets a row for each area of the largest grid; unused rows are left blank.
         return 0 if obj else 6
 
     def get_queryset(self, request):
         # The parent menu is already scoped; list its areas.
-        return RichMenuArea.objects.all()
+        return RichMenuArea.objects.prefetch_related("tags")
 
 
 @admin.register(RichMenu)
@@ -106,10 +174,19 @@ class RichMenuAdmin(ShopScopedAdmin, ModelAdmin):
     def get_queryset(self, request):
         return selectors.rich_menus_for_list(super().get_queryset(request))
 
+    class Media:
+        css = {"all": ["css/richmenu-editor.css"]}
+        js = ["js/richmenu-editor.js"]
+
     def save_formset(self, request, form, formset, change):
+        custom = form.instance.layout == CUSTOM
         for area in formset.save(commit=False):
             area.shop_id = form.instance.shop_id
+            if not custom:
+                # Grid layouts cut the picture evenly: the rectangles are the custom layout's.
+                area.x = area.y = area.width = area.height = None
             area.save()
+        formset.save_m2m()
         for area in formset.deleted_objects:
             area.delete()
 
@@ -141,11 +218,34 @@ class RichMenuAdmin(ShopScopedAdmin, ModelAdmin):
 
     @display(description=_("preview"))
     def preview(self, obj: RichMenu):
+        """The picture with its areas drawn and numbered. ``js/richmenu-editor.js`` redraws it
+        live from the form (the picture picked, the layout, the rectangles and actions, before
+        saving); this server-side drawing of the saved menu is what shows without scripts."""
+        labels = {value: str(label) for value, label in RichMenuArea.Action.choices}
+        live = format_html(
+            '<div class="rm-live" data-rich-menu-live data-grids="{}" data-custom="{}" '
+            'data-labels="{}" data-image-url="{}" data-empty="{}" hidden></div>',
+            json.dumps({str(n): grid for n, grid in LAYOUT_GRIDS.items()}),
+            CUSTOM,
+            json.dumps(labels, ensure_ascii=False),
+            obj.image.url if obj and obj.pk and obj.image else "",
+            _("Pick a picture to see it here with its areas."),
+        )
         if not (obj and obj.pk and obj.image):
-            return _("Save the menu with its picture to see it here with its areas.")
+            return format_html(
+                '{}<p class="rm-fallback">{}</p>',
+                live,
+                _("Save the menu with its picture to see it here with its areas."),
+            )
         width, height = obj.image.width, obj.image.height
-        labels = {area.index: area.get_action_display() for area in obj.areas.all()}
-        rects = area_rects(width=width, height=height, areas=obj.layout)
+        areas = list(obj.areas.all())
+        labels = {area.index: area.get_action_display() for area in areas}
+        if obj.layout == CUSTOM:
+            numbered = [(area.index, area.rect) for area in areas if area.rect is not None]
+        else:
+            numbered = list(
+                enumerate(area_rects(width=width, height=height, areas=obj.layout), start=1)
+            )
         shapes = format_html_join(
             "",
             '<rect x="{}" y="{}" width="{}" height="{}" fill="rgba(37,99,235,0.12)" '
@@ -163,13 +263,14 @@ class RichMenuAdmin(ShopScopedAdmin, ModelAdmin):
                     max(height // 14, 16),
                     f"{i}. {labels.get(i, '—')}",
                 )
-                for i, r in enumerate(rects, start=1)
+                for i, r in numbered
             ),
         )
         return format_html(
-            '<svg data-rich-menu-preview viewBox="0 0 {} {}" width="100%" '
+            '{}<svg class="rm-fallback" data-rich-menu-preview viewBox="0 0 {} {}" width="100%" '
             'style="max-width:640px;height:auto" role="img" aria-label="{}">'
             '<image href="{}" width="{}" height="{}"/>{}</svg>',
+            live,
             width,
             height,
             obj.name,

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.richmenus.layout import LAYOUT_GRIDS, validate_rich_menu_image
+from campaigns.richmenus.layout import LAYOUT_CHOICES, Rect, validate_rich_menu_image
 from shops.models import Shop, Tag, Tier
 
 # LINE's richMenuAliasId: 1 to 32 of a-z, 0-9, "_" and "-"; unique per channel (here per shop).
@@ -51,9 +51,7 @@ class RichMenu(models.Model):
             "JPEG or PNG, at most 1 MB: 2500×1686, 2500×843, 1200×810, 1200×405 or 800×540."
         ),
     )
-    layout = models.PositiveSmallIntegerField(
-        _("areas"), choices=[(n, str(n)) for n in LAYOUT_GRIDS], default=6
-    )
+    layout = models.PositiveSmallIntegerField(_("areas"), choices=LAYOUT_CHOICES, default=6)
     audience = models.CharField(
         _("audience"), max_length=16, choices=Audience.choices, default=Audience.DEFAULT
     )
@@ -167,6 +165,9 @@ DEFAULT_PRIORITY = {
 
 
 class RichMenuArea(models.Model):
+    """One tap area of a menu: its action, its rectangle (custom layouts only: grid layouts cut
+    the picture evenly, see ``layout.area_rects``) and the action tags a member who taps it gets."""
+
     class Action(models.TextChoices):
         CARD = "card", _("Member card")
         REWARDS = "rewards", _("Rewards")
@@ -178,6 +179,21 @@ class RichMenuArea(models.Model):
         MESSAGE = "message", _("Send a message")
         POSTBACK = "postback", _("Postback")
         SWITCH = "switch", _("Switch to another menu (tab)")
+
+    # Actions whose tap can reach us and tag the member: a link (through the tracked redirect) or a
+    # postback (through the webhook). A message action is typed by the user as text: no tags.
+    TAGGABLE = frozenset(
+        {
+            Action.CARD,
+            Action.REWARDS,
+            Action.HISTORY,
+            Action.COUPONS,
+            Action.PROFILE,
+            Action.SIGNUP,
+            Action.URL,
+            Action.POSTBACK,
+        }
+    )
 
     shop = models.ForeignKey(
         Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop")
@@ -195,13 +211,35 @@ class RichMenuArea(models.Model):
         blank=True,
         help_text=_("The web address, the message or the postback data; empty for member pages."),
     )
+    x = models.PositiveIntegerField(_("x"), null=True, blank=True)
+    y = models.PositiveIntegerField(_("y"), null=True, blank=True)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    tags = models.ManyToManyField(
+        Tag,
+        blank=True,
+        related_name="+",
+        verbose_name=_("action tags"),
+        help_text=_("A member who taps this area gets these tags."),
+    )
+    tap_count = models.PositiveIntegerField(_("taps"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("area")
         verbose_name_plural = _("areas")
         ordering = ["index"]
         constraints = [
-            models.UniqueConstraint(fields=["menu", "index"], name="rich_menu_area_once")
+            models.UniqueConstraint(fields=["menu", "index"], name="rich_menu_area_once"),
+            models.CheckConstraint(
+                condition=Q(x__isnull=True, y__isnull=True, width__isnull=True, height__isnull=True)
+                | Q(
+                    x__isnull=False,
+                    y__isnull=False,
+                    width__gte=1,
+                    height__gte=1,
+                ),
+                name="rich_menu_area_rect_whole",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -214,6 +252,11 @@ class RichMenuArea(models.Model):
             raise ValidationError({"value": _("Enter the message or postback data.")})
         if self.action == self.Action.SWITCH:
             self._clean_switch()
+        given = [v is not None for v in (self.x, self.y, self.width, self.height)]
+        if any(given) and not all(given):
+            raise ValidationError(
+                {"x": _("Give the area's x, y, width and height, or none of them.")}
+            )
 
     def _clean_switch(self) -> None:
         """A switch opens another menu of the same shop by its alias (LINE's richmenuswitch)."""
@@ -226,6 +269,13 @@ class RichMenuArea(models.Model):
             or not RichMenu.objects.filter(shop_id=shop_id, alias_id=self.value).exists()
         ):
             raise ValidationError({"value": _("Enter the tab alias of another menu of this shop.")})
+
+    @property
+    def rect(self) -> Rect | None:
+        """The custom rectangle, or None (grid layouts)."""
+        if self.x is None or self.y is None or self.width is None or self.height is None:
+            return None
+        return Rect(self.x, self.y, self.width, self.height)
 
 
 class RichMenuLink(models.Model):

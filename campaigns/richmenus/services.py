@@ -32,8 +32,8 @@ from linebot.v3.messaging import (
     RichMenuArea as LineArea,
 )
 
-from campaigns.richmenus import selectors
-from campaigns.richmenus.layout import area_rects, image_content_type
+from campaigns.richmenus import actiontags, selectors
+from campaigns.richmenus.layout import CUSTOM, area_rects, custom_rect_errors, image_content_type
 from campaigns.richmenus.models import RichMenu, RichMenuArea, RichMenuLink
 from loyalty.errors import ApplicationError
 from loyalty.line import LineUnavailable
@@ -67,14 +67,30 @@ class ResyncResult:
 SWITCH_DATA_PREFIX = "richmenu-switch:"
 
 
+def area_link(area: RichMenuArea) -> str | None:
+    """The address an area opens: a member page of its shop (full URL) or the shop's web address;
+    None for an area that opens no link (message, postback)."""
+    if area.action in MEMBER_PAGES:
+        path = reverse(MEMBER_PAGES[area.action], kwargs={"shop_slug": area.shop.slug})
+        return absolute_url(None, path)
+    if area.action == Action.URL:
+        return area.value
+    return None
+
+
 def area_action(area: RichMenuArea, *, shop_slug: str):
     """The LINE action of one area: a member page of the shop as a full URL, or the shop's own
-    web address, message or postback data."""
-    if area.action in MEMBER_PAGES:
+    web address, message or postback data. An area with action tags sends its link through our
+    tracked redirect and its postback with a signed reference to the area (``actiontags``), so
+    that the tap tags the member."""
+    tagged = area.action in RichMenuArea.TAGGABLE and bool(area.tags.all())
+    if area.action in MEMBER_PAGES or area.action == Action.URL:
+        if tagged:
+            return URIAction(uri=actiontags.tracked_url(area))
+        if area.action == Action.URL:
+            return URIAction(uri=area.value)
         path = reverse(MEMBER_PAGES[area.action], kwargs={"shop_slug": shop_slug})
         return URIAction(uri=absolute_url(None, path))
-    if area.action == Action.URL:
-        return URIAction(uri=area.value)
     if area.action == Action.MESSAGE:
         return MessageAction(text=area.value)
     if area.action == Action.SWITCH:
@@ -82,18 +98,33 @@ def area_action(area: RichMenuArea, *, shop_slug: str):
         return RichMenuSwitchAction(
             rich_menu_alias_id=area.value, data=f"{SWITCH_DATA_PREFIX}{area.value}"
         )
+    if tagged:
+        return PostbackAction(data=actiontags.postback_data(area))
     return PostbackAction(data=area.value)
 
 
 def rich_menu_request(menu: RichMenu, size: tuple[int, int]) -> RichMenuRequest:
-    """What LINE is sent for ``menu``: its picture's size and one area per layout rectangle."""
-    areas = {area.index: area for area in menu.areas.all()}
-    rects = area_rects(width=size[0], height=size[1], areas=menu.layout)
-    missing = [str(i) for i in range(1, len(rects) + 1) if i not in areas]
-    if missing:
-        raise RichMenuRefused(
-            _("Set an action for every area; missing: %(areas)s.") % {"areas": ", ".join(missing)}
+    """What LINE is sent for ``menu``: its picture's size and one area per layout rectangle (the
+    even grid of its layout, or the custom rectangles of its areas, which must lie inside the
+    picture without overlapping)."""
+    areas = list(menu.areas.prefetch_related("tags").select_related("shop"))
+    if menu.layout == CUSTOM:
+        errors = custom_rect_errors(
+            [(area.index, area.rect) for area in areas], width=size[0], height=size[1]
         )
+        if errors:
+            raise RichMenuRefused(" ".join(errors))
+        pairs = [(area.rect, area) for area in areas]
+    else:
+        by_index = {area.index: area for area in areas}
+        rects = area_rects(width=size[0], height=size[1], areas=menu.layout)
+        missing = [str(i) for i in range(1, len(rects) + 1) if i not in by_index]
+        if missing:
+            raise RichMenuRefused(
+                _("Set an action for every area; missing: %(areas)s.")
+                % {"areas": ", ".join(missing)}
+            )
+        pairs = [(rect, by_index[i]) for i, rect in enumerate(rects, start=1)]
     return RichMenuRequest(
         size=RichMenuSize(width=size[0], height=size[1]),
         selected=False,
@@ -102,9 +133,9 @@ def rich_menu_request(menu: RichMenu, size: tuple[int, int]) -> RichMenuRequest:
         areas=[
             LineArea(
                 bounds=RichMenuBounds(x=r.x, y=r.y, width=r.width, height=r.height),
-                action=area_action(areas[i], shop_slug=menu.shop.slug),
+                action=area_action(area, shop_slug=menu.shop.slug),
             )
-            for i, r in enumerate(rects, start=1)
+            for r, area in pairs
         ],
     )
 
