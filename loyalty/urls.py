@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("staff/", include("members.staff.urls")),
     path("line/", include("members.line.urls")),
+    path("autoreply/", include("campaigns.autoreplies.urls")),
     path("m/<slug:shop_slug>/claim/<str:token>", member_claim, name="member-claim"),
     path("m/<slug:shop_slug>/rewards/", include("rewards.pages.urls")),
     path("m/<slug:shop_slug>/", include("members.pages.urls")),
