@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
+from unfold.widgets import UnfoldAdminImageFieldWidget
 
 from campaigns.autoreplies import messages as line_messages
 from campaigns.autoreplies import rules
@@ -35,6 +36,15 @@ def _checked(text: str) -> str:
     except ValidationError as exc:
         raise ValidationError(exc.messages, code=exc.code) from None
     return text
+
+
+class PictureWidget(UnfoldAdminImageFieldWidget):
+    """Choose a picture, always drawn as an empty chooser: the current picture is shown in
+    "picture as LINE shows it", and unfold's row with the stored path and a clear box is wider
+    than a 390 px phone. A text reply simply ignores the picture, so it needs no clearing."""
+
+    def is_initial(self, value) -> bool:
+        return False
 
 
 class KeywordRuleForm(TypedTextForm, forms.ModelForm):
@@ -61,6 +71,7 @@ class KeywordRuleForm(TypedTextForm, forms.ModelForm):
             "keywords": TEXT_WIDGET,
             "reply_bound": TEXT_WIDGET,
             "reply_unbound": TEXT_WIDGET,
+            "image": PictureWidget(attrs={"accept": "image/jpeg,image/png,image/webp"}),
             "imagemap_areas": forms.Textarea(
                 attrs={
                     "rows": 3,
