@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -302,14 +303,19 @@ def rule_messages(rule: KeywordRule, shop: Shop, member: Member | None) -> list[
                 )
             )
         else:
-            out.append(
-                line_messages.imagemap_message(
-                    base_url=imagemap_base_url(rule),
-                    alt_text=rule.name,
-                    size=(rule.image.width, rule.image.height),
-                    areas=line_messages.parse_areas(rule.imagemap_areas),
+            try:
+                out.append(
+                    line_messages.imagemap_message(
+                        base_url=imagemap_base_url(rule),
+                        alt_text=rule.name,
+                        size=(rule.image.width, rule.image.height),
+                        areas=line_messages.parse_areas(rule.imagemap_areas),
+                    )
                 )
-            )
+            except (ValidationError, OSError) as exc:
+                # The form checks the areas; a row written elsewhere, or a picture lost from
+                # storage, still answers with its text rather than failing the event.
+                log.warning("Shop %s rule %s: no tappable picture: %s", shop.pk, rule.pk, exc)
     return out
 
 

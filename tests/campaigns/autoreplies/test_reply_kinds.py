@@ -9,6 +9,7 @@ import io
 import time
 import uuid
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.django_db
 CouponFactory = FACTORIES[Coupon]
 
 SITE = "https://loyalty.example"
+BKK = ZoneInfo("Asia/Bangkok")
 
 
 @pytest.fixture(autouse=True)
@@ -250,15 +252,21 @@ def test_the_fake_refuses_what_line_refuses(fake_line, message, property_):
 
 
 def test_coupons_keyword_lists_usable_coupons_with_buddhist_era_dates(fake_line, line_shop):
+    # given a coupon good until 31 Dec and one whose last day was 9 Dec (Bangkok)
     usable = CouponFactory(shop=line_shop, reward_name="ลาเต้เย็น")
     member = usable.member
     member.line_user_id, member.bound_at = SOMCHAI, timezone.now()
     member.save(update_fields=["line_user_id", "bound_at"])
     Coupon.objects.filter(pk=usable.pk).update(expires_on=dt.date(2026, 12, 31))
-    with time_machine.travel(dt.datetime(2026, 12, 10, 0, 30, tzinfo=dt.UTC), tick=True):
+    ran_out = CouponFactory(shop=line_shop, reward_name="RAN-OUT")
+    Coupon.objects.filter(pk=ran_out.pk).update(member=member, expires_on=dt.date(2026, 12, 9))
+    # when the member types it at 00:30 on 10 Dec in Bangkok (still 9 Dec in UTC)
+    with time_machine.travel(dt.datetime(2026, 12, 10, 0, 30, tzinfo=BKK), tick=True):
         say(fake_line, line_shop, "คู ปอง")
+    # then only the usable one is listed, with its last day in Buddhist Era
     [reply] = fake_line.texts_to(SOMCHAI)
     assert "ลาเต้เย็น" in reply and "31 ธ.ค. 2569" in reply
+    assert "RAN-OUT" not in reply
     assert reply.rstrip().endswith(f"/m/{line_shop.slug}/rewards/coupons/")
 
 
@@ -303,3 +311,11 @@ def test_a_rule_without_a_picture_serves_nothing(client, shop):
     menu = KeywordRule.objects.create(shop=shop, name="m", keywords="m", kind="text")
     url = reverse("autoreplies:image", kwargs={"key": menu.image_key, "width": 240})
     assert client.get(url).status_code == 404
+
+
+def test_areas_broken_outside_the_form_still_send_the_text(fake_line, line_shop, caplog):
+    rule(line_shop, kind="imagemap", image=picture(), reply_unbound="เมนู", imagemap_areas="oops")
+    stored = say(fake_line, line_shop, "เมนู")
+    assert fake_line.messages_to(SOMCHAI) == [{"type": "text", "text": "เมนู"}]
+    assert stored.outcome == stored.Outcome.PROCESSED
+    assert "no tappable picture" in caplog.text
