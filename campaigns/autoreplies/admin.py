@@ -128,9 +128,10 @@ class KeywordRuleForm(TypedTextForm, forms.ModelForm):
                 self.add_error(
                     "imagemap_areas", _("Write at least one area for the tappable picture.")
                 )
-            elif size is not None:
+            else:
+                height = line_messages.imagemap_height(*size) if size else None
                 try:
-                    line_messages.parse_areas(raw, base_height=line_messages.imagemap_height(*size))
+                    line_messages.parse_areas(raw, base_height=height)
                 except ValidationError as exc:
                     self.add_error("imagemap_areas", exc)
         elif kind == KeywordRule.Kind.TEXT and not (
