@@ -3,6 +3,8 @@ what each audience gets), the greeting and built-in keyword, and the texts frien
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -10,15 +12,18 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
+from PIL import Image
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
+from unfold.widgets import UnfoldAdminImageFieldWidget
 
+from campaigns.autoreplies import messages as line_messages
 from campaigns.autoreplies import rules
-from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword
-from campaigns.autoreplies.services import sample_reply
+from campaigns.autoreplies.models import Greeting, KeywordRule, KeywordTierReply, TypedKeyword
+from campaigns.autoreplies.services import reply_image_url, sample_reply
 from loyalty.text import TypedTextForm
 from members.notifications.texts import COMMON, check_text
-from shops.tenancy import ReadOnlyAdminMixin, ShopScopedAdmin, request_shop
+from shops.tenancy import ReadOnlyAdminMixin, ShopScopedAdmin, ShopScopedMixin, request_shop
 
 PREVIEW_CHARS = 40
 TEXT_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 20, "style": "width:100%;max-width:42rem"})
@@ -33,6 +38,15 @@ def _checked(text: str) -> str:
     return text
 
 
+class PictureWidget(UnfoldAdminImageFieldWidget):
+    """Choose a picture, always drawn as an empty chooser: the current picture is shown in
+    "picture as LINE shows it", and unfold's row with the stored path and a clear box is wider
+    than a 390 px phone. A text reply simply ignores the picture, so it needs no clearing."""
+
+    def is_initial(self, value) -> bool:
+        return False
+
+
 class KeywordRuleForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = KeywordRule
@@ -45,6 +59,9 @@ class KeywordRuleForm(TypedTextForm, forms.ModelForm):
             "is_default",
             "reply_bound",
             "reply_unbound",
+            "kind",
+            "image",
+            "imagemap_areas",
             "start_time",
             "end_time",
             "start_date",
@@ -54,6 +71,16 @@ class KeywordRuleForm(TypedTextForm, forms.ModelForm):
             "keywords": TEXT_WIDGET,
             "reply_bound": TEXT_WIDGET,
             "reply_unbound": TEXT_WIDGET,
+            "image": PictureWidget(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+            "imagemap_areas": forms.Textarea(
+                attrs={
+                    "rows": 3,
+                    "cols": 20,
+                    "style": "width:100%;max-width:42rem",
+                    "placeholder": "0, 0, 520, 520, https://example.com/menu\n"
+                    "520, 0, 520, 520, เมนู",
+                }
+            ),
         }
 
     def __init__(self, *args, **kwargs):
@@ -70,13 +97,80 @@ class KeywordRuleForm(TypedTextForm, forms.ModelForm):
     def clean_reply_unbound(self) -> str:
         return _checked(self.cleaned_data.get("reply_unbound"))
 
+    def _image_size(self, image) -> tuple[int, int] | None:
+        """The picture's size: a new upload's, else the saved one's; None without a picture."""
+        if not image:
+            return None
+        try:
+            image.seek(0)
+            with Image.open(image) as opened:
+                return opened.size
+        except (AttributeError, OSError, ValueError):
+            try:
+                return image.width, image.height
+            except (OSError, ValueError):
+                return None
+
     def clean(self):
         data = super().clean()
         if not data.get("is_default") and not rules.keywords_of(data.get("keywords") or ""):
             self.add_error(
                 "keywords", _("Write at least one keyword, or make this the default reply.")
             )
+        kind = data.get("kind")
+        image = data.get("image")
+        if kind in (KeywordRule.Kind.IMAGE, KeywordRule.Kind.IMAGEMAP) and not image:
+            self.add_error("image", _("Choose a picture for this kind of reply."))
+        if kind == KeywordRule.Kind.IMAGEMAP:
+            size = self._image_size(image)
+            raw = data.get("imagemap_areas") or ""
+            if not rules.keywords_of(raw):  # no non-empty line
+                self.add_error(
+                    "imagemap_areas", _("Write at least one area for the tappable picture.")
+                )
+            else:
+                height = line_messages.imagemap_height(*size) if size else None
+                try:
+                    line_messages.parse_areas(raw, base_height=height)
+                except ValidationError as exc:
+                    self.add_error("imagemap_areas", exc)
+        elif kind == KeywordRule.Kind.TEXT and not (
+            data.get("reply_bound") or data.get("reply_unbound")
+        ):
+            self.add_error(
+                "reply_unbound", _("Write a reply for members, for other friends, or both.")
+            )
         return data
+
+    def save(self, commit=True):
+        # A new picture gets a new public key: LINE caches pictures by their URL.
+        if "image" in self.changed_data and self.instance.pk:
+            self.instance.image_key = uuid.uuid4()
+        return super().save(commit)
+
+
+class KeywordTierReplyForm(forms.ModelForm):
+    class Meta:
+        model = KeywordTierReply
+        fields = ("tier", "text")
+        widgets = {"text": TEXT_WIDGET}
+
+    def clean_text(self) -> str:
+        return _checked(self.cleaned_data.get("text"))
+
+
+class KeywordTierReplyInline(ShopScopedMixin, TabularInline):
+    model = KeywordTierReply
+    form = KeywordTierReplyForm
+    extra = 0
+    verbose_name = _("reply for a tier")
+    verbose_name_plural = _("replies for a tier (they win over the reply to members for that tier)")
+
+    def get_queryset(self, request):
+        # The replies have no shop column: scope them through their rule.
+        queryset = KeywordTierReply.objects.select_related("tier")
+        shop = request_shop(request)
+        return queryset if shop is None else queryset.filter(rule__shop=shop)
 
 
 @admin.register(KeywordRule)
@@ -87,15 +181,24 @@ class KeywordRuleAdmin(ShopScopedAdmin, ModelAdmin):
         "name",
         "matching",
         "reply_preview",
+        "kind_shown",
         "active",
         "sent_count",
         "last_sent_at",
     )
     list_display_links = ("name",)
     list_editable = ("position", "active")
-    list_filter = ("active", "match")
+    list_filter = ("active", "match", "kind")
     search_fields = ("name", "keywords")
-    readonly_fields = ("matching", "preview", "sent_count", "last_sent_at")
+    readonly_fields = ("matching", "preview", "picture", "sent_count", "last_sent_at")
+    inlines = [KeywordTierReplyInline]
+
+    @display(description=_("reply kind"))
+    def kind_shown(self, obj: KeywordRule):
+        return format_html(
+            '<span data-testid="kind" data-kind="{}">{}</span>', obj.kind, obj.get_kind_display()
+        )
+
     ordering = ("position", "pk")
 
     @display(description=_("matches"))
@@ -127,6 +230,15 @@ class KeywordRuleAdmin(ShopScopedAdmin, ModelAdmin):
             ),
         )
 
+    @display(description=_("picture as LINE shows it"))
+    def picture(self, obj: KeywordRule):
+        if obj is None or not obj.pk or not obj.image or obj.kind == KeywordRule.Kind.TEXT:
+            return "-"
+        return format_html(
+            '<img src="{}" alt="" data-testid="picture" style="max-width:240px;height:auto">',
+            reply_image_url(obj, line_messages.PREVIEW_SIDE),
+        )
+
     @display(description=_("reply"))
     def reply_preview(self, obj: KeywordRule):
         text = obj.reply_bound or obj.reply_unbound
@@ -146,6 +258,7 @@ class GreetingForm(TypedTextForm, forms.ModelForm):
             "returning_unbound",
             "returning_bound",
             "points_keyword",
+            "coupons_keyword",
             "link_keyword",
         )
         widgets = dict.fromkeys(fields[:4], TEXT_WIDGET)
@@ -164,7 +277,7 @@ class GreetingForm(TypedTextForm, forms.ModelForm):
 @admin.register(Greeting)
 class GreetingAdmin(ShopScopedAdmin, ModelAdmin):
     form = GreetingForm
-    list_display = ("__str__", "points_keyword", "link_keyword")
+    list_display = ("__str__", "points_keyword", "coupons_keyword", "link_keyword")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         shop = request_shop(request)

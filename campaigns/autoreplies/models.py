@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.autoreplies import rules
-from shops.models import Shop
+from shops.models import Shop, Tier
+
+
+def reply_image_upload_to(instance: KeywordRule, filename: str) -> str:
+    # An unguessable name: the file is public (LINE fetches it) but no one can list or guess it.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    return f"autoreplies/{instance.shop_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class KeywordRule(models.Model):
@@ -20,6 +28,12 @@ class KeywordRule(models.Model):
         EXACT = rules.EXACT, _("is exactly")
         CONTAINS = rules.CONTAINS, _("contains")
         STARTS_WITH = rules.STARTS_WITH, _("starts with")
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text only")
+        IMAGE = "image", _("Text and a picture")
+        IMAGEMAP = "imagemap", _("Text and a tappable picture")
+        CARD = "card", _("Text and the member's points card")
 
     shop = models.ForeignKey(
         Shop, on_delete=models.CASCADE, related_name="keyword_rules", verbose_name=_("shop")
@@ -41,12 +55,45 @@ class KeywordRule(models.Model):
     reply_bound = models.TextField(
         _("reply to members"),
         blank=True,
-        help_text=_("For friends bound to a member. Empty: no reply."),
+        help_text=_(
+            "For friends bound to a member. Empty: only the rule's picture or card, if it has one."
+        ),
     )
     reply_unbound = models.TextField(
         _("reply to other friends"),
         blank=True,
-        help_text=_("For friends not bound to a member. Empty: no reply."),
+        help_text=_(
+            "For friends not bound to a member. Empty: only the rule's picture or card, if it has "
+            "one."
+        ),
+    )
+    kind = models.CharField(
+        _("reply kind"),
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.TEXT,
+        help_text=_(
+            "What follows the text: a picture, a picture with tappable areas, or a card with the "
+            "member's points (a sign-up invitation for other friends)."
+        ),
+    )
+    image = models.ImageField(
+        _("picture"),
+        upload_to=reply_image_upload_to,
+        blank=True,
+        help_text=_(
+            "JPEG, PNG or WebP, at most 5 MB. LINE shows it up to 1040 px wide: a tappable "
+            "picture looks best at least that wide."
+        ),
+    )
+    image_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    imagemap_areas = models.TextField(
+        _("tappable areas"),
+        blank=True,
+        help_text=_(
+            "One area a line: x, y, width, height, then a link (https://…) or the text the friend "
+            "sends. The picture counts as 1040 px wide."
+        ),
     )
     sent_count = models.PositiveIntegerField(_("replies sent"), default=0, editable=False)
     last_sent_at = models.DateTimeField(_("last reply"), null=True, blank=True, editable=False)
@@ -59,6 +106,28 @@ class KeywordRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class KeywordTierReply(models.Model):
+    """A rule's reply to the members of one tier: it wins over the rule's reply to members."""
+
+    rule = models.ForeignKey(
+        KeywordRule, on_delete=models.CASCADE, related_name="tier_replies", verbose_name=_("rule")
+    )
+    tier = models.ForeignKey(
+        Tier, on_delete=models.CASCADE, related_name="+", verbose_name=_("tier")
+    )
+    text = models.TextField(_("reply to members of this tier"))
+
+    class Meta:
+        verbose_name = _("reply for a tier")
+        verbose_name_plural = _("replies for a tier")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "tier"], name="keyword_tier_reply_once")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.tier)
 
 
 class TypedKeyword(models.Model):
@@ -110,6 +179,14 @@ class Greeting(models.Model):
         ),
     )
 
+    coupons_keyword = models.BooleanField(
+        _("answer the coupons keyword"),
+        default=True,
+        help_text=_(
+            "When a friend types “คูปอง” or “coupons”: the member's usable coupons with the day "
+            "each runs out, or the sign-up link."
+        ),
+    )
     link_keyword = models.BooleanField(
         _("answer the link keyword"),
         default=True,

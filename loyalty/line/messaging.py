@@ -103,8 +103,23 @@ def push_text(
 
 def reply_text(*, channel_access_token: str, reply_token: str, text: str) -> PushResult:
     """Answer a webhook event with one text message (free of charge, unlike a push)."""
+    return reply_messages(
+        channel_access_token=channel_access_token,
+        reply_token=reply_token,
+        messages=[{"type": "text", "text": text}],
+    )
+
+
+def reply_messages(
+    *, channel_access_token: str, reply_token: str, messages: list[dict]
+) -> PushResult:
+    """Answer a webhook event with up to five message objects (LINE's JSON shape: text, image,
+    imagemap, flex...). The SDK's models check each shape before it leaves; a reply token is
+    single use, so there is no retry key and no retry."""
     api = messaging_api(channel_access_token=channel_access_token)
-    request = ReplyMessageRequest(reply_token=reply_token, messages=[TextMessage(text=text)])
+    request = ReplyMessageRequest(
+        reply_token=reply_token, messages=[Message.from_dict(m) for m in messages]
+    )
     try:
         response = api.reply_message(request, _request_timeout=settings.LINE_HTTP_TIMEOUT)
     except urllib3.exceptions.HTTPError as exc:

@@ -105,7 +105,23 @@ def test_links_cards_images_and_other_messages_are_drawn_as_in_line(fake_line):
             "originalContentUrl": "https://example.com/big.png",
             "previewImageUrl": "https://example.com/small.png",
         },
-        {"type": "flex", "altText": "Your points this month", "contents": {"type": "bubble"}},
+        {
+            "type": "flex",
+            "altText": "Your points this month",
+            "contents": {
+                "type": "bubble",
+                "body": {
+                    "type": "box",
+                    "layout": "vertical",
+                    "contents": [{"type": "text", "text": "Your points this month"}],
+                },
+            },
+        },
+        {
+            "type": "video",
+            "originalContentUrl": "https://example.com/v.mp4",
+            "previewImageUrl": "https://example.com/v.png",
+        },
     )
 
     page = chat(fake_line, PLOY)
@@ -117,7 +133,8 @@ def test_links_cards_images_and_other_messages_are_drawn_as_in_line(fake_line):
     assert '<a class="btn" href="http://127.0.0.1:8000/m/cafe-aroi/"' in page
     assert '<span class="btn">Later</span>' in page
     assert '<img src="https://example.com/small.png" alt="">' in page
-    assert '<div class="bubble other">Your points this month</div>' in page
+    assert "Your points this month</p>" in page  # a flex bubble is drawn as a card
+    assert '<div class="bubble other">[video]</div>' in page
 
 
 def test_names_and_texts_are_escaped_and_only_http_links_become_links(fake_line):

@@ -8,6 +8,7 @@ delivered. Rich menus are in ``richmenus``; webhooks (LINE calling the shop) in 
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -70,6 +71,141 @@ REQUIRED_PROPERTIES = {
 }
 
 
+IMAGEMAP_BASE_WIDTH = 1040
+IMAGEMAP_MAX_ACTIONS = 50
+FLEX_COMPONENTS = ("box", "text", "button", "image", "icon", "span", "separator", "filler", "video")
+_URL_RE = re.compile(r"^https?://[^\s]+$")
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, "", [], {})
+
+
+def _int_at_least(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _url_errors(value: Any, where: str, limit: int = 2000) -> list[dict[str, str]]:
+    # LINE asks for HTTPS; the fake takes http too, so the demo works on a plain local server.
+    if not isinstance(value, str) or not _URL_RE.match(value) or len(value) > limit:
+        return [{"message": "invalid uri", "property": where}]
+    return []
+
+
+def _imagemap_errors(message: dict[str, Any], where: str) -> list[dict[str, str]]:
+    """LINE's checks of an imagemap: baseSize 1040 wide, 1–50 actions (uri with linkUri or
+    message with text), each with an area inside the base size."""
+    details = []
+    if not _empty(message.get("baseUrl")):
+        details += _url_errors(message["baseUrl"], f"{where}.baseUrl")
+    size = message.get("baseSize")
+    if isinstance(size, dict):
+        if size.get("width") != IMAGEMAP_BASE_WIDTH:
+            details.append({"message": "must be 1040", "property": f"{where}.baseSize.width"})
+        if not _int_at_least(size.get("height"), 1):
+            details.append(
+                {"message": "must be a positive integer", "property": f"{where}.baseSize.height"}
+            )
+    actions = message.get("actions")
+    if isinstance(actions, list) and len(actions) > IMAGEMAP_MAX_ACTIONS:
+        details.append({"message": "Size must be between 0 and 50", "property": f"{where}.actions"})
+    height = size.get("height") if isinstance(size, dict) else None
+    for index, action in enumerate(actions if isinstance(actions, list) else []):
+        at = f"{where}.actions[{index}]"
+        kind = action.get("type") if isinstance(action, dict) else None
+        if kind == "uri":
+            details += _url_errors(action.get("linkUri"), f"{at}.linkUri", 1000)
+        elif kind == "message":
+            text = action.get("text")
+            if not isinstance(text, str) or not 1 <= len(text) <= 400:
+                details.append(
+                    {"message": "Length must be between 1 and 400", "property": f"{at}.text"}
+                )
+        else:
+            details.append({"message": "Must be one of [uri, message]", "property": f"{at}.type"})
+            continue
+        area = action.get("area")
+        if not isinstance(area, dict) or not all(
+            _int_at_least(area.get(k), 0) for k in ("x", "y", "width", "height")
+        ):
+            details.append({"message": "May not be empty", "property": f"{at}.area"})
+            continue
+        if area["width"] < 1 or area["height"] < 1:
+            details.append({"message": "must be at least 1", "property": f"{at}.area"})
+        elif area["x"] + area["width"] > IMAGEMAP_BASE_WIDTH or (
+            isinstance(height, int) and area["y"] + area["height"] > height
+        ):
+            details.append({"message": "area is out of the base size", "property": f"{at}.area"})
+    return details
+
+
+def _flex_action_errors(action: Any, where: str) -> list[dict[str, str]]:
+    if not isinstance(action, dict) or _empty(action.get("type")):
+        return [{"message": "May not be empty", "property": f"{where}.type"}]
+    details = []
+    if action["type"] == "uri":
+        details += _url_errors(action.get("uri"), f"{where}.uri", 1000)
+    label = action.get("label")
+    if label is not None and (not isinstance(label, str) or len(label) > 40):
+        details.append({"message": "Length must be between 0 and 40", "property": f"{where}.label"})
+    return details
+
+
+def _flex_component_errors(component: Any, where: str) -> list[dict[str, str]]:
+    """A flex component as LINE checks it: a box has a layout and contents, a text a non-empty
+    text, a button an action, an image a URL."""
+    kind = component.get("type") if isinstance(component, dict) else None
+    if kind not in FLEX_COMPONENTS:
+        return [{"message": "unknown component type", "property": f"{where}.type"}]
+    details = []
+    if kind == "box":
+        if component.get("layout") not in ("horizontal", "vertical", "baseline"):
+            details.append({"message": "May not be empty", "property": f"{where}.layout"})
+        contents = component.get("contents")
+        if not isinstance(contents, list):
+            details.append({"message": "May not be empty", "property": f"{where}.contents"})
+        for index, child in enumerate(contents if isinstance(contents, list) else []):
+            details += _flex_component_errors(child, f"{where}.contents[{index}]")
+    elif kind == "text":
+        if _empty(component.get("text")) and _empty(component.get("contents")):
+            details.append({"message": "May not be empty", "property": f"{where}.text"})
+    elif kind == "button":
+        details += _flex_action_errors(component.get("action"), f"{where}.action")
+    elif kind == "image":
+        details += _url_errors(component.get("url"), f"{where}.url")
+    if "action" in component and kind != "button":
+        details += _flex_action_errors(component["action"], f"{where}.action")
+    return details
+
+
+def _bubble_errors(bubble: Any, where: str) -> list[dict[str, str]]:
+    if not isinstance(bubble, dict) or bubble.get("type") != "bubble":
+        return [{"message": "must be a bubble", "property": f"{where}.type"}]
+    blocks = [name for name in ("header", "hero", "body", "footer") if name in bubble]
+    if not blocks:
+        return [{"message": "a bubble needs a header, hero, body or footer", "property": where}]
+    details = []
+    for name in blocks:
+        details += _flex_component_errors(bubble[name], f"{where}.{name}")
+    return details
+
+
+def _flex_errors(message: dict[str, Any], where: str) -> list[dict[str, str]]:
+    contents = message.get("contents")
+    if not isinstance(contents, dict):
+        return []  # "May not be empty" already said
+    at = f"{where}.contents"
+    if contents.get("type") == "carousel":
+        bubbles = contents.get("contents")
+        if not isinstance(bubbles, list) or not 1 <= len(bubbles) <= 12:
+            return [{"message": "Size must be between 1 and 12", "property": f"{at}.contents"}]
+        details = []
+        for index, bubble in enumerate(bubbles):
+            details += _bubble_errors(bubble, f"{at}.contents[{index}]")
+        return details
+    return _bubble_errors(contents, at)
+
+
 def message_errors(messages: Any) -> list[dict[str, str]]:
     """LINE's ``details`` for a ``messages`` array, empty when it would be accepted."""
     if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
@@ -94,6 +230,14 @@ def message_errors(messages: Any) -> list[dict[str, str]]:
             details.append(
                 {"message": "Length must be between 0 and 5000", "property": f"{where}.text"}
             )
+        if kind == "image":
+            for name in ("originalContentUrl", "previewImageUrl"):
+                if not _empty(message.get(name)):
+                    details += _url_errors(message[name], f"{where}.{name}")
+        elif kind == "imagemap":
+            details += _imagemap_errors(message, where)
+        elif kind == "flex":
+            details += _flex_errors(message, where)
         alt_text = message.get("altText")
         if isinstance(alt_text, str) and len(alt_text) > 1500:
             details.append(

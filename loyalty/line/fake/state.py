@@ -315,6 +315,16 @@ class LineState(FakeHTTPServer):
             if message.get("type") == "text"
         ]
 
+    def messages_to(self, user_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """The message objects a user has received (of one ``type`` when given), oldest first."""
+        return [
+            message
+            for entry in self.messages
+            if user_id in entry["to"]
+            for message in entry["messages"]
+            if kind is None or message.get("type") == kind
+        ]
+
     def rich_menu_of(self, *, channel_id: str, user_id: str) -> str | None:
         """The rich menu a user sees on a channel: their own, else the channel's default."""
         with self._lock:

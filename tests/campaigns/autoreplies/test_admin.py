@@ -10,6 +10,14 @@ from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword
 
 pytestmark = pytest.mark.django_db
 
+# The tier replies' inline formset: none sent.
+NO_TIER_REPLIES = {
+    "tier_replies-TOTAL_FORMS": "0",
+    "tier_replies-INITIAL_FORMS": "0",
+    "tier_replies-MIN_NUM_FORMS": "0",
+    "tier_replies-MAX_NUM_FORMS": "1000",
+}
+
 
 def rule(shop, **kw):
     defaults = {"name": "menu", "match": "contains", "keywords": "เมนู\nMenu", "reply_unbound": "u"}
@@ -39,6 +47,8 @@ def test_adding_a_rule_saves_it_for_the_owners_shop(owner_client, shop):
             "active": "on",
             "reply_bound": "คุณ{name} ร้านเปิด 9 โมง",
             "reply_unbound": "ร้านเปิด 9 โมง",
+            "kind": "text",
+            **NO_TIER_REPLIES,
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -54,7 +64,15 @@ def test_adding_a_rule_saves_it_for_the_owners_shop(owner_client, shop):
     ],
 )
 def test_a_bad_rule_is_refused(owner_client, shop, data, field):
-    base = {"name": "r", "match": "exact", "position": 0, "active": "on", "reply_unbound": "hi"}
+    base = {
+        "name": "r",
+        "match": "exact",
+        "position": 0,
+        "active": "on",
+        "reply_unbound": "hi",
+        "kind": "text",
+        **NO_TIER_REPLIES,
+    }
     response = owner_client.post(reverse("admin:campaigns_keywordrule_add"), {**base, **data})
     assert response.status_code == 200
     assert field in response.context["adminform"].form.errors
