@@ -133,7 +133,9 @@ class RichMenu:
     rich_menu_id: str
     channel_id: str
     body: dict[str, Any]
+    # The uploaded picture (LINE keeps it and serves it back from the data host).
     image_type: str | None = None
+    image: bytes = b""
 
 
 @dataclass
