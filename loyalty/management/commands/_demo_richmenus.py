@@ -176,6 +176,15 @@ def _font(size: int, *, bold: bool = True) -> tuple[ImageFont.FreeTypeFont, bool
     return ImageFont.load_default(size=size), False
 
 
+def _fitting_font(text: str, *, width: float, size: int) -> ImageFont.FreeTypeFont:
+    """The largest font up to ``size`` in which ``text`` fits ``width`` pixels."""
+    while True:
+        font = _font(size)[0]
+        if size <= 12 or font.getlength(text) <= width:
+            return font
+        size -= 2
+
+
 def menu_picture(spec: MenuSpec) -> bytes:
     """The menu's PNG: one rounded tile per area of its layout, each with its Thai label and the
     English below (English alone when no Thai font is installed, rather than empty boxes)."""
@@ -186,8 +195,8 @@ def menu_picture(spec: MenuSpec) -> bytes:
     draw = ImageDraw.Draw(image)
     rects = area_rects(width=width, height=height, areas=spec.layout)
     scale = min(rects[0].width, rects[0].height)
-    big, thai = _font(int(scale * 0.17))
-    small, _thai = _font(int(scale * 0.09), bold=False)
+    thai = _font(10)[1]
+    small = _font(int(scale * 0.09), bold=False)[0]
     gap = max(6, scale // 28)
     for rect, tile in zip(rects, spec.tiles, strict=True):
         box = (rect.x + gap, rect.y + gap, rect.x + rect.width - gap, rect.y + rect.height - gap)
@@ -199,6 +208,7 @@ def menu_picture(spec: MenuSpec) -> bytes:
         dot_y = cy - scale * 0.2
         draw.ellipse((cx - r, dot_y - r, cx + r, dot_y + r), fill=spec.accent)
         title = tile.thai if thai else tile.english
+        big = _fitting_font(title, width=(rect.width - 2 * gap) * 0.84, size=int(scale * 0.16))
         draw.text((cx, cy + scale * 0.06), title, font=big, fill=spec.ink, anchor="mm")
         if thai:
             draw.text((cx, cy + scale * 0.25), tile.english, font=small, fill=spec.ink, anchor="mm")
