@@ -111,7 +111,7 @@ def test_the_demo_menus_pictures_are_what_line_takes_and_their_areas_open_the_me
     shop = seed()
     for menu in RichMenu.objects.filter(shop=shop):
         with menu.image.open("rb") as file:
-            content_type, size = image_content_type(file)  # LINE's sizes, ≤ 1 MB, PNG
+            content_type, _size = image_content_type(file)  # LINE's sizes, ≤ 1 MB, PNG
         assert content_type == "image/png"
         assert menu.areas.count() == menu.layout
 
