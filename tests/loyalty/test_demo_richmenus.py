@@ -51,7 +51,8 @@ def seed() -> Shop:
 
 
 def menu_ids(shop: Shop) -> dict[str, str]:
-    return dict(RichMenu.objects.filter(shop=shop).values_list("audience", "line_rich_menu_id"))
+    published = RichMenu.objects.filter(shop=shop, sync_state=RichMenu.SyncState.PUBLISHED)
+    return dict(published.values_list("audience", "line_rich_menu_id"))
 
 
 def rich_menu_creates(fake_line) -> int:
@@ -161,7 +162,12 @@ def test_seeding_before_the_fake_line_runs_leaves_drafts_that_a_restarted_line_g
     first = menu_ids(shop)
     assert demo_line.rich_menu_of(channel_id=DEMO_CHANNEL_ID, user_id=MALI) == first["bound"]
 
-    # and the next `make run` (a new, empty fake LINE) publishes them again, under new ids
+    # and the next `make run` (a new, empty fake LINE) publishes them again, under new ids,
+    # but not a draft the owner is still working on
+    draft = RichMenu.objects.get(shop=shop, audience="unbound")
+    draft.pk, draft.name, draft.line_rich_menu_id = None, "ร่างของเจ้าของร้าน", ""
+    draft.sync_state = RichMenu.SyncState.DRAFT
+    draft.save()
     demo_line.reset()
     assert demo_line.rich_menu_of(channel_id=DEMO_CHANNEL_ID, user_id=MALI) is None
     demo_rich_menus_publish(shop=shop, line_restarted=True)
@@ -169,3 +175,5 @@ def test_seeding_before_the_fake_line_runs_leaves_drafts_that_a_restarted_line_g
     assert set(again.values()).isdisjoint(first.values())
     assert demo_line.rich_menu_of(channel_id=DEMO_CHANNEL_ID, user_id=MALI) == again["bound"]
     assert demo_line.rich_menu_of(channel_id=DEMO_CHANNEL_ID, user_id=GOLD) == again["tier"]
+    draft.refresh_from_db()
+    assert (draft.sync_state, draft.line_rich_menu_id) == (RichMenu.SyncState.DRAFT, "")

@@ -221,8 +221,9 @@ def menu_picture(spec: MenuSpec) -> bytes:
 
 
 def seed_gold_friend(shop, tiers) -> None:
-    """Bind the demo's Gold test LINE user to a Gold member (one is made Gold by the tier floor
-    when the seeded spends left none there), and make them a friend of the OA. Idempotent."""
+    """Bind the demo's Gold test LINE user to the Gold member with the highest balance (the
+    seeded spends, from fixed random seeds, always leave some), and make them a friend of the
+    OA. Idempotent."""
     from members.line.binding import member_bind
     from members.line.models import BindingRecord, LineFriend
     from members.line.services import line_friend_apply
@@ -306,9 +307,10 @@ def fake_line_running() -> bool:
 
 
 def demo_rich_menus_publish(*, shop, line_restarted: bool) -> str:
-    """Publish the demo shop's menus that are not published (all of them when ``line_restarted``:
-    a fake LINE that just started knows none of the LINE ids stored), which links every friend
-    and bound member to their menu. Returns a line for the console."""
+    """Publish the seeded menus that are not published, and again every published menu when
+    ``line_restarted`` (a fake LINE that just started knows none of the LINE ids stored), which
+    links every friend and bound member to their menu. A draft or failed menu the shop made
+    itself is left alone. Returns a line for the console."""
 
     # The member pages' links in the menus are full URLs: on SITE_URL, else the demo's address.
     with override_settings(SITE_URL=settings.SITE_URL or "http://127.0.0.1:8000"):
@@ -321,11 +323,21 @@ def _publish(shop, line_restarted: bool) -> str:
     from loyalty.errors import ApplicationError
 
     menus = RichMenu.objects.filter(shop=shop)
+    # The seeded menus, and any menu the shop published itself; a draft or failed menu of the
+    # shop's own stays as it is.
+    wanted = menus.filter(
+        pk__in=list(
+            (
+                menus.filter(name__in=[spec.name for spec in MENUS])
+                | menus.filter(sync_state=RichMenu.SyncState.PUBLISHED)
+            ).values_list("pk", flat=True)
+        )
+    )
     if line_restarted:
-        menus.update(line_rich_menu_id="", sync_state=RichMenu.SyncState.DRAFT, published_at=None)
+        wanted.update(line_rich_menu_id="", sync_state=RichMenu.SyncState.DRAFT, published_at=None)
         RichMenuLink.objects.filter(shop=shop).delete()
     waiting = list(
-        menus.exclude(sync_state=RichMenu.SyncState.PUBLISHED)
+        wanted.exclude(sync_state=RichMenu.SyncState.PUBLISHED)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
