@@ -14,6 +14,7 @@ from loyalty.line.fake import (
     DEMO_ACCESS_TOKEN,
     DEMO_CHANNEL_ID,
     DEMO_CHANNEL_SECRET,
+    DEMO_GOLD_USER,
     DEMO_MEMBER_USER,
 )
 from loyalty.management.commands.seed_demo import DEMO_SLUG
@@ -26,6 +27,7 @@ from shops.models import Shop, ShopLineChannel
 from tests.line_fixtures import NOK, PLOY, SOMCHAI
 
 MALI = DEMO_MEMBER_USER["user_id"]
+GOLD = DEMO_GOLD_USER["user_id"]  # a Gold member's (the demo's Gold rich menu)
 
 
 def seed() -> Shop:
@@ -43,8 +45,14 @@ def test_the_demo_oa_has_friends_one_blocked_one_bound_to_a_member_with_points()
     assert channel.messaging_channel_secret == DEMO_CHANNEL_SECRET
     assert channel.messaging_access_token == DEMO_ACCESS_TOKEN
     states = dict(LineFriend.objects.filter(shop=shop).values_list("line_user_id", "state"))
-    assert states == {SOMCHAI: "friend", NOK: "friend", PLOY: "blocked", MALI: "friend"}
-    assert line_friend_counts(shop=shop) == {"friends": 3, "blocked": 1, "bound": 1, "unbound": 3}
+    assert states == {
+        SOMCHAI: "friend",
+        NOK: "friend",
+        PLOY: "blocked",
+        MALI: "friend",
+        GOLD: "friend",
+    }
+    assert line_friend_counts(shop=shop) == {"friends": 4, "blocked": 1, "bound": 2, "unbound": 3}
     member = Member.objects.get(shop=shop, line_user_id=MALI)
     assert LineFriend.objects.get(shop=shop, line_user_id=MALI).member == member
     assert member.status == Member.Status.REGISTERED and member.balance > 0

@@ -2,10 +2,11 @@
 link one (one user, or up to 500 at once), with LINE's rule that a menu without its image cannot be linked.
 
 Endpoints: ``POST /v2/bot/richmenu``, ``GET /v2/bot/richmenu/list``, ``GET``/``DELETE
-/v2/bot/richmenu/{id}``, ``POST /v2/bot/richmenu/{id}/content`` (the image; LINE serves it from
-``api-data.line.me``, here the same server), the default menu under ``/v2/bot/user/all/richmenu``
-a user's own under ``/v2/bot/user/{userId}/richmenu``, and ``POST /v2/bot/richmenu/bulk/link``
-and ``.../bulk/unlink`` (LINE answers 202 and applies them later; here at once).
+/v2/bot/richmenu/{id}``, ``POST``/``GET /v2/bot/richmenu/{id}/content`` (upload the image, and
+download it again as it was uploaded; LINE serves both from ``api-data.line.me``, here the same
+server), the default menu under ``/v2/bot/user/all/richmenu``, a user's own under
+``/v2/bot/user/{userId}/richmenu``, and ``POST /v2/bot/richmenu/bulk/link`` and
+``.../bulk/unlink`` (LINE answers 202 and applies them later; here at once).
 Aliases (tabs): ``POST /v2/bot/richmenu/alias`` (create), ``POST .../alias/{id}`` (update),
 ``GET``/``DELETE .../alias/{id}`` and ``GET .../alias/list``, per channel, with LINE's refusals
 (400 for a taken alias id or an unknown menu, 404 for an unknown alias).
@@ -45,6 +46,7 @@ ROUTES = routes(
     ("GET", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)", "_get_rich_menu"),
     ("DELETE", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)", "_delete_rich_menu"),
     ("POST", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)/content", "_rich_menu_image"),
+    ("GET", r"/v2/bot/richmenu/(?P<rich_menu_id>[^/]+)/content", "_rich_menu_image_content"),
     ("POST", r"/v2/bot/user/all/richmenu/(?P<rich_menu_id>[^/]+)", "_set_default_menu"),
     ("GET", r"/v2/bot/user/all/richmenu", "_get_default_menu"),
     ("DELETE", r"/v2/bot/user/all/richmenu", "_clear_default_menu"),
@@ -191,7 +193,20 @@ class RichMenuEndpoints(LineState):
         if menu.image_type is not None:
             return bad_request("An image has already been uploaded to the richmenu")
         menu.image_type = content_type
+        menu.image = request.body
         return json_response(HTTPStatus.OK, {})
+
+    def _rich_menu_image_content(self, request: Request, rich_menu_id: str) -> Response:
+        """The picture as it was uploaded, with its content type (LINE: 404 before the upload)."""
+        channel = self._bot_channel(request)
+        if isinstance(channel, Response):
+            return channel
+        menu = self._menu(channel, rich_menu_id)
+        if isinstance(menu, Response):
+            return menu
+        if menu.image_type is None:
+            return json_response(HTTPStatus.NOT_FOUND, {"message": "Not found", "details": []})
+        return Response(HTTPStatus.OK, menu.image, menu.image_type)
 
     def _linkable_menu(self, channel: FakeChannel, rich_menu_id: str) -> RichMenu | Response:
         menu = self._menu(channel, rich_menu_id)

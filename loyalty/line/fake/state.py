@@ -54,6 +54,14 @@ DEMO_MEMBER_USER: dict[str, str] = {
     "status_message": "สมาชิกคาเฟ่อร่อย",
 }
 
+# The demo's Gold-tier member's LINE account (``manage.py fake_line`` adds it too): seed_demo binds
+# it to a Gold member, so that the demo shows the three rich menus (not bound, bound, Gold).
+DEMO_GOLD_USER: dict[str, str] = {
+    "user_id": "U7a3e9b1c5d2f4a6b8c0d1e2f3a4b5c6d",
+    "display_name": "ทองใบ (Thongbai)",
+    "status_message": "สมาชิก Gold",
+}
+
 ISSUER = "https://access.line.me"
 CODE_TTL = 10 * 60  # LINE: an authorization code lives 10 minutes and is single use
 ACCESS_TOKEN_TTL = 30 * 24 * 3600  # LINE Login access token: 30 days
@@ -133,7 +141,9 @@ class RichMenu:
     rich_menu_id: str
     channel_id: str
     body: dict[str, Any]
+    # The uploaded picture (LINE keeps it and serves it back from the data host).
     image_type: str | None = None
+    image: bytes = b""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from loyalty.line.fake import (
     DEMO_ACCESS_TOKEN,
     DEMO_CHANNEL_ID,
     DEMO_CHANNEL_SECRET,
+    DEMO_GOLD_USER,
     DEMO_MEMBER_USER,
     FakeLineServer,
 )
@@ -64,6 +65,7 @@ class Command(BaseCommand):
             name=options["oa_name"],
         )
         server.add_user(**DEMO_MEMBER_USER)
+        server.add_user(**DEMO_GOLD_USER)
         server.bind()  # refuses outside DEBUG/TESTING; with --port 0 this picks the port
         base = server.base_url
         self.stdout.write(

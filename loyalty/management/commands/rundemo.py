@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -96,6 +97,32 @@ def _demo_line() -> tuple[str, str]:
     )
 
 
+def _line_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _publish_demo_rich_menus(site_url: str) -> str:
+    """Publish the demo shop's rich menus to the fake LINE that just started (it keeps nothing
+    between runs), linking each friend to their menu. A failure is reported, not raised: the
+    demo runs on without menus."""
+    from loyalty.management.commands._demo_richmenus import demo_rich_menus_publish
+    from loyalty.management.commands.seed_demo import DEMO_SLUG
+    from shops.models import Shop
+
+    shop = Shop.objects.filter(slug=DEMO_SLUG).first()
+    if shop is None:
+        return ""
+    settings.SITE_URL = site_url  # the member pages' links in the menus point at this demo
+    try:
+        return demo_rich_menus_publish(shop=shop, line_restarted=True)
+    except Exception as exc:  # the demo must keep running whatever went wrong
+        return f"Rich menus: not published ({exc!r})"
+
+
 class Command(BaseCommand):
     help = "Run the demo: web server + django-q2 cluster (+ fake LINE), with the URLs printed."
 
@@ -153,7 +180,13 @@ class Command(BaseCommand):
                 + "\nPress Ctrl-C to stop (everything stops within a few seconds).\n"
             )
             self.stdout.flush()
+            # The fake LINE starts empty: the demo's rich menus are published once it answers.
+            menus_pending = bool(settings.FAKE_LINE_PORT)
             while not stop.asked and all(p.poll() is None for p in processes):
+                if menus_pending and _line_answers(settings.FAKE_LINE_PORT):
+                    menus_pending = False
+                    self.stdout.write(_publish_demo_rich_menus(env["SITE_URL"]))
+                    self.stdout.flush()
                 time.sleep(0.3)
         finally:
             # A second Ctrl-C while stopping must not leave children behind.

@@ -1,7 +1,7 @@
 """Create the demo shop (idempotent): branches, tiers, tags, documents, staff logins, a few
-hundred members, and its LINE Official Account on the fake LINE platform (friends, a member bound
-to a test LINE user, a few outbox messages). Run again, it changes nothing and prints the same
-logins."""
+hundred members, and its LINE Official Account on the fake LINE platform (friends, a member and a
+Gold member bound to test LINE users, a few outbox messages, three rich menus, keyword replies and
+the greeting). Run again, it changes nothing and prints the same logins."""
 
 from __future__ import annotations
 
@@ -153,6 +153,7 @@ class Command(BaseCommand):
         self._seed_rewards(shop, tiers)
         self._seed_member_pages(shop, tags)
         self._seed_line(shop)
+        self._seed_chat_extras(shop, tiers)
         self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} (/{shop.slug})"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _shop, _role, label in logins:
@@ -293,6 +294,20 @@ class Command(BaseCommand):
             ),
         ]:
             outbox_enqueue(shop_id=shop.pk, to=to, messages=messages, source=key, dedupe_key=key)
+
+    def _seed_chat_extras(self, shop, tiers) -> None:
+        """A Gold member bound to a test LINE user, three rich menus (not bound, bound, Gold),
+        keyword replies and the greeting. The menus are published now when a fake LINE answers
+        (tests); ``make run`` seeds before its fake LINE starts, and ``rundemo`` publishes them."""
+        from loyalty.management.commands import _demo_richmenus as chat
+
+        chat.seed_gold_friend(shop, tiers)
+        chat.seed_rich_menus(shop, tiers)
+        chat.seed_auto_replies(shop)
+        if chat.fake_line_running():
+            self.stdout.write(chat.demo_rich_menus_publish(shop=shop, line_restarted=False))
+        else:
+            self.stdout.write("Rich menus: published when `make run` starts the fake LINE")
 
     def _seed_members(self, shop, branches, tiers, tags) -> None:
         existing = Member.objects.filter(shop=shop).count()
