@@ -216,6 +216,16 @@ def test_a_tap_on_a_postback_or_switch_area_posts_lines_signed_postback_event(fa
             ],
             image=picture(),
         )
+        tab_b = create_menu(
+            fake_line, [area(0, 2500, {"type": "message", "text": "B"})], image=picture()
+        )
+        created = requests.post(
+            f"{fake_line.base_url}/v2/bot/richmenu/alias",
+            json={"richMenuAliasId": "b", "richMenuId": tab_b},
+            headers=AUTH,
+            timeout=5,
+        )
+        assert created.status_code == 200, created.text
         requests.post(
             f"{fake_line.base_url}/v2/bot/user/{NOK}/richmenu/{menu}", headers=AUTH, timeout=5
         )
@@ -239,6 +249,8 @@ def test_a_tap_on_a_postback_or_switch_area_posts_lines_signed_postback_event(fa
         page = chat(fake_line, NOK)
         assert '<div class="bubble text">โปร</div>' in page
         assert "You switched the menu tab <code>t</code>" in page
+        # and LINE switched her menu to the alias's (the chat now draws tab B)
+        assert fake_line.rich_menu_for_user(NOK, MESSAGING_CHANNEL_ID)["richMenuId"] == tab_b
     finally:
         shop.stop()
 
