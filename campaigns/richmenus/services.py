@@ -302,15 +302,28 @@ def _record_failure(menu: RichMenu, message: str) -> None:
     menu.save(update_fields=["sync_state", "line_error"])
 
 
-def rich_menus_resync(*, shop_id: int) -> ResyncResult:
+def rich_menus_resync(*, shop_id: int, only_changed: bool = False) -> ResyncResult:
     """Link every LINE user of the shop to their audience's menu, 500 users per LINE request,
-    whatever was recorded before (it repairs what LINE or an operator changed); safe to repeat."""
+    whatever was recorded before (it repairs what LINE or an operator changed); safe to repeat.
+    With ``only_changed``, only the users whose audience's menu differs from the one recorded
+    (after a bulk change such as the nightly tier evaluation): the others cost no LINE call."""
     token = _token(shop_id)
     menus = selectors.published_menus(shop_id)
     targets = {
         user_id: selectors.menu_for(menus, audience)
         for user_id, audience in selectors.shop_line_users(shop_id).items()
     }
+    if only_changed:
+        recorded = dict(
+            RichMenuLink.objects.filter(shop_id=shop_id).values_list(
+                "line_user_id", "line_rich_menu_id"
+            )
+        )
+        targets = {
+            user_id: menu_id
+            for user_id, menu_id in targets.items()
+            if recorded.get(user_id, "") != menu_id
+        }
     by_menu = sorted(targets.items(), key=lambda item: item[1])
     try:
         _link_groups(token, by_menu)

@@ -21,7 +21,8 @@ from django_q.tasks import async_task
 
 from campaigns.richmenus import services
 from campaigns.richmenus.models import RichMenu
-from campaigns.richmenus.tasks import SYNC_USER_TASK
+from campaigns.richmenus.tasks import SYNC_CHANGED_TASK, SYNC_USER_TASK
+from members.ledger.jobs import tiers_evaluated
 from members.line import router
 from members.line.binding import member_binding_changed
 from members.line.models import LineFriend
@@ -149,7 +150,19 @@ def _friend_saved(sender, *, instance: LineFriend, created: bool, update_fields=
     transaction.on_commit(enqueue_if_menus)
 
 
+def _tiers_evaluated(sender, *, shop_id: int, **kwargs) -> None:
+    # The nightly evaluation writes tiers with SQL (no saves): re-link the users whose menu moved.
+    if (
+        RichMenu.objects.filter(shop_id=shop_id, audience=RichMenu.Audience.TIER)
+        .exclude(line_rich_menu_id="")
+        .exists()
+    ):
+        sync = bool(settings.Q_CLUSTER.get("sync", False))
+        async_task(SYNC_CHANGED_TASK, shop_id, sync=sync)
+
+
 def connect() -> None:
+    tiers_evaluated.connect(_tiers_evaluated, dispatch_uid="richmenus-tiers-evaluated")
     member_binding_changed.connect(_binding_changed, dispatch_uid="richmenus-binding")
     post_save.connect(_member_saved, sender=Member, dispatch_uid="richmenus-member-tier")
     m2m_changed.connect(

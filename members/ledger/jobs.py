@@ -20,6 +20,7 @@ import logging
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +43,10 @@ from members.models import Member
 from shops.models import Shop, Tier
 
 log = logging.getLogger(__name__)
+
+# Sent after a shop's tier evaluation changed tiers with set-based SQL (no member saves, so no
+# post_save): ``shop_id``, ``changed``. Rich menus of tier audiences re-link on it.
+tiers_evaluated = Signal()
 
 EXPIRY_BATCH = 5000
 TIER_BATCH = 10000
@@ -268,6 +273,8 @@ def tiers_evaluate_due(*, today: dt.date | None = None) -> dict:
             continue
         changed = tiers_evaluate_shop(shop=shop, evaluation_date=end)
         _record_run(name, end, {"changed": changed})
+        if changed:
+            tiers_evaluated.send(sender=Shop, shop_id=shop.pk, changed=changed)
         results[shop.slug] = {"date": end.isoformat(), "changed": changed}
     log.info("tier evaluation on %s: %s", today, results)
     return results

@@ -310,10 +310,21 @@ def test_rolling_window_counts_twelve_months(system):
 def test_tier_job_runs_once_per_evaluation_date_and_catches_up(tier_shop, system):
     shop, silver, _gold, platinum = tier_shop
     idle = MemberFactory(shop=shop, tier=platinum)
-    first = jobs.tiers_evaluate_due(today=dt.date(2027, 3, 5))  # missed 31 Jan and 28 Feb
-    assert first[shop.slug] == {"date": "2027-02-28", "changed": 1}
-    second = jobs.tiers_evaluate_due(today=dt.date(2027, 3, 5))
-    assert shop.slug not in second
+    told = []
+
+    def receiver(sender, **kwargs):
+        told.append(kwargs)
+
+    jobs.tiers_evaluated.connect(receiver)
+    try:
+        first = jobs.tiers_evaluate_due(today=dt.date(2027, 3, 5))  # missed 31 Jan and 28 Feb
+        assert first[shop.slug] == {"date": "2027-02-28", "changed": 1}
+        second = jobs.tiers_evaluate_due(today=dt.date(2027, 3, 5))
+        assert shop.slug not in second
+    finally:
+        jobs.tiers_evaluated.disconnect(receiver)
+    # the bulk SQL saved no member: the signal tells listeners (rich menus) once
+    assert [(t["shop_id"], t["changed"]) for t in told] == [(shop.pk, 1)]
     idle.refresh_from_db()
     assert idle.tier == silver
 

@@ -5,6 +5,7 @@ the many-to-many) or follow the account again; all through line-bot-sdk against 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -367,3 +368,40 @@ def test_following_again_relinks_only_when_the_audience_changed_meanwhile(
     follow(line_shop, NOK, unblocked=True, at_ms=base - 1000)
     assert menu_of(fake_line, NOK) == vip_id
     assert RichMenuLink.objects.get(line_user_id=NOK).line_rich_menu_id == vip_id
+
+
+# --- tiers changed in bulk (the nightly evaluation) ------------------------------------------------
+
+
+def test_a_bulk_tier_change_relinks_only_the_users_whose_menu_moved(line_shop, fake_line, q_sync):
+    # given a gold tier menu, a bound gold member on it and a bound silver member on the bound menu
+    from members.ledger.jobs import tiers_evaluated
+    from members.models import Member
+
+    silver, gold = TierFactory(shop=line_shop), TierFactory(shop=line_shop)
+    published(line_shop, "bound", Audience.BOUND)
+    gold_menu = published(line_shop, "gold", Audience.TIER, tier=gold)
+    rich = MemberFactory(shop=line_shop, tier=gold)
+    plain = MemberFactory(shop=line_shop, tier=silver)
+    bind(rich, SOMCHAI)
+    bind(plain, NOK)
+    bind(MemberFactory(shop=line_shop, tier=silver), PLOY)  # stays on the bound menu
+    services.rich_menus_resync(shop_id=line_shop.pk)
+    assert menu_of(fake_line, SOMCHAI) == gold_menu.line_rich_menu_id
+    calls_before = len(fake_line.requests)
+
+    # when the evaluation swaps their tiers with SQL (no saves) and says so
+    Member.objects.filter(pk=rich.pk).update(tier=silver)
+    Member.objects.filter(pk=plain.pk).update(tier=gold)
+    tiers_evaluated.send(sender=None, shop_id=line_shop.pk, changed=2)
+
+    # then each is on their new audience's menu, and LINE was asked about those two only
+    bound_menu = RichMenu.objects.get(shop=line_shop, name="bound")
+    assert menu_of(fake_line, NOK) == gold_menu.line_rich_menu_id
+    assert menu_of(fake_line, SOMCHAI) == bound_menu.line_rich_menu_id
+    link_calls = [r for r in fake_line.requests[calls_before:] if "richmenu" in r["path"]]
+    asked = sorted(u for r in link_calls for u in json.loads(r["body"])["userIds"])
+    assert asked == sorted([SOMCHAI, NOK])
+    assert RichMenuLink.objects.get(shop=line_shop, line_user_id=NOK).line_rich_menu_id == (
+        gold_menu.line_rich_menu_id
+    )
