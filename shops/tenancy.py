@@ -148,7 +148,8 @@ class ShopScopedMixin:
     def get_formset(self, request: HttpRequest, obj=None, **kwargs):
         # Inlines: their forms refuse what typed text may not contain, as the admin's own form.
         form = kwargs.get("form", self.form)
-        kwargs["form"] = type(form.__name__, (TypedTextForm, form), {})
+        if not issubclass(form, TypedTextForm):
+            kwargs["form"] = type(form.__name__, (TypedTextForm, form), {})
         return super().get_formset(request, obj, **kwargs)
 
     def get_exclude(self, request: HttpRequest, obj=None):

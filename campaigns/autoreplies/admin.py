@@ -149,7 +149,7 @@ class KeywordRuleForm(TypedTextForm, forms.ModelForm):
         return super().save(commit)
 
 
-class KeywordTierReplyForm(forms.ModelForm):
+class KeywordTierReplyForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = KeywordTierReply
         fields = ("tier", "text")

@@ -29,6 +29,7 @@ from campaigns.richmenus.layout import (
 )
 from campaigns.richmenus.models import RichMenu, RichMenuArea
 from loyalty.errors import ApplicationError
+from loyalty.text import TypedTextForm
 from shops.images import SafeImageField
 from shops.tenancy import ShopScopedAdmin, ShopScopedMixin, request_shop
 
@@ -39,7 +40,7 @@ SYNC_BADGES = {
 }
 
 
-class RichMenuAreaForm(forms.ModelForm):
+class RichMenuAreaForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = RichMenuArea
         fields = ("index", "action", "value", "x", "y", "width", "height", "tags")

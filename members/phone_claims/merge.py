@@ -27,7 +27,15 @@ KEPT = frozenset(
 )
 # The pending member's card QR codes live two minutes and belong to no one now, and so does an
 # account-link nonce made for it (moved, it would bind a LINE user to the proving member): deleted.
-DELETED = frozenset({("members.MemberCode", "member"), ("members.AccountLinkNonce", "member")})
+# So are its RFM scores (one row per member): the purchases move, and the nightly refresh scores
+# the proving member from all of them.
+DELETED = frozenset(
+    {
+        ("members.MemberCode", "member"),
+        ("members.AccountLinkNonce", "member"),
+        ("campaigns.MemberRfm", "member"),
+    }
+)
 # An answer per question per member: the proving member's own answers win (they gave them last).
 ANSWERS = ("members.SignupAnswer", "member")
 TAGS = ("members.Member_tags", "member")

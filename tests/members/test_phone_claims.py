@@ -368,6 +368,9 @@ def _every_relation_used_by(pending, shop, branch):
     LineFriend.objects.create(
         shop=shop, line_user_id="U" + "7" * 32, state="friend", member=pending
     )
+    from campaigns.segments.services import rfm_refresh
+
+    rfm_refresh(shop_id=shop.pk)  # the pending member has a purchase: it gets RFM scores
 
 
 def test_the_merge_moves_every_row_that_points_at_the_pending_member(
