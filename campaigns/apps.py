@@ -8,6 +8,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns.autoreplies import services
+        from campaigns.broadcasts import personal_data as broadcasts_personal_data
         from campaigns.richmenus import actiontags
         from campaigns.richmenus import signals as richmenu_signals
         from campaigns.segments import personal_data as segments_personal_data
@@ -18,3 +19,4 @@ class CampaignsConfig(AppConfig):
         router.register("postback", actiontags.handle_postback)
         richmenu_signals.connect()
         segments_personal_data.register()
+        broadcasts_personal_data.register()

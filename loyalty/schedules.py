@@ -116,4 +116,10 @@ REPEATING: list[RepeatingJob] = [
         minutes=1,
         description="Send LINE messages that came due: back-offs, rows whose worker died, lost tasks.",
     ),
+    RepeatingJob(
+        name="broadcasts-due",
+        func="campaigns.broadcasts.tasks.send_due_broadcasts",
+        minutes=1,
+        description="Start scheduled broadcasts whose time came; finish any a killed job left.",
+    ),
 ]

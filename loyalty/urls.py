@@ -21,6 +21,7 @@ urlpatterns = [
     path("line/", include("members.line.urls")),
     path("r/m/<str:token>", richmenu_views.area_tap, name="richmenu-tap"),
     path("autoreply/", include("campaigns.autoreplies.urls")),
+    path("b/", include("campaigns.broadcasts.urls")),
     path("m/<slug:shop_slug>/claim/<str:token>", member_claim, name="member-claim"),
     path("m/<slug:shop_slug>/rewards/", include("rewards.pages.urls")),
     path("m/<slug:shop_slug>/", include("members.pages.urls")),

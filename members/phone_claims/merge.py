@@ -36,6 +36,9 @@ DELETED = frozenset(
         ("campaigns.MemberRfm", "member"),
     }
 )
+# Rows unique per member and something else (a broadcast's recipient): the pending member's row
+# for something the proving member already has is dropped (the proving member's stands).
+UNIQUE_PER = {("campaigns.BroadcastRecipient", "member"): "broadcast"}
 # An answer per question per member: the proving member's own answers win (they gave them last).
 ANSWERS = ("members.SignupAnswer", "member")
 TAGS = ("members.Member_tags", "member")
@@ -75,6 +78,10 @@ def member_merge_pending(*, pending: Member, target: Member, phone: str) -> int:
         if key == ANSWERS:
             answered = SignupAnswer.objects.filter(member=target).values("question_id")
             rows.filter(question_id__in=answered).delete()
+        elif key in UNIQUE_PER:
+            other = UNIQUE_PER[key]
+            have = field.model._base_manager.filter(**{field.name: target}).values(other)
+            rows.filter(**{f"{other}__in": have}).delete()
         elif key == TAGS:
             # The through table is unique per (member, tag): add what is new, drop the rest.
             have = Member.tags.through.objects.filter(member=target).values("tag_id")

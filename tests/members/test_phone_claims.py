@@ -371,6 +371,14 @@ def _every_relation_used_by(pending, shop, branch):
     from campaigns.segments.services import rfm_refresh
 
     rfm_refresh(shop_id=shop.pk)  # the pending member has a purchase: it gets RFM scores
+    from campaigns.broadcasts.models import Broadcast, BroadcastRecipient
+
+    BroadcastRecipient.objects.create(
+        broadcast=Broadcast.objects.create(shop=shop, name="Promo"),
+        member=pending,
+        channel="sms",
+        phone=pending.phone or "",
+    )
 
 
 def test_the_merge_moves_every_row_that_points_at_the_pending_member(

@@ -1,0 +1,45 @@
+"""Where a broadcast meets the other channels and gifts: SMS for members LINE cannot reach,
+tracked links (clicks and active tags) and the coupon it gives. Kept apart from the sending job so
+that each can grow without the job changing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from campaigns.broadcasts.models import Broadcast, BroadcastRecipient
+from campaigns.broadcasts.selectors import Estimate, estimate
+from rewards.models import Coupon
+
+
+def sms_routing(broadcast: Broadcast) -> tuple[bool, Q | None]:
+    """Whether the broadcast sends SMS, and the filter of members who opted out of it."""
+    return False, None
+
+
+def broadcast_estimate(broadcast: Broadcast) -> Estimate:
+    """The confirm step's counts (the same routing the send uses)."""
+    sms, opted_out = sms_routing(broadcast)
+    return estimate(broadcast, sms=sms, opted_out=opted_out)
+
+
+def tracked_links(broadcast: Broadcast) -> dict[str, str]:
+    return {}
+
+
+@dataclass
+class Coupons:
+    """The coupons given to a batch (by recipient id) and the recipients who could not get one."""
+
+    given: dict[int, Coupon] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
+
+
+def give_coupons(broadcast: Broadcast, batch: list[BroadcastRecipient]) -> Coupons:
+    return Coupons()
+
+
+def queue_sms(broadcast: Broadcast, recipients: list[BroadcastRecipient], coupons: Coupons) -> None:
+    if recipients:
+        raise NotImplementedError("SMS is not wired to broadcasts yet")
