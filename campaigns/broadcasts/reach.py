@@ -25,6 +25,19 @@ def broadcast_estimate(broadcast: Broadcast) -> Estimate:
 
 
 def tracked_links(broadcast: Broadcast) -> dict[str, str]:
+    """The tracked redirect URL of every link in the messages, by ``rendering.link_key``; made once,
+    when sending starts (links with tags give them to a member who taps)."""
+    return {}
+
+
+def link_clicks(broadcast: Broadcast) -> dict[str, int]:
+    """Members who tapped each tracked link of the broadcast (counted once per member), by link key."""
+    return {}
+
+
+def sms_outcomes(broadcast: Broadcast) -> dict[int, str]:
+    """The SMS outcome of each recipient sent by SMS, by recipient id: "sent", "failed" or
+    "queued" (an SMS not sent yet, e.g. held back by the shop's monthly budget)."""
     return {}
 
 
