@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.management.commands._demo_campaigns import seed_segments
 from members.models import Gender, LedgerEntry, Member
 from shops import services
 from shops.models import Branch, ContactChannel, PolicyDocument, Shop, Tag, Tier, User
@@ -45,6 +46,38 @@ PRIVACY = """นโยบายความเป็นส่วนตัว
 
 ร้านเก็บชื่อ เบอร์โทรศัพท์ วันเกิด และประวัติการซื้อ เพื่อให้บริการสะสมพอยท์และสิทธิพิเศษ
 สมาชิกขอดาวน์โหลดหรือลบข้อมูลของตนได้ทุกเมื่อจากหน้าโปรไฟล์"""
+
+
+# What the café sells (SKU, name): the demo's purchases carry items so that segments by
+# purchase history ("bought a latte in the last 90 days") have something to find.
+PRODUCTS = [
+    ("AMR", "อเมริกาโน่"),
+    ("LAT", "ลาเต้"),
+    ("MCH", "มัทฉะลาเต้"),
+    ("CRS", "ครัวซองต์"),
+    ("BRW", "บราวนี่"),
+    ("CAT", "ชุดจัดเลี้ยง"),
+]
+
+
+def demo_items(rng: random.Random, amount: int) -> list:
+    """One or two products whose prices add up to the spend (catering for large orders)."""
+    from members.ledger.earning import LineItem
+
+    if amount >= 10_000:
+        return [
+            LineItem(
+                name=PRODUCTS[5][1], sku=PRODUCTS[5][0], quantity=Decimal(1), price=Decimal(amount)
+            )
+        ]
+    first, second = rng.sample(PRODUCTS[:5], 2)
+    if amount < 100:
+        return [LineItem(name=first[1], sku=first[0], quantity=Decimal(1), price=Decimal(amount))]
+    part = Decimal(amount) // 2
+    return [
+        LineItem(name=first[1], sku=first[0], quantity=Decimal(1), price=part),
+        LineItem(name=second[1], sku=second[0], quantity=Decimal(1), price=Decimal(amount) - part),
+    ]
 
 
 class Command(BaseCommand):
@@ -154,6 +187,7 @@ class Command(BaseCommand):
         self._seed_member_pages(shop, tags)
         self._seed_line(shop)
         self._seed_chat_extras(shop, tiers)
+        seed_segments(shop, tags, tiers)
         self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} (/{shop.slug})"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _shop, _role, label in logins:
@@ -377,6 +411,7 @@ class Command(BaseCommand):
                     idempotency_key=f"demo:earn:{member.public_id}:{visit}",
                     actor=actor,
                     receipt_no=f"R{member.pk:04d}{visit:02d}",
+                    items=demo_items(rng, amount),
                 )
 
     def _seed_pending_phone(self, shop, branches) -> None:
