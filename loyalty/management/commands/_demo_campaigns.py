@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 from django.db.models import Count
 from django.utils import timezone
@@ -86,3 +87,93 @@ def _spread_purchases(shop: Shop) -> None:
             Purchase.objects.filter(pk=purchase.pk).update(
                 created_at=now - days * DAY - dt.timedelta(minutes=rng.randint(0, 600))
             )
+
+
+def seed_broadcasts(shop: Shop, segments: list) -> None:
+    """Marketing consent for most registered members (as their sign-up would have recorded it),
+    then three broadcasts: one sent to every member (LINE where it can, SMS to the others), with a
+    10 % hold-out and visits after it, one scheduled for tomorrow morning and one draft."""
+    from campaigns.broadcasts.models import Broadcast
+    from campaigns.broadcasts.reach import broadcast_estimate
+    from campaigns.broadcasts.services import broadcast_confirm, broadcast_save, broadcast_send
+
+    if Broadcast.objects.filter(shop=shop).exists():
+        return
+    _consents(shop)
+    by_name = {s.name: s.pk for s in segments}
+    sent = broadcast_save(
+        shop=shop,
+        name="ลาเต้ซื้อ 1 แถม 1 สัปดาห์นี้",
+        segment_ids=[by_name["สมาชิกทั้งหมด"]],
+        messages=[
+            {
+                "type": "text",
+                "text": "สวัสดีคุณ{name} ☕ ลาเต้ซื้อ 1 แถม 1 ทุกสาขาถึงวันอาทิตย์นี้ "
+                "คุณมี {balance} พอยท์ที่ {shop}",
+            },
+            {"type": "card", "template": "balance"},
+            {"type": "link", "page": "rewards", "label": "ดูของรางวัล", "tags": []},
+        ],
+        sms_text="{shop}: ลาเต้ซื้อ 1 แถม 1 ถึงวันอาทิตย์นี้ คุณมี {balance} พอยท์",
+        holdout_percent=10,
+        attribution_days=7,
+    )
+    estimate = broadcast_estimate(sent)
+    broadcast_confirm(broadcast=sent, recipients=estimate.line + estimate.sms)
+    broadcast_send(sent.pk)
+    _visits_after(shop, sent)
+    tomorrow = timezone.localdate() + DAY
+    scheduled = broadcast_save(
+        shop=shop,
+        name="ชวนลูกค้าที่หายไปกลับมา",
+        segment_ids=[by_name["เสี่ยงหาย ต้องดึงกลับ"]],
+        messages=[{"type": "text", "text": "คิดถึงคุณ{name} แวะมารับกาแฟแก้วโปรดที่ {shop} นะคะ"}],
+        send_at=timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(10, 0))),
+    )
+    estimate = broadcast_estimate(scheduled)
+    if estimate.line + estimate.sms:
+        broadcast_confirm(broadcast=scheduled, recipients=estimate.line + estimate.sms)
+    broadcast_save(
+        shop=shop,
+        name="สุขสันต์วันเกิด (ร่าง)",
+        segment_ids=[by_name["เกิดเดือนนี้"]],
+        messages=[{"type": "text", "text": "สุขสันต์วันเกิดคุณ{name} 🎂 รับเค้กฟรี 1 ชิ้นที่ {shop}"}],
+    )
+
+
+def _consents(shop: Shop) -> None:
+    """Seven in ten registered members said yes to marketing messages when they signed up (the
+    members bound to the demo's LINE users among them)."""
+    from members.models import Member
+    from members.signup.models import ConsentRecord
+    from members.signup.services import member_marketing_consent_set
+
+    rng = random.Random(16)
+    for member in Member.objects.filter(shop=shop, status=Member.Status.REGISTERED).order_by("pk"):
+        if member.line_user_id or rng.random() < 0.7:
+            member_marketing_consent_set(
+                member=member, granted=True, method=ConsentRecord.Method.SIGNUP
+            )
+
+
+def _visits_after(shop: Shop, broadcast) -> None:
+    """Some recipients (and some of the hold-out) came back in the days after: the results page
+    compares the two."""
+    from campaigns.broadcasts.models import BroadcastRecipient
+    from members.ledger.actors import Actor
+    from members.ledger.services import points_earn
+
+    rng = random.Random(17)
+    rows = BroadcastRecipient.objects.filter(broadcast=broadcast).select_related("member")
+    for row in rows.order_by("pk"):
+        came = 0.35 if row.state == BroadcastRecipient.State.QUEUED else 0.2
+        if row.state == BroadcastRecipient.State.SKIPPED or rng.random() > came:
+            continue
+        points_earn(
+            shop=shop,
+            member=row.member,
+            amount=Decimal(rng.choice([120, 185, 240, 360])),
+            idempotency_key=f"demo:after-broadcast:{row.member.public_id}",
+            actor=Actor.system(),
+            receipt_no=f"B{row.member.pk:05d}",
+        )

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty.management.commands._demo_campaigns import seed_segments
+from loyalty.management.commands._demo_campaigns import seed_broadcasts, seed_segments
 from members.models import Gender, LedgerEntry, Member
 from shops import services
 from shops.models import Branch, ContactChannel, PolicyDocument, Shop, Tag, Tier, User
@@ -187,7 +187,7 @@ class Command(BaseCommand):
         self._seed_member_pages(shop, tags)
         self._seed_line(shop)
         self._seed_chat_extras(shop, tiers)
-        seed_segments(shop, tags, tiers)
+        seed_broadcasts(shop, seed_segments(shop, tags, tiers))
         self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} (/{shop.slug})"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _shop, _role, label in logins:
