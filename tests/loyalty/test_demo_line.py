@@ -56,7 +56,7 @@ def test_the_demo_oa_has_friends_one_blocked_one_bound_to_a_member_with_points()
     member = Member.objects.get(shop=shop, line_user_id=MALI)
     assert LineFriend.objects.get(shop=shop, line_user_id=MALI).member == member
     assert member.status == Member.Status.REGISTERED and member.balance > 0
-    assert OutboxMessage.objects.filter(shop=shop).count() == 3
+    assert OutboxMessage.objects.filter(shop=shop, source__startswith="demo:").count() == 3
 
 
 @pytest.mark.django_db
