@@ -227,9 +227,14 @@ class Redemption(models.Model):
     entry = models.OneToOneField(
         "members.LedgerEntry",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="redemption",
         verbose_name=_("points entry"),
     )
+    # A coupon the shop gave (a broadcast's coupon push, ``services.gifts``): no points were paid,
+    # so there is no ledger entry to reverse when it is cancelled.
+    is_gift = models.BooleanField(_("gift from the shop"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.COMPLETED)
     idempotency_key = models.CharField(_("idempotency key"), max_length=200)
     fingerprint = models.CharField(_("request fingerprint"), max_length=64)
@@ -265,7 +270,13 @@ class Redemption(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["shop", "idempotency_key"], name="redemption_idempotency_unique"
-            )
+            ),
+            # Paid with points (its debit in the ledger) or a gift (no entry, no points).
+            models.CheckConstraint(
+                condition=Q(is_gift=False, entry__isnull=False)
+                | Q(is_gift=True, entry__isnull=True, points=0),
+                name="redemption_paid_or_gift",
+            ),
         ]
         indexes = [
             models.Index(fields=["member", "reward", "status"], name="redemption_member_reward")

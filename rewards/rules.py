@@ -97,6 +97,26 @@ def refusal_for(
     return None
 
 
+def gift_refusal(
+    reward: Reward, *, shop_id: int, now: dt.datetime | None = None
+) -> RewardUnavailable | None:
+    """Why ``reward`` cannot be given free as a coupon by shop ``shop_id`` (a broadcast's coupon
+    push), or None: another shop's, inactive, closed, or a delivered reward (a gift needs a code
+    the member can show). Tiers and the opening time do not apply: the shop chose who gets it."""
+    now = now or timezone.now()
+    if reward.shop_id != shop_id:
+        return RewardUnavailable(_("Choose one of the shop's rewards."))
+    if reward.kind == Reward.Kind.DELIVERY:
+        return RewardUnavailable(
+            _("A delivered reward cannot be given as a coupon. Choose a reward with a code.")
+        )
+    if not reward.is_active:
+        return RewardUnavailable(_("This reward is not active."))
+    if reward.active_until and now > reward.active_until:
+        return RewardUnavailable(_("This reward has closed."), code="closed")
+    return None
+
+
 # --- coupons --------------------------------------------------------------------------------------
 
 

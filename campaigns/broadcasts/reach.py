@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from campaigns.broadcasts.coupons import broadcast_coupons_give
 from campaigns.broadcasts.models import Broadcast, BroadcastRecipient
 from campaigns.broadcasts.selectors import Estimate, estimate
 from rewards.models import Coupon
@@ -50,7 +51,10 @@ class Coupons:
 
 
 def give_coupons(broadcast: Broadcast, batch: list[BroadcastRecipient]) -> Coupons:
-    return Coupons()
+    """The broadcast's coupon for each recipient of the batch (``coupons.broadcast_coupons_give``),
+    inside the batch's transaction; the refused are skipped with the reason."""
+    given, refused = broadcast_coupons_give(broadcast, batch)
+    return Coupons(given=given, refused=refused)
 
 
 def queue_sms(broadcast: Broadcast, recipients: list[BroadcastRecipient], coupons: Coupons) -> None:

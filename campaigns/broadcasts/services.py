@@ -40,6 +40,7 @@ from loyalty.outbox.services import outbox_enqueue
 from members.line.models import LineFriend
 from members.models import Member
 from rewards.models import Reward
+from rewards.rules import gift_refusal
 from shops.models import Shop, Tag
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,13 @@ def broadcast_save(
     coupon_reward = None
     if coupon_reward_id:
         coupon_reward = Reward.objects.filter(shop=shop, pk=coupon_reward_id).first()
+        refusal = (
+            gift_refusal(coupon_reward, shop_id=shop.pk) if coupon_reward is not None else None
+        )
         if coupon_reward is None:
             errors["coupon_reward"].append(_("Choose one of the shop's rewards."))
+        elif refusal is not None:
+            errors["coupon_reward"].append(str(refusal))
     if not 0 <= int(holdout_percent) <= 50:
         errors["holdout_percent"].append(_("The hold-out share is from 0 to 50 %."))
     if not 1 <= int(attribution_days) <= 90:

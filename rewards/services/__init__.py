@@ -23,6 +23,7 @@ from rewards.services.deliveries import (
     clean_address,
     delivery_set_status,
 )
+from rewards.services.gifts import Gifts, coupons_gift
 from rewards.services.redemptions import reward_redeem
 from rewards.services.spot_codes import (
     spot_code_confirm,
@@ -35,11 +36,13 @@ from rewards.services.spot_codes import (
 __all__ = [
     "DELIVERY_NEXT",
     "Address",
+    "Gifts",
     "clean_address",
     "coupon_find",
     "coupon_state_error",
     "coupon_use",
     "coupons_expire_due",
+    "coupons_gift",
     "delivery_set_status",
     "parse_code_file",
     "redemption_cancel",

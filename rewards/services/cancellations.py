@@ -25,7 +25,8 @@ def redemption_cancel(*, redemption: Redemption, note: str, actor: Actor) -> Red
     to the very lots they came from, the stock is returned, the coupon or delivery is cancelled,
     and the member's per-member count drops (it counts completed redemptions only). A used coupon
     or a gift shipped or delivered cannot be cancelled. A pool code stays used: it was shown to the
-    member. Cancelling twice returns the cancelled redemption.
+    member. Cancelling twice returns the cancelled redemption. A gift of the shop (``gifts``: no
+    points paid) gives back its stock and the member's turn, and no points.
 
     The redemption's debit belongs to it: the ledger refuses to reverse it for anyone else, and
     reverses it here (``as_owner``). A debit reversed on its own before that rule existed is not
@@ -45,7 +46,8 @@ def redemption_cancel(*, redemption: Redemption, note: str, actor: Actor) -> Red
     refusal = redemption_cancel_refusal(coupon, delivery)
     if refusal is not None:
         raise refusal
-    if not entry_is_reversed(redemption.entry_id):
+    # A gift (``gifts``) cost no points: there is no debit to give back, only its stock.
+    if redemption.entry_id is not None and not entry_is_reversed(redemption.entry_id):
         ledger.entry_reverse(
             entry=redemption.entry,
             note=note or _("Redemption cancelled"),
