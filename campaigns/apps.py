@@ -12,6 +12,7 @@ class CampaignsConfig(AppConfig):
         from campaigns.richmenus import actiontags
         from campaigns.richmenus import signals as richmenu_signals
         from campaigns.segments import personal_data as segments_personal_data
+        from campaigns.sms import personal_data as sms_personal_data
         from members.line import router
 
         router.register("message", services.handle_message)
@@ -20,3 +21,4 @@ class CampaignsConfig(AppConfig):
         richmenu_signals.connect()
         segments_personal_data.register()
         broadcasts_personal_data.register()
+        sms_personal_data.register()

@@ -4,3 +4,4 @@ from campaigns.autoreplies.models import Greeting, KeywordRule, TypedKeyword  # 
 from campaigns.broadcasts.models import Broadcast, BroadcastMedia, BroadcastRecipient  # noqa: F401
 from campaigns.richmenus.models import RichMenu, RichMenuArea, RichMenuLink  # noqa: F401
 from campaigns.segments.models import MemberRfm, Segment  # noqa: F401
+from campaigns.sms.models import SmsMessage, SmsOptOut, SmsSettings  # noqa: F401

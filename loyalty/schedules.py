@@ -122,4 +122,10 @@ REPEATING: list[RepeatingJob] = [
         minutes=1,
         description="Start scheduled broadcasts whose time came; finish any a killed job left.",
     ),
+    RepeatingJob(
+        name="sms-send",
+        func="campaigns.sms.tasks.sms_send_queued",
+        minutes=1,
+        description="Send queued SMS within each shop's monthly budget; held ones once it allows.",
+    ),
 ]

@@ -564,3 +564,43 @@ def _register_richmenu_factories():
 
 
 _register_richmenu_factories()
+
+
+def _register_sms_factories():
+    from campaigns.sms.models import SmsMessage, SmsOptOut, SmsSettings
+
+    class SmsSettingsFactory(DjangoModelFactory):
+        class Meta:
+            model = SmsSettings
+
+        shop = factory.SubFactory(ShopFactory)
+        sender_name = "SHOP"
+        monthly_budget = 100
+
+    class SmsOptOutFactory(DjangoModelFactory):
+        class Meta:
+            model = SmsOptOut
+
+        shop = factory.SubFactory(ShopFactory)
+        phone = factory.Sequence(lambda n: f"+6689{n:07d}")
+        how = SmsOptOut.How.LINK
+
+    class SmsMessageFactory(DjangoModelFactory):
+        class Meta:
+            model = SmsMessage
+
+        shop = factory.SubFactory(ShopFactory)
+        phone = factory.Sequence(lambda n: f"+6688{n:07d}")
+        text = "โปรลดราคา SHOP-SMS-TEXT"
+        source = "broadcast:test"
+
+    FACTORIES.update(
+        {
+            SmsSettings: SmsSettingsFactory,
+            SmsOptOut: SmsOptOutFactory,
+            SmsMessage: SmsMessageFactory,
+        }
+    )
+
+
+_register_sms_factories()

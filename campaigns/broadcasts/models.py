@@ -174,7 +174,14 @@ class BroadcastRecipient(models.Model):
         related_name="+",
         verbose_name=_("LINE message"),
     )
-    sms_message_id = models.BigIntegerField(_("SMS message"), null=True, blank=True)
+    sms_message = models.ForeignKey(
+        "campaigns.SmsMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("SMS message"),
+    )
     coupon = models.ForeignKey(
         "rewards.Coupon",
         on_delete=models.SET_NULL,

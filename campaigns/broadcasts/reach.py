@@ -16,7 +16,9 @@ from rewards.models import Coupon
 
 def sms_routing(broadcast: Broadcast) -> tuple[bool, Q | None]:
     """Whether the broadcast sends SMS, and the filter of members who opted out of it."""
-    return False, None
+    from campaigns.sms.broadcasts import broadcast_sms_routing
+
+    return broadcast_sms_routing(broadcast)
 
 
 def broadcast_estimate(broadcast: Broadcast) -> Estimate:
@@ -39,7 +41,9 @@ def link_clicks(broadcast: Broadcast) -> dict[str, int]:
 def sms_outcomes(broadcast: Broadcast) -> dict[int, str]:
     """The SMS outcome of each recipient sent by SMS, by recipient id: "sent", "failed" or
     "queued" (an SMS not sent yet, e.g. held back by the shop's monthly budget)."""
-    return {}
+    from campaigns.sms.broadcasts import broadcast_sms_outcomes
+
+    return broadcast_sms_outcomes(broadcast)
 
 
 @dataclass
@@ -58,5 +62,8 @@ def give_coupons(broadcast: Broadcast, batch: list[BroadcastRecipient]) -> Coupo
 
 
 def queue_sms(broadcast: Broadcast, recipients: list[BroadcastRecipient], coupons: Coupons) -> None:
-    if recipients:
-        raise NotImplementedError("SMS is not wired to broadcasts yet")
+    """Queue the SMS of a batch's SMS recipients, inside the batch's transaction (sent by
+    ``campaigns.sms`` after it commits), with the coupon each was given."""
+    from campaigns.sms.broadcasts import broadcast_sms_queue
+
+    broadcast_sms_queue(broadcast, recipients, coupons.given)

@@ -1,8 +1,10 @@
 """Sending text messages (SMS), behind one small interface.
 
-The product sends SMS for one thing only: the one-time codes that prove a phone number
-(``members.phone_claims``). Everything that sends goes through ``sms_send(phone_e164, text)``,
-which hands the message to the gateway chosen by ``settings.SMS_BACKEND``:
+The product sends SMS for two things: the one-time codes that prove a phone number
+(``members.phone_claims``), and the text version of a broadcast for members LINE cannot reach
+(``campaigns.sms``: an outbox with each shop's sender name, opt-outs and monthly budget).
+Everything that sends goes through ``sms_send(phone_e164, text, sender=...)``, which hands the
+message to the gateway chosen by ``settings.SMS_BACKEND``:
 
 - ``thaibulksms``: ThaiBulkSMS's v2 HTTP API over HTTPS (``loyalty.sms.thaibulksms``), with
   ``SMS_API_KEY``/``SMS_API_SECRET``/``SMS_SENDER`` and the base URL ``SMS_BASE_URL``. Tests and
@@ -19,6 +21,7 @@ kept apart for the logs.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -58,9 +61,13 @@ class SmsUnavailable(SmsError):
 
 
 class SmsBackend(Protocol):
-    """What a gateway adapter offers: send one text to one number, return the gateway's id."""
+    """What a gateway adapter offers: send one text to one number, return the gateway's id.
 
-    def send(self, phone_e164: str, text: str) -> str: ...
+    ``sender`` (optional, keyword-only) is the sender name to show for this message, instead of
+    the account's default (``SMS_SENDER``). A backend written before it existed, whose ``send``
+    takes no ``sender``, still works: it is simply not given one."""
+
+    def send(self, phone_e164: str, text: str, *, sender: str = "") -> str: ...
 
 
 def sms_available() -> bool:
@@ -81,14 +88,29 @@ def get_backend() -> SmsBackend:
     return import_string(BACKENDS.get(name, name)).from_settings()
 
 
-def sms_send(phone_e164: str, text: str) -> str:
+def sms_send(phone_e164: str, text: str, *, sender: str = "") -> str:
     """Send ``text`` to ``phone_e164`` through the configured gateway; the gateway's message id.
+    ``sender``: the sender name for this message (empty: the account's default).
 
     Call it after the deciding transaction has committed (``transaction.on_commit``) or from a
     job, never inside the transaction: an outside call must not hold row locks, and a rolled-back
     decision must not have sent anything.
     """
-    return get_backend().send(phone_e164, text)
+    backend = get_backend()
+    if sender and _takes_sender(backend):
+        return backend.send(phone_e164, text, sender=sender)
+    return backend.send(phone_e164, text)
+
+
+def _takes_sender(backend: SmsBackend) -> bool:
+    """Whether the backend's ``send`` accepts ``sender`` (backends older than it do not)."""
+    try:
+        parameters = inspect.signature(backend.send).parameters
+    except (TypeError, ValueError):
+        return False
+    return "sender" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 __all__ = [

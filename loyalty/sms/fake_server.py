@@ -36,6 +36,7 @@ from loyalty.fake_http import (
     json_response,
     routes,
 )
+from loyalty.sms.parts import sms_parts
 
 # The demo's account; `manage.py fake_sms` accepts it unless told otherwise, and settings use it
 # with DEBUG when no SMS_API_KEY is set.
@@ -188,13 +189,15 @@ class FakeSmsGateway(FakeHTTPServer):
             self._messages.append(
                 FakeSms(message_id, number, "+66" + match.group(1), sender, text, now)
             )
-            accepted.append({"number": number, "message_id": message_id, "used_credit": 1})
+            accepted.append(
+                {"number": number, "message_id": message_id, "used_credit": sms_parts(text)}
+            )
         del self._messages[:-LOG_LIMIT]
         return json_response(
             HTTPStatus.CREATED,
             {
                 "remaining_credit": 100000 - len(self._messages),
-                "total_use_credit": len(accepted),
+                "total_use_credit": sum(a["used_credit"] for a in accepted),
                 "credit_type": "standard",
                 "phone_number_list": accepted,
                 "bad_phone_number_list": bad,

@@ -64,11 +64,12 @@ class ThaiBulkSmsBackend:
             timeout=settings.SMS_HTTP_TIMEOUT,
         )
 
-    def send(self, phone_e164: str, text: str) -> str:
-        """Send one message; the gateway's message id, or ``SmsRefused`` / ``SmsUnavailable``."""
+    def send(self, phone_e164: str, text: str, *, sender: str = "") -> str:
+        """Send one message; the gateway's message id, or ``SmsRefused`` / ``SmsUnavailable``.
+        ``sender`` (a sender name registered with ThaiBulkSMS) replaces the default for it."""
         form = {"msisdn": msisdn_for(phone_e164), "message": text}
-        if self.sender:
-            form["sender"] = self.sender
+        if sender or self.sender:
+            form["sender"] = sender or self.sender
         try:
             response = requests.post(
                 self.base_url.rstrip("/") + SEND_PATH,

@@ -379,6 +379,9 @@ def _every_relation_used_by(pending, shop, branch):
         channel="sms",
         phone=pending.phone or "",
     )
+    from campaigns.sms.models import SmsMessage
+
+    SmsMessage.objects.create(shop=shop, member=pending, phone=pending.phone or "", text="Sale")
 
 
 def test_the_merge_moves_every_row_that_points_at_the_pending_member(
