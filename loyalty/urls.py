@@ -22,6 +22,7 @@ urlpatterns = [
     path("r/m/<str:token>", richmenu_views.area_tap, name="richmenu-tap"),
     path("autoreply/", include("campaigns.autoreplies.urls")),
     path("b/", include("campaigns.broadcasts.urls")),
+    path("", include("campaigns.links.urls")),  # r/<token>, m/<shop>/r/<token>
     path("m/<slug:shop_slug>/claim/<str:token>", member_claim, name="member-claim"),
     path("m/<slug:shop_slug>/rewards/", include("rewards.pages.urls")),
     path("m/<slug:shop_slug>/", include("members.pages.urls")),
