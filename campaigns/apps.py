@@ -9,6 +9,7 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from campaigns.autoreplies import services
         from campaigns.broadcasts import personal_data as broadcasts_personal_data
+        from campaigns.links import personal_data as links_personal_data
         from campaigns.richmenus import actiontags
         from campaigns.richmenus import signals as richmenu_signals
         from campaigns.segments import personal_data as segments_personal_data
@@ -22,3 +23,4 @@ class CampaignsConfig(AppConfig):
         segments_personal_data.register()
         broadcasts_personal_data.register()
         sms_personal_data.register()
+        links_personal_data.register()

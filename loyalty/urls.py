@@ -23,6 +23,7 @@ urlpatterns = [
     path("autoreply/", include("campaigns.autoreplies.urls")),
     path("b/", include("campaigns.broadcasts.urls")),
     path("s/", include("campaigns.sms.urls")),
+    path("", include("campaigns.links.urls")),  # r/<token>, m/<shop>/r/<token>
     path("m/<slug:shop_slug>/claim/<str:token>", member_claim, name="member-claim"),
     path("m/<slug:shop_slug>/rewards/", include("rewards.pages.urls")),
     path("m/<slug:shop_slug>/", include("members.pages.urls")),

@@ -75,3 +75,17 @@ def member_get_or_create(
         raise InvalidInput(messages[0], field=field) from None
     member.save()
     return member, created
+
+
+def member_tags_give(*, member: Member, tags) -> list:
+    """Give ``member`` the ``tags`` of its own shop (a tag of another shop is dropped, whatever
+    passed it): added, never removed, and a tag the member has is left as it is. Used by every
+    tap that tags (rich-menu areas, tracked links). Returns the tags given (or kept).
+
+    The m2m ``add`` skips the tags the member has, inserts with ``ignore_conflicts`` (two taps at
+    once do not fail) and announces only the new ones (``m2m_changed``), which is what re-links a
+    tag audience's rich menu."""
+    tags = [tag for tag in tags if tag.shop_id == member.shop_id]
+    if tags:
+        member.tags.add(*tags)
+    return tags

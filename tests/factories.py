@@ -604,3 +604,28 @@ def _register_sms_factories():
 
 
 _register_sms_factories()
+
+def _register_link_factories():
+    from campaigns.links.models import LinkClick, TrackedLink
+
+    class TrackedLinkFactory(DjangoModelFactory):
+        class Meta:
+            model = TrackedLink
+
+        shop = factory.SubFactory(ShopFactory)
+        source = factory.Sequence(lambda n: f"broadcast:00000000-0000-4000-8000-{n:012d}")
+        key = factory.Sequence(str)
+        target = "https://example.com/promo"
+
+    class LinkClickFactory(DjangoModelFactory):
+        class Meta:
+            model = LinkClick
+
+        link = factory.SubFactory(TrackedLinkFactory)
+        member = factory.SubFactory(MemberFactory, shop=factory.SelfAttribute("..link.shop"))
+
+    FACTORIES[TrackedLink] = TrackedLinkFactory
+    return TrackedLinkFactory, LinkClickFactory
+
+
+TrackedLinkFactory, LinkClickFactory = _register_link_factories()

@@ -29,13 +29,36 @@ def broadcast_estimate(broadcast: Broadcast) -> Estimate:
 
 def tracked_links(broadcast: Broadcast) -> dict[str, str]:
     """The tracked redirect URL of every link in the messages, by ``rendering.link_key``; made once,
-    when sending starts (links with tags give them to a member who taps)."""
-    return {}
+    when sending starts (links with tags give them to a member who taps).
+
+    Every member-page button is tracked (it needs the member's sign-in anyway); an imagemap area
+    only when it gives tags (a plain outside link opens directly, without asking anyone to sign
+    in). Made once: a send that resumes gets the same URLs."""
+    from campaigns.broadcasts.rendering import link_key, page_url
+    from campaigns.links.services import LinkSpec, tracked_links_make, tracked_url
+
+    specs = []
+    for index, part in enumerate(broadcast.messages):
+        if part["type"] == "link":
+            target = page_url(broadcast.shop, part["page"])
+            specs.append(LinkSpec(link_key(index), target, part.get("tags") or ()))
+        elif part["type"] == "imagemap":
+            specs.extend(
+                LinkSpec(link_key(index, n), area["link"], area["tags"])
+                for n, area in enumerate(part["areas"])
+                if area.get("tags")
+            )
+    if not specs:
+        return {}
+    links = tracked_links_make(shop=broadcast.shop, source=broadcast.source, links=specs)
+    return {key: tracked_url(link) for key, link in links.items()}
 
 
 def link_clicks(broadcast: Broadcast) -> dict[str, int]:
     """Members who tapped each tracked link of the broadcast (counted once per member), by link key."""
-    return {}
+    from campaigns.links.selectors import clicks_by_key
+
+    return clicks_by_key(shop=broadcast.shop, source=broadcast.source)
 
 
 def sms_outcomes(broadcast: Broadcast) -> dict[int, str]:

@@ -29,6 +29,7 @@ from django.urls import reverse
 from campaigns.richmenus.models import RichMenuArea
 from loyalty.links import absolute_url
 from members.models import Member
+from members.services import member_tags_give
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +84,7 @@ def area_tap(*, area: RichMenuArea, line_user_id: str | None) -> Member | None:
         ).first()
         if member is None:
             return None
-        tags = [tag for tag in area.tags.all() if tag.shop_id == area.shop_id]
-        if tags:
-            # m2m add skips the tags the member has and announces only the new ones
-            # (m2m_changed), which is what re-links a tag audience's menu.
-            member.tags.add(*tags)
+        member_tags_give(member=member, tags=area.tags.all())
     return member
 
 

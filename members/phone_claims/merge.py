@@ -36,9 +36,13 @@ DELETED = frozenset(
         ("campaigns.MemberRfm", "member"),
     }
 )
-# Rows unique per member and something else (a broadcast's recipient): the pending member's row
-# for something the proving member already has is dropped (the proving member's stands).
-UNIQUE_PER = {("campaigns.BroadcastRecipient", "member"): "broadcast"}
+# Rows unique per member and something else (a broadcast's recipient, a link's click): the pending
+# member's row for something the proving member already has is dropped (the proving member's
+# stands).
+UNIQUE_PER = {
+    ("campaigns.BroadcastRecipient", "member"): "broadcast",
+    ("campaigns.LinkClick", "member"): "link",  # a click counts once per member
+}
 # An answer per question per member: the proving member's own answers win (they gave them last).
 ANSWERS = ("members.SignupAnswer", "member")
 TAGS = ("members.Member_tags", "member")
