@@ -379,6 +379,9 @@ def _every_relation_used_by(pending, shop, branch):
         channel="sms",
         phone=pending.phone or "",
     )
+    from tests.factories import LinkClickFactory, TrackedLinkFactory
+
+    LinkClickFactory(link=TrackedLinkFactory(shop=shop), member=pending)
 
 
 def test_the_merge_moves_every_row_that_points_at_the_pending_member(
