@@ -202,3 +202,31 @@ def test_a_closed_shops_link_is_not_found(client, cafe):
     cafe.save(update_fields=["is_active"])
 
     assert client.get(f"/r/{link.token}").status_code == 404
+
+
+def test_a_repeated_tap_by_a_signed_in_member_is_six_queries(
+    client, cafe, nok, fake_line, django_assert_num_queries
+):
+    link = TrackedLinkFactory(shop=cafe, target=PROMO)
+    link.tags.add(TagFactory(shop=cafe))
+    liff_sign_in(client, fake_line, cafe, NOK)
+    client.get(f"/r/{link.token}")
+
+    # the session, the link and its shop, the member, the click; the tags are not read again
+    with django_assert_num_queries(6):
+        response = client.get(f"/r/{link.token}")
+
+    assert response.status_code == 302
+
+
+def test_links_never_carry_another_shops_tags(cafe, other_cafe):
+    from campaigns.links.services import LinkSpec, tracked_links_make
+
+    theirs = TagFactory(shop=other_cafe)
+    ours = TagFactory(shop=cafe)
+
+    links = tracked_links_make(
+        shop=cafe, source="broadcast:x", links=[LinkSpec("0", PROMO, [theirs.pk, ours.pk])]
+    )
+
+    assert list(links["0"].tags.all()) == [ours]
