@@ -10,15 +10,12 @@ from shops.models import Shop
 
 
 def link_for_token(token: str) -> TrackedLink | None:
-    """The link a redirect's token names, with its shop and tags, or None (unknown, or of a shop
-    that is closed)."""
+    """The link a redirect's token names, with its shop, or None (unknown, or of a shop that is
+    closed). Its tags are read only by a member's first tap."""
     if not token or len(token) > TrackedLink._meta.get_field("token").max_length:
         return None
     return (
-        TrackedLink.objects.select_related("shop")
-        .prefetch_related("tags")
-        .filter(token=token, shop__is_active=True)
-        .first()
+        TrackedLink.objects.select_related("shop").filter(token=token, shop__is_active=True).first()
     )
 
 

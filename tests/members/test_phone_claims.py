@@ -382,6 +382,9 @@ def _every_relation_used_by(pending, shop, branch):
     from campaigns.sms.models import SmsMessage
 
     SmsMessage.objects.create(shop=shop, member=pending, phone=pending.phone or "", text="Sale")
+    from tests.factories import LinkClickFactory, TrackedLinkFactory
+
+    LinkClickFactory(link=TrackedLinkFactory(shop=shop), member=pending)
 
 
 def test_the_merge_moves_every_row_that_points_at_the_pending_member(

@@ -13,9 +13,10 @@ from campaigns.broadcasts.reach import link_clicks, tracked_links
 from campaigns.links.models import LinkClick, TrackedLink
 from campaigns.links.services import link_click_record
 from members.models import Member
+from shops.models import ShopLineChannel
 from tests.campaigns.links.conftest import MENU, PROMO, friend, sent, with_links
 from tests.factories import MemberFactory, TagFactory, TrackedLinkFactory
-from tests.line_fixtures import NOK, PLOY, SOMCHAI
+from tests.line_fixtures import LOGIN_CHANNEL_ID, NOK, PLOY, SOMCHAI
 from tests.members.pages.conftest import liff_sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -202,3 +203,52 @@ def test_a_closed_shops_link_is_not_found(client, cafe):
     cafe.save(update_fields=["is_active"])
 
     assert client.get(f"/r/{link.token}").status_code == 404
+
+
+def test_a_repeated_tap_by_a_signed_in_member_is_six_queries(
+    client, cafe, nok, fake_line, django_assert_num_queries
+):
+    link = TrackedLinkFactory(shop=cafe, target=PROMO)
+    link.tags.add(TagFactory(shop=cafe))
+    liff_sign_in(client, fake_line, cafe, NOK)
+    client.get(f"/r/{link.token}")
+
+    # the session, the link and its shop, the member, the click; the tags are not read again
+    with django_assert_num_queries(6):
+        response = client.get(f"/r/{link.token}")
+
+    assert response.status_code == 302
+
+
+def test_links_never_carry_another_shops_tags(cafe, other_cafe):
+    from campaigns.links.services import LinkSpec, tracked_links_make
+
+    theirs = TagFactory(shop=other_cafe)
+    ours = TagFactory(shop=cafe)
+
+    links = tracked_links_make(
+        shop=cafe, source="broadcast:x", links=[LinkSpec("0", PROMO, [theirs.pk, ours.pk])]
+    )
+
+    assert list(links["0"].tags.all()) == [ours]
+
+
+def test_inside_the_line_app_liff_signs_the_member_in_and_comes_back(client, cafe, nok, fake_line):
+    # given a shop with a LIFF app, and a link tapped in the LINE app's browser
+    ShopLineChannel.objects.filter(shop=cafe).update(liff_id="1650000001-AbCdEfGh")
+    link = TrackedLinkFactory(shop=cafe, target=PROMO)
+    in_line = {"HTTP_USER_AGENT": "Mozilla/5.0 (iPhone) Line/14.0.0"}
+    back = f"/m/cafe/r/{link.token}"
+
+    login = client.get(client.get(f"/r/{link.token}", **in_line)["Location"], **in_line)
+
+    # then the LIFF page signs in, and sends the member back to the redirect
+    assert login.status_code == 200
+    assert login.context["next"] == back
+    token = fake_line.mint_id_token(channel_id=LOGIN_CHANNEL_ID, user_id=NOK)
+    signed_in = client.post(
+        reverse("member:liff", kwargs={"shop_slug": "cafe"}), {"id_token": token, "next": back}
+    )
+    assert signed_in.json()["next"] == back
+    assert client.get(back, **in_line)["Location"] == PROMO
+    assert LinkClick.objects.filter(link=link, member=nok).count() == 1
