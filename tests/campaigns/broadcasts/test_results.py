@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.utils import translation
+from django.utils import timezone, translation
 
 from campaigns.broadcasts import services
 from campaigns.broadcasts.models import Broadcast, BroadcastRecipient
@@ -211,3 +211,24 @@ def test_results_window_compares_recipients_with_the_hold_out_in_bangkok_time(li
     assert not halfway.complete
     assert halfway.recipients.spend == Decimal("200.00")
     assert halfway.recipients.points == 20 + 5 - 5
+
+
+def test_each_tracked_link_is_named_by_what_it_opens(line_shop):
+    broadcast = broadcast_save(
+        shop=line_shop,
+        name="Links",
+        segment_ids=[everyone(line_shop).pk],
+        messages=[
+            {"type": "text", "text": "สวัสดี"},
+            {"type": "link", "page": "rewards", "label": "ดูของรางวัล"},
+        ],
+    )
+    # as the send leaves it: started, with the tracked address of the button (reach.tracked_links)
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        started_at=timezone.now(), link_urls={"1": "https://example.test/l/abc"}
+    )
+    broadcast.refresh_from_db()
+
+    [link] = broadcast_results(broadcast).links
+
+    assert (link.key, link.target, link.clicks) == ("1", "ดูของรางวัล", 0)
