@@ -92,8 +92,10 @@ from members.line.api import router as bindings_router  # noqa: E402
 
 api.add_router("/bindings", bindings_router, tags=["bindings"])
 
+from campaigns.broadcasts.api import router as broadcasts_router  # noqa: E402
 from campaigns.segments.api import router as segments_router  # noqa: E402
 from rewards.api import router as rewards_router  # noqa: E402
 
 api.add_router("/segments", segments_router, tags=["segments"])
+api.add_router("/broadcasts", broadcasts_router, tags=["broadcasts"])
 api.add_router("", rewards_router, tags=["rewards"])
