@@ -12,6 +12,7 @@ from campaigns.broadcasts.models import BroadcastRecipient
 from campaigns.broadcasts.reach import broadcast_estimate, sms_outcomes, sms_routing
 from campaigns.broadcasts.selectors import routed
 from campaigns.broadcasts.services import broadcast_confirm, broadcast_send
+from campaigns.sms.broadcasts import broadcast_sms_text
 from campaigns.sms.models import SmsMessage, SmsOptOut, SmsSettings
 from campaigns.sms.sender import sms_drain
 from campaigns.sms.services import sms_enqueue, sms_opt_out
@@ -179,3 +180,23 @@ def test_a_dedupe_key_queues_once(sms_shop, settings):
     ]
     assert rows[0].pk == rows[1].pk
     assert SmsMessage.objects.count() == 1
+
+
+def test_the_sms_text_fills_placeholders_and_adds_the_coupons_code(sms_shop):
+    from members.ledger.actors import Actor
+    from rewards.services import reward_redeem
+    from tests.factories import RewardFactory
+    from tests.rewards.conftest import give
+
+    member = give(MemberFactory(shop=sms_shop, first_name="Nok"), 50)
+    reward = RewardFactory(shop=sms_shop, name="Free latte", points_cost=10)
+    redemption, _replayed = reward_redeem(
+        member=member, reward=reward, idempotency_key="sms-c", actor=Actor.member()
+    )
+    coupon = redemption.coupon
+    broadcast = sms_draft(sms_shop, sms_text="{name} มี {balance} พอยท์ ที่ {shop}")
+
+    text = broadcast_sms_text(broadcast, Member.objects.get(pk=member.pk), coupon)
+
+    assert text.startswith("Nok มี 40 พอยท์ ที่ Shop A\nคูปอง Free latte รหัส ")
+    assert coupon.code in text
