@@ -200,3 +200,27 @@ def test_the_sms_text_fills_placeholders_and_adds_the_coupons_code(sms_shop):
 
     assert text.startswith("Nok มี 40 พอยท์ ที่ Shop A\nคูปอง Free latte รหัส ")
     assert coupon.code in text
+
+
+def test_a_sender_name_given_to_the_gateway_replaces_the_default_one(fake_sms):
+    from loyalty.sms import sms_send
+
+    sms_send("+66812345678", "A", sender="SHOPX")
+    sms_send("+66812345678", "B")  # a caller that gives none (the one-time codes)
+
+    assert [(m.text, m.sender) for m in fake_sms.messages] == [("B", "CAFE"), ("A", "SHOPX")]
+
+
+def test_the_every_minute_job_sends_what_waits(sms_shop, fake_sms, settings):
+    from django.utils.module_loading import import_string
+
+    from loyalty.schedules import REPEATING
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}  # queued, nobody started it
+    member = MemberFactory(shop=sms_shop)
+    sms_enqueue(shop=sms_shop, phone=member.phone, text="Sale", source="t")
+    [job] = [j for j in REPEATING if j.name == "sms-send"]
+
+    assert import_string(job.func)() == 1
+
+    assert fake_sms.texts_to(member.phone)[0].startswith("Sale\n")
