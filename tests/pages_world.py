@@ -168,6 +168,32 @@ def _rich_menus(shop) -> dict:
     return menus
 
 
+def _sms_rows(shop, member, owner) -> dict:
+    """SMS as a broadcast leaves them: the shop's settings, a message in every state (one to a
+    pending number with no member), an opt-out from the link and one added by staff."""
+    from campaigns.sms.models import SmsMessage, SmsSettings
+    from campaigns.sms.services import SmsDraft, sms_enqueue_many, sms_opt_out
+
+    settings_row = SmsSettings.objects.create(shop=shop, sender_name="CAFEAROI", monthly_budget=500)
+    drafts = [
+        SmsDraft(phone=member.phone or "+66891110000", text="โปร {name}", member_id=member.pk),
+        SmsDraft(phone="+66891110001", text="โปรสงกรานต์"),
+        SmsDraft(phone="+66891110002", text="Songkran sale " * 20),
+        SmsDraft(phone="+66891110003", text="โปร"),
+    ]
+    rows = sms_enqueue_many(shop=shop, drafts=drafts, source="broadcast:world")
+    states = ["sent", "held", "failed", "queued"]
+    for row, state in zip(rows, states, strict=True):
+        SmsMessage.objects.filter(pk=row.pk).update(
+            state=state,
+            provider_message_id="1700000000001" if state == "sent" else "",
+            error="" if state in ("sent", "queued") else "เกินงบ SMS รายเดือนของร้าน",
+        )
+    sms_opt_out(shop=shop, phone="+66891110003", how="link")  # the queued one: now skipped
+    sms_opt_out(shop=shop, phone="0891110009", how="staff", user=owner)
+    return {"settings": settings_row, "messages": rows}
+
+
 def build_world(client, fake_line, tmp_path: Path) -> World:
     """The shop, its people and their history; ``client`` ends signed in as the LINE member."""
     with _at(dt.date(2026, 10, 10)):
@@ -423,6 +449,7 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
         world.objects["outbox"] = _outbox_rows(shop, member, fake_line)
 
     world.objects["rich_menus"] = _rich_menus(shop)
+    world.objects["sms"] = _sms_rows(shop, member, owner)
 
     missing = set(EntryKind.values) - {e.kind for e in entries.values()}
     assert missing == {EntryKind.ACTIVITY}, missing  # no feature writes activity points yet

@@ -20,6 +20,7 @@ from campaigns.sms.services import sms_opt_out, sms_settings_save
 from loyalty.admin_site import SIDEBAR
 from loyalty.phones import format_phone_local, normalise_phone
 from loyalty.sms import sms_available
+from loyalty.text import TypedTextForm
 from shops.tenancy import ReadOnlyAdminMixin, ShopScopedAdmin, is_platform_operator, request_shop
 
 STATE_COLOURS = {
@@ -149,7 +150,7 @@ class SmsMessageAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
         return Truncator(obj.error).chars(60)
 
 
-class SmsOptOutForm(forms.ModelForm):
+class SmsOptOutForm(TypedTextForm, forms.ModelForm):
     class Meta:
         model = SmsOptOut
         fields = ("phone",)
@@ -172,9 +173,10 @@ class SmsOptOutAdmin(PhoneSearchMixin, ShopScopedAdmin, ModelAdmin):
         return format_phone_local(obj.phone)
 
     def get_fields(self, request, obj=None):
-        if obj is not None:
-            return ("shop", "phone", "how", "created_by", "created_at")
-        return super().get_fields(request, obj)
+        if obj is None:
+            return super().get_fields(request, obj)
+        shown = ("shop", "phone", "how", "created_by", "created_at")
+        return shown if is_platform_operator(request) else shown[1:]
 
     def get_readonly_fields(self, request, obj=None):
         return ("shop", "phone", "how", "created_by", "created_at") if obj is not None else ()

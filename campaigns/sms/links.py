@@ -4,8 +4,8 @@ shop, so that it works for as long as the person keeps the SMS.
 
 The token is ``<shop id>.<number>.<signature>``, the first two in base 62, the signature the
 first 10 characters of an HMAC-SHA256 (``SECRET_KEY``) in URL-safe base 64: 60 bits, far beyond
-guessing through a rate-limited page. The number is only encoded, not hidden: the link goes to
-that number's own SMS inbox.
+guessing over HTTP (the page itself is not rate-limited). The number is only encoded, not
+hidden: the link goes to that number's own SMS inbox.
 """
 
 from __future__ import annotations

@@ -65,6 +65,7 @@ def register() -> None:
             Column("when", field_label(SmsOptOut, "created_at")),
             Column("how", field_label(SmsOptOut, "how"), choice_label(SmsOptOut.How)),
         ],
-        models=[SmsOptOut],
+        # Found by the member's phone: an opt-out belongs to a number, not to a member row.
+        models=[Member],
     )
     register_eraser(SmsMessage, _erase)

@@ -12,6 +12,7 @@ from campaigns.broadcasts.models import BroadcastRecipient
 from campaigns.broadcasts.reach import broadcast_estimate, sms_outcomes, sms_routing
 from campaigns.broadcasts.selectors import routed
 from campaigns.broadcasts.services import broadcast_confirm, broadcast_send
+from campaigns.sms.broadcasts import broadcast_sms_text
 from campaigns.sms.models import SmsMessage, SmsOptOut, SmsSettings
 from campaigns.sms.sender import sms_drain
 from campaigns.sms.services import sms_enqueue, sms_opt_out
@@ -179,3 +180,47 @@ def test_a_dedupe_key_queues_once(sms_shop, settings):
     ]
     assert rows[0].pk == rows[1].pk
     assert SmsMessage.objects.count() == 1
+
+
+def test_the_sms_text_fills_placeholders_and_adds_the_coupons_code(sms_shop):
+    from members.ledger.actors import Actor
+    from rewards.services import reward_redeem
+    from tests.factories import RewardFactory
+    from tests.rewards.conftest import give
+
+    member = give(MemberFactory(shop=sms_shop, first_name="Nok"), 50)
+    reward = RewardFactory(shop=sms_shop, name="Free latte", points_cost=10)
+    redemption, _replayed = reward_redeem(
+        member=member, reward=reward, idempotency_key="sms-c", actor=Actor.member()
+    )
+    coupon = redemption.coupon
+    broadcast = sms_draft(sms_shop, sms_text="{name} มี {balance} พอยท์ ที่ {shop}")
+
+    text = broadcast_sms_text(broadcast, Member.objects.get(pk=member.pk), coupon)
+
+    assert text.startswith("Nok มี 40 พอยท์ ที่ Shop A\nคูปอง Free latte รหัส ")
+    assert coupon.code in text
+
+
+def test_a_sender_name_given_to_the_gateway_replaces_the_default_one(fake_sms):
+    from loyalty.sms import sms_send
+
+    sms_send("+66812345678", "A", sender="SHOPX")
+    sms_send("+66812345678", "B")  # a caller that gives none (the one-time codes)
+
+    assert [(m.text, m.sender) for m in fake_sms.messages] == [("B", "CAFE"), ("A", "SHOPX")]
+
+
+def test_the_every_minute_job_sends_what_waits(sms_shop, fake_sms, settings):
+    from django.utils.module_loading import import_string
+
+    from loyalty.schedules import REPEATING
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}  # queued, nobody started it
+    member = MemberFactory(shop=sms_shop)
+    sms_enqueue(shop=sms_shop, phone=member.phone, text="Sale", source="t")
+    [job] = [j for j in REPEATING if j.name == "sms-send"]
+
+    assert import_string(job.func)() == 1
+
+    assert fake_sms.texts_to(member.phone)[0].startswith("Sale\n")
