@@ -2,3 +2,4 @@
 
 import campaigns.autoreplies.admin
 import campaigns.richmenus.admin  # noqa: F401 - rich menus
+import campaigns.segments.admin  # noqa: F401 - segments, the builder and the RFM grid

@@ -564,3 +564,20 @@ def _register_richmenu_factories():
 
 
 _register_richmenu_factories()
+
+
+def _register_segment_factories():
+    from campaigns.segments.models import Segment
+
+    class SegmentFactory(DjangoModelFactory):
+        class Meta:
+            model = Segment
+
+        shop = factory.SubFactory(ShopFactory)
+        name = factory.Sequence(lambda n: f"Segment {n}")
+        conditions = factory.LazyFunction(lambda: [{"kind": "all"}])
+
+    FACTORIES[Segment] = SegmentFactory
+
+
+_register_segment_factories()
