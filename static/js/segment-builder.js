@@ -4,7 +4,8 @@
 // reach on LINE and the first members, or each condition's problems, shown on its row.
 // Every word comes translated from the page (json_script); no inline script, no eval (CSP).
 (function () {
-  "use strict";
+"use strict";
+function segmentBuilder() {
   var root = document.querySelector("[data-segment-builder]");
   var dataNode = document.getElementById("segment-builder-data");
   if (!root || !dataNode) return;
@@ -392,4 +393,11 @@
 
   drawRows();
   changed();
+}
+// The admin loads its scripts in the page's head: wait for the builder's markup.
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", segmentBuilder);
+} else {
+  segmentBuilder();
+}
 })();
