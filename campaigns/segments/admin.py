@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from unfold.admin import ModelAdmin
@@ -42,6 +43,21 @@ class SegmentForm(forms.ModelForm):
     def builder_shop(self):
         shop = getattr(self, "scoped_shop", None)
         return shop if shop is not None else getattr(self.instance, "shop", None)
+
+    def clean_name(self):
+        name = (self.cleaned_data.get("name") or "").strip()
+        shop = self.builder_shop()
+        taken = Segment.objects.filter(shop=shop, name=name).exclude(pk=self.instance.pk)
+        if shop is not None and name and taken.exists():
+            # The service's own words (it refuses the same under its transaction).
+            raise ValidationError(
+                gettext("The shop already has a segment named “%(name)s”.") % {"name": name}
+            )
+        return name
+
+    def validate_unique(self):
+        # The one per-shop constraint (the name) is checked by clean_name with a whole sentence.
+        pass
 
     def clean_conditions(self):
         conditions = self.cleaned_data.get("conditions")
