@@ -30,7 +30,11 @@ class SegmentForm(forms.ModelForm):
     """Shape only: a name, and conditions that ``parse_conditions`` accepts for the shop. Each
     condition's problems are kept in ``condition_rows`` so the builder shows them on its row."""
 
-    conditions = forms.JSONField(widget=forms.HiddenInput, required=False)
+    conditions = forms.JSONField(
+        label=Segment._meta.get_field("conditions").verbose_name,
+        widget=forms.HiddenInput,
+        required=False,
+    )
 
     class Meta:
         model = Segment

@@ -22,7 +22,6 @@ from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from campaigns.segments.conditions import MAX_PRODUCTS, parse_conditions
 from campaigns.segments.models import Segment
@@ -163,7 +162,7 @@ def words() -> dict[str, str]:
         "not_answered": _("Did not answer"),
         "chose": _("Chose one of"),
         "nothing": _("Nothing to choose yet: the shop has none."),
-        "and": pgettext("conditions", "and"),
+        "and": _("and also"),
         "counting": _("Counting…"),
         "total": _("Members in the segment"),
         "line": _("Reachable on LINE now"),
@@ -204,16 +203,18 @@ def builder_data(shop: Shop, conditions: Any, errors: list[list[str]]) -> dict[s
 # --- endpoints ----------------------------------------------------------------------------------------
 
 
-def builder_shop(request: HttpRequest, segment_id: str | None = None) -> Shop:
+def builder_shop(request: HttpRequest, segment_id: str | None = None, *, optional=False):
     """The shop whose members the builder counts: the user's; for a platform operator, the shop of
-    the segment being edited. Anyone else: 403."""
+    the segment being edited (without one: None when ``optional``, else 403)."""
     shop = request_shop(request)
     if shop is not None:
         return shop
-    if is_platform_operator(request) and segment_id:
+    if is_platform_operator(request):
         segment = Segment.objects.select_related("shop").filter(public_id=segment_id).first()
         if segment is not None:
             return segment.shop
+        if optional:
+            return None
     raise PermissionDenied
 
 
@@ -277,9 +278,9 @@ def _targetable(shop: Shop):
 
 def member_search_view(request: HttpRequest) -> JsonResponse:
     """GET ``?q=`` → up to 20 of the shop's members by phone (whole, beginning or end) or name."""
-    shop = builder_shop(request, _uuid(request.GET.get("segment")))
+    shop = builder_shop(request, _uuid(request.GET.get("segment")), optional=True)
     term = (request.GET.get("q") or "").strip()[:100]
-    if len(term) < 2:
+    if shop is None or len(term) < 2:
         return JsonResponse({"members": []})
     wanted = phone_search(term)
     if wanted is not None:
@@ -334,7 +335,9 @@ def member_resolve_view(request: HttpRequest) -> JsonResponse:
 
 def product_suggest_view(request: HttpRequest) -> JsonResponse:
     """GET ``?q=`` → SKUs and names of items recorded on the shop's purchases that contain it."""
-    shop = builder_shop(request, _uuid(request.GET.get("segment")))
+    shop = builder_shop(request, _uuid(request.GET.get("segment")), optional=True)
+    if shop is None:
+        return JsonResponse({"products": []})
     term = (request.GET.get("q") or "").strip()[:100]
     items = PurchaseItem.objects.filter(shop=shop)
     if term:
