@@ -59,6 +59,16 @@ def _strip_number(message: str) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
+def kind_known(kind: str) -> bool:
+    """Whether ``parse_conditions`` reads this kind (the menu offers only those; a saved condition
+    of another kind still shows, with its refusal)."""
+    try:
+        parse_conditions(0, [{"kind": kind}])
+    except ValidationError as exc:
+        return _("Condition %(n)s: unknown kind.") % {"n": 1} not in exc.messages
+    return True
+
+
 def condition_errors(shop_id: int, conditions: Any) -> tuple[list[str], list[list[str]]]:
     """(problems of the whole list, problems of each condition in order). Each condition is parsed
     on its own by ``parse_conditions`` so that its messages land on its own row."""
@@ -186,7 +196,7 @@ def builder_data(shop: Shop, conditions: Any, errors: list[list[str]]) -> dict[s
     return {
         "conditions": conditions if isinstance(conditions, list) else [],
         "errors": errors,
-        "kinds": list(KINDS),
+        "kinds": [kind for kind in KINDS if kind_known(kind)],
         "rfm": [{"id": value, "label": str(label)} for value, label in RfmGroup.choices],
         "tags": _options(Tag.objects.filter(shop=shop).order_by("name")),
         "tiers": _options(Tier.objects.filter(shop=shop).order_by("threshold", "pk")),

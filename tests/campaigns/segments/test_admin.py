@@ -154,6 +154,13 @@ def test_the_builder_offers_the_shops_own_choices_only(owner_client, world):
     assert [q["label"] for q in data["questions"]] == ["ชอบกาแฟแบบไหน"]
     assert [b["label"] for b in data["branches"]] == ["สาขาสยาม"]
     assert len(data["rfm"]) == 11 and len(data["months"]) == 12
+    # every kind conditions.py reads (reward and signup_answer once they land there), no other
+    assert {"all", "rfm", "purchased", "tags", "members", "last_visit_branch"} <= set(data["kinds"])
+    with translation.override("th"):
+        unknown = [[gettext("This kind of condition is not available.")]]
+    assert count(owner_client, [{"kind": "no-such-kind"}])["errors"] == unknown
+    for kind in data["kinds"]:
+        assert count(owner_client, [{"kind": kind}])["errors"] != unknown
     assert SECRET not in response.content.decode()
 
 
