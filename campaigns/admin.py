@@ -2,4 +2,5 @@
 
 import campaigns.autoreplies.admin
 import campaigns.richmenus.admin
-import campaigns.sms.admin  # noqa: F401 - SMS settings, messages, opt-outs
+import campaigns.segments.admin
+import campaigns.sms.admin  # noqa: F401 - rich menus, segments and the RFM grid, SMS

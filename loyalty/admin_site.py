@@ -69,7 +69,17 @@ SIDEBAR: list[tuple] = [
             (_("Typed keywords"), "manage_search", "campaigns.typedkeyword"),
         ],
     ),
-    (_("Campaigns"), []),
+    (
+        _("Campaigns"),
+        [
+            (_("Broadcasts"), "campaign", "campaigns.broadcast"),
+            (_("Segments"), "filter_alt", "campaigns.segment"),
+            (_("RFM groups"), "grid_view", "admin:campaigns_segment_rfm"),
+            (_("SMS settings"), "sms", "campaigns.smssettings"),
+            (_("SMS messages"), "textsms", "campaigns.smsmessage"),
+            (_("SMS opt-outs"), "block", "campaigns.smsoptout"),
+        ],
+    ),
     (
         _("Platform"),
         [

@@ -605,6 +605,7 @@ def _register_sms_factories():
 
 _register_sms_factories()
 
+
 def _register_link_factories():
     from campaigns.links.models import LinkClick, TrackedLink
 
@@ -629,3 +630,20 @@ def _register_link_factories():
 
 
 TrackedLinkFactory, LinkClickFactory = _register_link_factories()
+
+
+def _register_segment_factories():
+    from campaigns.segments.models import Segment
+
+    class SegmentFactory(DjangoModelFactory):
+        class Meta:
+            model = Segment
+
+        shop = factory.SubFactory(ShopFactory)
+        name = factory.Sequence(lambda n: f"Segment {n}")
+        conditions = factory.LazyFunction(lambda: [{"kind": "all"}])
+
+    FACTORIES[Segment] = SegmentFactory
+
+
+_register_segment_factories()

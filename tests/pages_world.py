@@ -194,6 +194,36 @@ def _sms_rows(shop, member, owner) -> dict:
     return {"settings": settings_row, "messages": rows}
 
 
+def _segments(shop, member) -> dict:
+    """Segments as an owner saves them (tags and balance; picked members), the RFM scores of the
+    world's purchases, and one segment whose tag was deleted afterwards (it needs fixing)."""
+    from campaigns.segments.services import rfm_refresh, segment_create
+
+    vip = shop.tags.first()
+    gone = shop.tags.create(name="ชั่วคราว")
+    rfm_refresh(shop_id=shop.pk)
+    segments = {
+        "vip": segment_create(
+            shop=shop,
+            name="ลูกค้า VIP แต้มเยอะ",
+            conditions=[{"kind": "tags", "tags": [vip.pk]}, {"kind": "balance", "min": 100}],
+        ),
+        "picked": segment_create(
+            shop=shop,
+            name="เลือกเอง",
+            conditions=[
+                {"kind": "members", "members": [member.pk]},
+                {"kind": "rfm", "groups": ["new"]},
+            ],
+        ),
+        "broken": segment_create(
+            shop=shop, name="แท็กถูกลบ", conditions=[{"kind": "tags", "tags": [gone.pk]}]
+        ),
+    }
+    gone.delete()
+    return segments
+
+
 def build_world(client, fake_line, tmp_path: Path) -> World:
     """The shop, its people and their history; ``client`` ends signed in as the LINE member."""
     with _at(dt.date(2026, 10, 10)):
@@ -450,6 +480,7 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
 
     world.objects["rich_menus"] = _rich_menus(shop)
     world.objects["sms"] = _sms_rows(shop, member, owner)
+    world.objects["segments"] = _segments(shop, member)
 
     missing = set(EntryKind.values) - {e.kind for e in entries.values()}
     assert missing == {EntryKind.ACTIVITY}, missing  # no feature writes activity points yet

@@ -300,6 +300,13 @@ def custom_admin_views(world: World) -> dict[str, tuple[list, int]]:
         "rewards_redemption_cancel_redemption": ([world.redemptions["delivery_pending"].pk], 200),
         # a POST action; a GET goes back to the menu
         "campaigns_richmenu_publish_menu": ([world.objects["rich_menus"]["draft"].pk], 302),
+        # the segment builder's endpoints (POST ones refuse a GET) and the RFM grid
+        "campaigns_segment_count": ([], 405),
+        "campaigns_segment_member_search": ([], 200),
+        "campaigns_segment_member_resolve": ([], 405),
+        "campaigns_segment_products": ([], 200),
+        "campaigns_segment_rfm": ([], 200),
+        "campaigns_segment_rfm_link": ([], 302),  # the list's button: on to the grid
         "auth_user_password_change": ([world.cashier.pk], 200),
         "index": ([], 200),
         "search": ([], 200),

@@ -43,6 +43,30 @@ def segment_create(*, shop: Shop, name: str, conditions: list) -> Segment:
         ) from None
 
 
+def segment_update(*, segment: Segment, name: str, conditions: list) -> Segment:
+    """Rename a segment and/or replace its conditions, checked as ``segment_create`` checks them
+    (every problem in one ``InvalidInput``; a name another of the shop's segments has is a
+    ``Conflict``)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("Give the segment a name."), field="name")
+    try:
+        parse_conditions(segment.shop_id, conditions)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="conditions") from None
+    segment.name, segment.conditions = name, conditions
+    try:
+        with transaction.atomic():
+            segment.save(update_fields=["name", "conditions", "updated_at"])
+    except IntegrityError:
+        raise Conflict(
+            _("The shop already has a segment named “%(name)s”.") % {"name": name},
+            code="duplicate_name",
+            field="name",
+        ) from None
+    return segment
+
+
 def _t(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 

@@ -10,14 +10,12 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import override
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from campaigns.sms.models import SmsMessage, SmsOptOut, SmsSettings
 from campaigns.sms.selectors import sms_budget
 from campaigns.sms.services import sms_opt_out, sms_settings_save
-from loyalty.admin_site import SIDEBAR
 from loyalty.phones import format_phone_local, normalise_phone
 from loyalty.sms import sms_available
 from loyalty.text import TypedTextForm
@@ -192,20 +190,3 @@ class SmsOptOutAdmin(PhoneSearchMixin, ShopScopedAdmin, ModelAdmin):
         shop = obj.shop if is_platform_operator(request) else request.user.shop
         row = sms_opt_out(shop=shop, phone=obj.phone, how=SmsOptOut.How.STAFF, user=request.user)
         obj.pk, obj.shop, obj.how, obj.created_at = row.pk, row.shop, row.how, row.created_at
-
-
-def _add_to_sidebar() -> None:
-    items = [
-        (_("SMS settings"), "sms", "campaigns.smssettings"),
-        (_("SMS messages"), "textsms", "campaigns.smsmessage"),
-        (_("SMS opt-outs"), "block", "campaigns.smsoptout"),
-    ]
-    for title, group in SIDEBAR:
-        with override("en"):
-            found = str(title) == "Campaigns"
-        if found:
-            group.extend(i for i in items if i[2] not in {g[2] for g in group})
-            return
-
-
-_add_to_sidebar()
