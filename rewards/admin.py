@@ -209,7 +209,7 @@ class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
         "member",
         "reward_name",
         "reward_kind",
-        "points",
+        "cost",
         "status",
         "branch",
     )
@@ -219,6 +219,11 @@ class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
     date_hierarchy = "created_at"
     actions = ["cancel_redemptions"]
     actions_detail = ["cancel_redemption"]
+
+    @display(description=_("points"), ordering="points")
+    def cost(self, obj: Redemption):
+        """The points paid, or that it was the shop's gift (a coupon push: no points)."""
+        return _("Gift from the shop") if obj.is_gift else obj.points
 
     @action(
         description=_("Cancel and return the points"),
@@ -246,7 +251,9 @@ class RedemptionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, ShopScopedAdmin, Mod
             else:
                 self.message_user(
                     request,
-                    _(
+                    _("Gift cancelled: the stock and the member's limit are back.")
+                    if redemption.is_gift and redemption.status == Redemption.Status.COMPLETED
+                    else _(
                         "Redemption cancelled: the points, the stock and the member's limit are back."
                     )
                     if redemption.status == Redemption.Status.COMPLETED

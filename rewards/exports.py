@@ -29,7 +29,7 @@ def _redemption_columns() -> list[Column]:
         Column(_("member"), _member, 20),
         Column(_("reward"), lambda r: r.reward_name, 24),
         Column(_("kind"), lambda r: r.get_reward_kind_display(), 16),
-        Column(_("points"), lambda r: r.points, 10),
+        Column(_("points"), lambda r: str(_("Gift from the shop")) if r.is_gift else r.points, 10),
         Column(_("status"), lambda r: r.get_status_display(), 18),
         Column(_("branch"), lambda r: r.branch.code if r.branch_id else "", 10),
         Column(_("by"), _by, 14),

@@ -1,5 +1,6 @@
-"""Every write of rewards, by concern: redemptions, their cancellation, coupons, deliveries, spot
-codes (redeeming at the counter) and code pools. This package is the public API that views, the
+"""Every write of rewards, by concern: redemptions, their cancellation, coupons, gifts (coupons the
+shop gives free, e.g. a broadcast's coupon push), deliveries, spot codes (redeeming at the counter)
+and code pools. This package is the public API that views, the
 admin, tasks, the Open API, other apps and tests import; the modules behind it are its rooms
 (``docs/_arch/rewards.md`` says which holds which rule). The cashier's side of these in the staff
 app is ``rewards.staff.services``; the rules they share with the member's pages are

@@ -69,7 +69,12 @@ def coupons_gift(
     todo = [m for m in todo if m not in gifts.given]
     if not todo:
         return gifts
-    reward = Reward.objects.select_for_update(no_key=True).select_related("shop").get(pk=reward.pk)
+    # ``of``: the reward's row only, not the joined shop's (first in the lock order, not taken here).
+    reward = (
+        Reward.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("shop")
+        .get(pk=reward.pk)
+    )
     members = {
         m.pk: m
         for m in Member.objects.filter(pk__in=todo, shop_id=reward.shop_id).only(
