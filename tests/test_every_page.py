@@ -300,6 +300,12 @@ def custom_admin_views(world: World) -> dict[str, tuple[list, int]]:
         "rewards_redemption_cancel_redemption": ([world.redemptions["delivery_pending"].pk], 200),
         # a POST action; a GET goes back to the menu
         "campaigns_richmenu_publish_menu": ([world.objects["rich_menus"]["draft"].pk], 302),
+        "campaigns_broadcast_confirm": ([world.objects["broadcasts"]["draft"].pk], 200),
+        "campaigns_broadcast_test_send": ([world.objects["broadcasts"]["draft"].pk], 200),
+        "campaigns_broadcast_cancel": ([world.objects["broadcasts"]["scheduled"].pk], 200),
+        # POST actions and the composer's upload; a GET changes nothing
+        "campaigns_broadcast_copy": ([world.objects["broadcasts"]["sent"].pk], 302),
+        "campaigns_broadcast_media": ([], 405),
         "auth_user_password_change": ([world.cashier.pk], 200),
         "index": ([], 200),
         "search": ([], 200),

@@ -100,11 +100,11 @@ def summary_view(model_admin, request, broadcast: Broadcast):
 
 def media_upload_view(model_admin, request):
     """The composer's upload: a picture, or a video with its preview; answers its key (JSON)."""
+    if request.method != "POST":
+        return JsonResponse({"error": _("Send the file with POST.")}, status=405)
     shop = request_shop(request)
     if shop is None or not model_admin.has_add_permission(request):
         raise PermissionDenied
-    if request.method != "POST":
-        return JsonResponse({"error": _("Send the file with POST.")}, status=405)
     form = MediaUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         problems = [str(e) for errors in form.errors.values() for e in errors]
