@@ -37,6 +37,7 @@ def test_owner_composes_tests_and_confirms_a_broadcast(
     browser, live_server, owner, line_shop, fake_line, settings, tmp_path, width
 ):
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    settings.SITE_URL = live_server.url  # the cards' buttons open member pages here
     friend(line_shop, NOK, first_name="นก")
     friend(line_shop, SOMCHAI, first_name="สมชาย")  # the staff's own LINE account
     everyone(line_shop, name="ลูกค้าทุกคน")
@@ -76,7 +77,7 @@ def test_owner_composes_tests_and_confirms_a_broadcast(
         ]
         page.locator(f"input[value='{SOMCHAI}']").check()
         page.click("[data-testid=test-submit]")
-        page.wait_for_selector(".messagelist, [class*=message]")
+        page.get_by_text("กำลังส่งข้อความทดสอบ").wait_for()
         outbox_drain(seconds=5)
         assert fake_line.texts_to(SOMCHAI) == ["สวัสดีสมชาย"]
         assert fake_line.texts_to(NOK) == []
@@ -85,7 +86,7 @@ def test_owner_composes_tests_and_confirms_a_broadcast(
         page.click("[data-testid=to-confirm]")
         page.wait_for_selector("[data-testid=broadcast-confirm]")
         assert page.inner_text("[data-testid=count-line]").strip() == "2"
-        assert page.inner_text("[data-testid=quota-used]").strip() == "100"
+        assert page.inner_text("[data-testid=quota-used]").strip() == "101"  # the test push too
         assert page.inner_text("[data-testid=quota-uses]").strip() == "4"  # 2 people × 2
         no_sideways_scroll(page, width)
         page.screenshot(path=str(tmp_path / f"03-confirm-{width}.png"), full_page=True)
