@@ -102,6 +102,11 @@ def composer_data(shop: Shop, request) -> dict:
             "redeem": _("Redeem"),
             "failed": _("The upload failed."),
             "limit": _("A broadcast has at most %(n)s messages."),
+            "points": _("%(points)s points"),
+            "x": "x",
+            "y": "y",
+            "width": _("width"),
+            "height": _("height"),
         },
     }
 

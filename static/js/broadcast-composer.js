@@ -244,7 +244,7 @@
         ]);
         var nums = el("div", { className: "bc-nums" });
         ["x", "y", "width", "height"].forEach(function (k) {
-          nums.appendChild(labelled(k, input(a[k], function (v) { a[k] = parseInt(v, 10) || 0; sync(); }, { type: "number", min: "0", inputmode: "numeric" })));
+          nums.appendChild(labelled(W[k] || k, input(a[k], function (v) { a[k] = parseInt(v, 10) || 0; sync(); }, { type: "number", min: "0", inputmode: "numeric" })));
         });
         row.appendChild(nums);
         row.appendChild(labelled(W.link, input(a.link, function (v) { a.link = v; sync(); }, { type: "url" })));
@@ -363,7 +363,7 @@
         if (part.template === "coupon") { title = W.coupon_card; button = data.pages.coupons; }
         if (part.template === "reward") {
           var r = data.rewards.filter(function (x) { return x.id === part.reward; })[0];
-          title = r ? r.name : data.cards.reward; line = r ? r.points + " pts" : ""; button = W.redeem;
+          title = r ? r.name : data.cards.reward; line = r ? String(W.points).replace("%(points)s", r.points.toLocaleString()) : ""; button = W.redeem;
         }
       } else {
         button = part.label || data.pages[part.page];
