@@ -647,3 +647,30 @@ def _register_segment_factories():
 
 
 _register_segment_factories()
+
+
+def _register_broadcast_factories():
+    from campaigns.broadcasts.models import Broadcast, BroadcastMedia
+
+    class BroadcastFactory(DjangoModelFactory):
+        class Meta:
+            model = Broadcast
+
+        shop = factory.SubFactory(ShopFactory)
+        name = factory.Sequence(lambda n: f"Broadcast {n}")
+        messages = factory.LazyFunction(lambda: [{"type": "text", "text": "สวัสดี {name}"}])
+
+    class BroadcastMediaFactory(DjangoModelFactory):
+        class Meta:
+            model = BroadcastMedia
+
+        shop = factory.SubFactory(ShopFactory)
+        kind = BroadcastMedia.Kind.IMAGE
+        file = factory.django.ImageField(width=1040, height=520, format="PNG")
+        width = 1040
+        height = 520
+
+    FACTORIES.update({Broadcast: BroadcastFactory, BroadcastMedia: BroadcastMediaFactory})
+
+
+_register_broadcast_factories()

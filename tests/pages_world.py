@@ -224,6 +224,43 @@ def _segments(shop, member) -> dict:
     return segments
 
 
+def _broadcasts(shop) -> dict:
+    """A draft (text, card, button), one confirmed for tomorrow, one sent through the outbox, and
+    a cancelled copy: each state the broadcast pages show."""
+    from django.utils import timezone
+
+    from campaigns.broadcasts import services as broadcasts
+    from campaigns.broadcasts.reach import broadcast_estimate
+    from campaigns.segments.models import Segment
+
+    segment = Segment.objects.create(shop=shop, name="ทุกคน", conditions=[{"kind": "all"}])
+    parts = [
+        {"type": "text", "text": "สวัสดี {name} แต้มของคุณ {balance}"},
+        {"type": "card", "template": "balance"},
+        {"type": "link", "page": "rewards", "label": "ดูของรางวัล"},
+    ]
+
+    def save(name, **kwargs):
+        return broadcasts.broadcast_save(
+            shop=shop,
+            name=name,
+            segment_ids=[segment.pk],
+            messages=parts,
+            consent_only=False,
+            **kwargs,
+        )
+
+    def confirm(broadcast):
+        count = broadcast_estimate(broadcast)
+        return broadcasts.broadcast_confirm(broadcast=broadcast, recipients=count.line + count.sms)
+
+    scheduled = confirm(save("โปรฯ พรุ่งนี้", send_at=timezone.now() + dt.timedelta(days=1)))
+    sent = confirm(save("โปรฯ ส่งแล้ว"))
+    broadcasts.broadcast_send(sent.pk)
+    cancelled = broadcasts.broadcast_cancel(broadcast=broadcasts.broadcast_copy(broadcast=sent))
+    return {"draft": save("โปรฯ ร่าง"), "scheduled": scheduled, "sent": sent, "cancelled": cancelled}
+
+
 def build_world(client, fake_line, tmp_path: Path) -> World:
     """The shop, its people and their history; ``client`` ends signed in as the LINE member."""
     with _at(dt.date(2026, 10, 10)):
@@ -481,6 +518,7 @@ def build_world(client, fake_line, tmp_path: Path) -> World:
     world.objects["rich_menus"] = _rich_menus(shop)
     world.objects["sms"] = _sms_rows(shop, member, owner)
     world.objects["segments"] = _segments(shop, member)
+    world.objects["broadcasts"] = _broadcasts(shop)
 
     missing = set(EntryKind.values) - {e.kind for e in entries.values()}
     assert missing == {EntryKind.ACTIVITY}, missing  # no feature writes activity points yet

@@ -307,6 +307,13 @@ def custom_admin_views(world: World) -> dict[str, tuple[list, int]]:
         "campaigns_segment_products": ([], 200),
         "campaigns_segment_rfm": ([], 200),
         "campaigns_segment_rfm_link": ([], 302),  # the list's button: on to the grid
+        "campaigns_broadcast_confirm": ([world.objects["broadcasts"]["draft"].pk], 200),
+        "campaigns_broadcast_test_send": ([world.objects["broadcasts"]["draft"].pk], 200),
+        "campaigns_broadcast_cancel": ([world.objects["broadcasts"]["scheduled"].pk], 200),
+        # POST actions and the composer's upload; a GET changes nothing
+        "campaigns_broadcast_copy": ([world.objects["broadcasts"]["sent"].pk], 302),
+        "campaigns_broadcast_results": ([world.objects["broadcasts"]["sent"].pk], 200),
+        "campaigns_broadcast_media": ([], 405),
         "auth_user_password_change": ([world.cashier.pk], 200),
         "index": ([], 200),
         "search": ([], 200),
