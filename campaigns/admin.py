@@ -1,4 +1,5 @@
 """The campaigns' back-office pages, one module per sub-package (Django's admin loads this one)."""
 
 import campaigns.autoreplies.admin
-import campaigns.richmenus.admin  # noqa: F401 - rich menus
+import campaigns.richmenus.admin
+import campaigns.segments.rfm_admin  # noqa: F401 - rich menus, RFM settings

@@ -339,6 +339,7 @@ def _model_of(url_name: str):
 ADMIN_REDIRECTS = {
     ("owner", "shops_shop_changelist"): "one shop: its settings page",
     ("owner", "shops_shoplinechannel_changelist"): "one shop: its LINE settings",
+    ("owner", "campaigns_rfmsettings_changelist"): "one row per shop: its RFM settings",
     ("owner", "members_importjob_change"): "an import is shown by its preview page",
     ("operator", "members_importjob_change"): "an import is shown by its preview page",
     ("operator", "members_importjob_upload"): "an operator has no shop to import into",
