@@ -420,6 +420,8 @@ NOT_ENGLISH = {
     "Channel", "secret", "access", "token", "Basic",
     # Technical names on the operator's platform pages (background jobs, sign-in lock-outs).
     "GET", "POST", "HTTP", "Accept", "cron", "N",
+    # RFM and its three scores, as Thai CRM tools (and docs/campaigns.md) name them.
+    "RFM", "R", "F", "M",
 }  # fmt: skip
 THAI = re.compile(r"[\u0e00-\u0e7f]")
 

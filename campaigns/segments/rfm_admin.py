@@ -15,6 +15,7 @@ from unfold.admin import ModelAdmin
 from campaigns.segments.models import MAX_WINDOW_MONTHS, RfmSettings
 from campaigns.segments.rfm import rfm_settings_problems
 from campaigns.segments.services import rfm_refresh_enqueue, rfm_settings_save
+from loyalty.text import TypedTextForm
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
 R_FIELDS = ("r_days_1", "r_days_2", "r_days_3", "r_days_4")
@@ -24,7 +25,7 @@ M_FIELDS = ("m_thb_1", "m_thb_2", "m_thb_3", "m_thb_4")
 PROBLEM_FIELD = {"r_days": R_FIELDS[0], "f_counts": F_FIELDS[0], "m_thb": M_FIELDS[0]}
 
 
-class RfmSettingsForm(forms.ModelForm):
+class RfmSettingsForm(TypedTextForm, forms.ModelForm):
     refresh_now = forms.BooleanField(
         label=_("Refresh the scores now"),
         required=False,
