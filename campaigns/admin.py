@@ -4,4 +4,5 @@ import campaigns.autoreplies.admin
 import campaigns.broadcasts.admin
 import campaigns.richmenus.admin
 import campaigns.segments.admin
-import campaigns.sms.admin  # noqa: F401 - broadcasts, rich menus, segments and the RFM grid, SMS
+import campaigns.segments.rfm_admin
+import campaigns.sms.admin  # noqa: F401 - broadcasts, rich menus, segments, RFM, SMS

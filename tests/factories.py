@@ -674,3 +674,20 @@ def _register_broadcast_factories():
 
 
 _register_broadcast_factories()
+
+
+def _register_rfm_settings_factory():
+    from campaigns.segments.models import RfmSettings
+
+    class RfmSettingsFactory(DjangoModelFactory):
+        class Meta:
+            model = RfmSettings
+
+        shop = factory.SubFactory(ShopFactory)
+        window_months = 12
+
+    FACTORIES[RfmSettings] = RfmSettingsFactory
+    globals()["RfmSettingsFactory"] = RfmSettingsFactory
+
+
+_register_rfm_settings_factory()

@@ -354,6 +354,7 @@ ADMIN_REDIRECTS = {
     ("owner", "shops_shop_changelist"): "one shop: its settings page",
     ("owner", "shops_shoplinechannel_changelist"): "one shop: its LINE settings",
     ("owner", "campaigns_smssettings_changelist"): "one shop: its SMS settings",
+    ("owner", "campaigns_rfmsettings_changelist"): "one row per shop: its RFM settings",
     ("owner", "members_importjob_change"): "an import is shown by its preview page",
     ("operator", "members_importjob_change"): "an import is shown by its preview page",
     ("operator", "members_importjob_upload"): "an operator has no shop to import into",
@@ -434,6 +435,8 @@ NOT_ENGLISH = {
     "Channel", "secret", "access", "token", "Basic",
     # Technical names on the operator's platform pages (background jobs, sign-in lock-outs).
     "GET", "POST", "HTTP", "Accept", "cron", "N",
+    # RFM and its three scores, as Thai CRM tools (and docs/campaigns.md) name them.
+    "RFM", "R", "F", "M",
 }  # fmt: skip
 THAI = re.compile(r"[\u0e00-\u0e7f]")
 

@@ -27,6 +27,12 @@ Kinds (the ``kind`` key of the stored JSON):
 - ``joined``: ``since`` / ``until``: the day the shop first knew the member.
 - ``last_visit``: ``since`` / ``until``: the day of the last completed purchase.
 - ``last_visit_branch``: ``branches``: branch ids; the branch of the last completed purchase.
+- ``reward``: ``rewards``: reward ids of the shop; can redeem any of them now (points spendable
+  today, tier, per-member limit, stock, active and open: the redemption's own rules).
+- ``signup_answer``: ``question`` (a sign-up question of the shop) with ``choices`` (choice ids of
+  that question: answered any of them) or ``answered`` true / false (answered it at all).
+
+``reward`` and ``signup_answer`` live in ``conditions_more.py``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
+from campaigns.segments.conditions_more import (
+    parse_reward,
+    parse_signup_answer,
+    q_reward,
+    q_signup_answer,
+)
 from campaigns.segments.models import MemberRfm
 from campaigns.segments.rfm import RfmGroup
 from loyalty.dates import local_midnight
@@ -75,7 +87,8 @@ def segment_members(shop_id: int, conditions: Iterable[Condition]) -> QuerySet[M
 
 def parse_conditions(shop_id: int, data: Any) -> list[Condition]:
     """Stored JSON → conditions, checked: known kinds, values of the right type, and ids (tags, tiers,
-    branches, members) that belong to this shop. Raises ``ValidationError`` with every problem."""
+    branches, members, rewards, sign-up questions and choices) that belong to this shop. Raises
+    ``ValidationError`` with every problem."""
     if not isinstance(data, list):
         raise ValidationError(_("Conditions must be a list."))
     errors: list[str] = []
@@ -249,6 +262,8 @@ _PARSERS = {
     "joined": lambda shop_id, item: _window(item),
     "last_visit": lambda shop_id, item: _window(item),
     "last_visit_branch": _parse_branches,
+    "reward": parse_reward,
+    "signup_answer": parse_signup_answer,
 }
 
 
@@ -380,4 +395,6 @@ _BUILDERS = {
     "joined": lambda shop_id, values: _between("created_at", values["since"], values["until"]),
     "last_visit": _q_last_visit,
     "last_visit_branch": _q_last_visit_branch,
+    "reward": q_reward,
+    "signup_answer": q_signup_answer,
 }

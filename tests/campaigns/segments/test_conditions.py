@@ -22,10 +22,16 @@ from loyalty.dates import local_midnight
 from members.ledger.models import Channel, Purchase, PurchaseItem
 from members.line.models import LineFriend
 from members.models import Member
+from members.signup.models import SignupAnswer, SignupQuestion
+from rewards.models import Reward, RewardCode
+from tests.campaigns.segments.test_conditions_more import can_redeem_now, give_lot, redeemed
 from tests.factories import (
     BranchFactory,
     MemberFactory,
+    RewardFactory,
     ShopFactory,
+    SignupChoiceFactory,
+    SignupQuestionFactory,
     TagFactory,
     TierFactory,
 )
@@ -51,6 +57,13 @@ member_st = st.fixed_dictionaries(
         "friend": st.sampled_from(["friend", "blocked", None]),
         "joined_days_ago": st.integers(0, 400),
         "purchases": st.lists(purchase_st, max_size=3),
+        "choices": st.sets(st.integers(0, 2), max_size=2),  # answer to the choice question
+        "wrote": st.booleans(),  # answered the text question
+        # (points, days until spendable): the lots that "can redeem" counts
+        "lots": st.lists(
+            st.tuples(st.sampled_from([40, 120]), st.sampled_from([-1, 2])), max_size=3
+        ),
+        "used_limited": st.booleans(),  # redeemed the once-per-member reward
     }
 )
 
@@ -66,7 +79,7 @@ window_st = st.fixed_dictionaries(
 
 KINDS = [
     "all", "rfm", "purchased", "tags", "balance", "birth_month", "tier", "pending", "members",
-    "bound", "line_friend", "joined", "last_visit", "last_visit_branch",
+    "bound", "line_friend", "joined", "last_visit", "last_visit_branch", "reward", "signup_answer",
 ]  # fmt: skip
 
 _condition_list = (
@@ -116,6 +129,25 @@ _condition_list = (
     st.builds(lambda w: {"kind": "last_visit", **w}, window_st),
     st.fixed_dictionaries(
         {"kind": st.just("last_visit_branch"), "branches": st.lists(st.integers(0, 1), min_size=1)}
+    ),
+    st.fixed_dictionaries(
+        {"kind": st.just("reward"), "rewards": st.lists(st.integers(0, 2), min_size=1)}
+    ),
+    st.one_of(
+        st.fixed_dictionaries(
+            {
+                "kind": st.just("signup_answer"),
+                "question": st.just(0),
+                "choices": st.lists(st.integers(0, 2), min_size=1),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "kind": st.just("signup_answer"),
+                "question": st.integers(0, 1),
+                "answered": st.booleans(),
+            }
+        ),
     ),
 )
 CONDITIONS = dict(zip(KINDS, _condition_list, strict=True))
@@ -202,6 +234,14 @@ def build_world(spec):
         for member, m in zip(members, spec, strict=True)
         if m["friend"] == "friend"
     }
+    questions, choices = answer_questions(shop, members, spec)
+    rewards = reward_points(shop, tiers, members, spec)
+    for member, m in zip(members, spec, strict=True):
+        answers = facts[member.pk]["answers"] = {}
+        if m["choices"]:
+            answers[questions[0].pk] = {choices[c].pk for c in m["choices"]}
+        if m["wrote"]:
+            answers[questions[1].pk] = set()
     rfm_refresh(shop_id=shop.pk, now=NOW)
     rfm = dict(MemberRfm.objects.filter(shop=shop).values_list("member_id", "group"))
     return shop, {
@@ -211,7 +251,46 @@ def build_world(spec):
         "members": list(facts.values()),
         "rfm": rfm,
         "friends": friends,
+        "questions": questions,
+        "choices": choices,
+        "rewards": rewards,
     }
+
+
+def answer_questions(shop, members, spec):
+    """A choice question with three choices and a text question, answered as the spec says."""
+    job = SignupQuestionFactory(shop=shop, kind=SignupQuestion.Kind.MULTIPLE)
+    choices = [SignupChoiceFactory(question=job) for _ in range(3)]
+    note = SignupQuestionFactory(shop=shop, kind=SignupQuestion.Kind.TEXT)
+    for member, m in zip(members, spec, strict=True):
+        if m["choices"]:
+            answer = SignupAnswer.objects.create(shop=shop, member=member, question=job)
+            answer.choices.set([choices[c] for c in m["choices"]])
+        if m["wrote"]:
+            SignupAnswer.objects.create(shop=shop, member=member, question=note, text="hi")
+    return [job, note], choices
+
+
+def reward_points(shop, tiers, members, spec):
+    """Three rewards that refuse for different reasons, and the members' spendable and pending
+    points (the rules themselves are tested in depth in test_conditions_more.py)."""
+    open_to_all = RewardFactory(shop=shop, points_cost=100)
+    limited = RewardFactory(shop=shop, points_cost=120, per_member_limit=1)
+    limited.allowed_tiers.set([tiers[0]])
+    pooled = RewardFactory(
+        shop=shop,
+        points_cost=40,
+        kind=Reward.Kind.CUSTOM_CODE,
+        code_source=Reward.CodeSource.POOL,
+        active_until=NOW + dt.timedelta(days=1),
+    )
+    RewardCode.objects.create(shop=shop, reward=pooled, code="ONE")
+    for member, m in zip(members, spec, strict=True):
+        for points, available_in in m["lots"]:
+            give_lot(member, remaining=points, available_in=available_in)
+        if m["used_limited"]:
+            redeemed(member, limited)
+    return [open_to_all, limited, pooled]
 
 
 def resolve(condition, world):
@@ -224,6 +303,12 @@ def resolve(condition, world):
     ):
         if key in c:
             c[key] = [objects[i].pk for i in c[key]]
+    if c["kind"] == "reward":
+        c["rewards"] = [world["rewards"][i].pk for i in c["rewards"]]
+    if c["kind"] == "signup_answer":
+        c["question"] = world["questions"][c["question"]].pk
+        if "choices" in c:
+            c["choices"] = [world["choices"][i].pk for i in c["choices"]]
     if c["kind"] == "members":
         people = world["members"]
         c["members"] = [people[i]["member"].pk for i in c["members"] if i < len(people)] or [
@@ -280,6 +365,14 @@ def brute_force(c, facts, world) -> bool:
         return (member.line_user_id in world["friends"]) == c["friend"]
     if kind == "joined":
         return in_window(member.created_at, c.get("since"), c.get("until"))
+    if kind == "reward":
+        rewards = [r for r in world["rewards"] if r.pk in c["rewards"]]
+        return any(can_redeem_now(member, reward, NOW) for reward in rewards)
+    if kind == "signup_answer":
+        answers = facts["answers"].get(c["question"])
+        if "choices" in c:
+            return answers is not None and bool(answers & set(c["choices"]))
+        return (answers is not None) == c["answered"]
     last = max(done, key=lambda p: (p["at"], p["pk"]), default=None)
     if kind == "last_visit":
         return last is not None and in_window(last["at"], c.get("since"), c.get("until"))
