@@ -1,5 +1,6 @@
 """The demo's campaigns (used by ``seed_demo``): a purchase history spread over the past eleven
-months, RFM scores, saved segments of the kinds shops use most, and a broadcast that was sent.
+months, RFM scores, saved segments of the kinds shops use most, and broadcasts (sent with their
+results, a coupon push, a scheduled one and a draft).
 
 The demo's purchases are made through the real earning service, all on the day the demo is seeded;
 RFM needs visits at different times, so the purchase rows' times (not the ledger's entries, whose
@@ -16,7 +17,7 @@ from decimal import Decimal
 from django.db.models import Count
 from django.utils import timezone
 
-from shops.models import Shop, Tag, Tier
+from shops.models import Branch, Shop, Tag, Tier
 
 DAY = dt.timedelta(days=1)
 
@@ -91,15 +92,19 @@ def _spread_purchases(shop: Shop) -> None:
 
 def seed_broadcasts(shop: Shop, segments: list) -> None:
     """Marketing consent for most registered members (as their sign-up would have recorded it),
-    then three broadcasts: one sent to every member (LINE where it can, SMS to the others), with a
-    10 % hold-out and visits after it, one scheduled for tomorrow morning and one draft."""
+    SMS settings (sender name, a monthly budget), then four broadcasts: one sent to every member
+    (LINE where it can, SMS to the others) with a 10 % hold-out, visits and taps after it; a
+    coupon push to the VIPs (three coupons already used); one scheduled for tomorrow morning and
+    one draft."""
     from campaigns.broadcasts.models import Broadcast
     from campaigns.broadcasts.reach import broadcast_estimate
     from campaigns.broadcasts.services import broadcast_confirm, broadcast_save, broadcast_send
+    from campaigns.sms.services import sms_settings_save
 
     if Broadcast.objects.filter(shop=shop).exists():
         return
     _consents(shop)
+    sms_settings_save(shop=shop, sender_name="CAFEAROI", monthly_budget=1000)
     by_name = {s.name: s.pk for s in segments}
     sent = broadcast_save(
         shop=shop,
@@ -122,12 +127,15 @@ def seed_broadcasts(shop: Shop, segments: list) -> None:
     broadcast_confirm(broadcast=sent, recipients=estimate.line + estimate.sms)
     broadcast_send(sent.pk)
     _visits_after(shop, sent)
+    _taps(sent)
+    _coupon_push(shop, by_name["ลูกค้า VIP"])
     tomorrow = timezone.localdate() + DAY
     scheduled = broadcast_save(
         shop=shop,
         name="ชวนลูกค้าที่หายไปกลับมา",
         segment_ids=[by_name["เสี่ยงหาย ต้องดึงกลับ"]],
         messages=[{"type": "text", "text": "คิดถึงคุณ{name} แวะมารับกาแฟแก้วโปรดที่ {shop} นะคะ"}],
+        sms_text="{shop}: คิดถึงคุณ{name} แวะมารับกาแฟแก้วโปรดนะคะ",
         send_at=timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(10, 0))),
     )
     estimate = broadcast_estimate(scheduled)
@@ -177,3 +185,50 @@ def _visits_after(shop: Shop, broadcast) -> None:
             actor=Actor.system(),
             receipt_no=f"B{row.member.pk:05d}",
         )
+
+
+def _taps(broadcast) -> None:
+    """Recipients on LINE tapped the "rewards" button (as the tracked redirect records it)."""
+    from campaigns.broadcasts.models import BroadcastRecipient
+    from campaigns.links.models import TrackedLink
+    from campaigns.links.services import link_click_record
+
+    link = TrackedLink.objects.filter(source=broadcast.source).first()
+    if link is None:  # the shop has no LINE Login: links open directly and are not counted
+        return
+    queued = BroadcastRecipient.objects.filter(
+        broadcast=broadcast, state=BroadcastRecipient.State.QUEUED, channel="line"
+    ).select_related("member")
+    for row in queued.order_by("pk"):
+        link_click_record(link=link, member=row.member)
+
+
+def _coupon_push(shop: Shop, segment_id: int) -> None:
+    """A free iced Americano for the VIP members (a coupon each, with a coupon card), and three of
+    them already used at the counter."""
+    from campaigns.broadcasts.models import BroadcastRecipient
+    from campaigns.broadcasts.reach import broadcast_estimate
+    from campaigns.broadcasts.services import broadcast_confirm, broadcast_save, broadcast_send
+    from members.ledger.actors import Actor
+    from rewards.models import Reward
+    from rewards.services.coupons import coupon_use
+
+    reward = Reward.objects.filter(shop=shop, kind=Reward.Kind.AUTO_CODE).order_by("pk").first()
+    push = broadcast_save(
+        shop=shop,
+        name="คูปองอเมริกาโน่เย็นฟรีสำหรับ VIP",
+        segment_ids=[segment_id],
+        messages=[
+            {"type": "text", "text": "ขอบคุณคุณ{name} ที่เป็นลูกค้า VIP ของ {shop} รับอเมริกาโน่เย็นฟรี 1 แก้ว"},
+            {"type": "card", "template": "coupon"},
+        ],
+        sms_text="{shop}: ขอบคุณลูกค้า VIP รับอเมริกาโน่เย็นฟรี 1 แก้ว",
+        coupon_reward_id=reward.pk,
+    )
+    estimate = broadcast_estimate(push)
+    broadcast_confirm(broadcast=push, recipients=estimate.line + estimate.sms)
+    broadcast_send(push.pk)
+    given = BroadcastRecipient.objects.filter(broadcast=push, coupon__isnull=False)
+    branch = Branch.objects.filter(shop=shop).order_by("pk").first()
+    for row in given.select_related("coupon").order_by("pk")[:3]:
+        coupon_use(shop=shop, code=row.coupon.code, branch=branch, actor=Actor.system())
