@@ -132,7 +132,7 @@ def seed(shop, *, members: int) -> dict:
                 "phone": "'+668' || lpad(g::text, 8, '0')",
                 "first_name": "'Member ' || g",
                 "birthday": "CASE WHEN mod(g, 5) <> 4 THEN "
-                "date '1960-01-01' + mod(g * 7919, 16000) END",
+                "date '1960-01-01' + mod(g::bigint * 7919, 16000)::int END",
                 "tier_id": "CASE mod(g, 5) WHEN 0 THEN %(t0)s WHEN 1 THEN %(t1)s "
                 "WHEN 2 THEN %(t2)s WHEN 3 THEN %(t3)s END",
                 "line_user_id": f"CASE WHEN {bound} THEN 'U' || md5(g::text) END",
