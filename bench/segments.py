@@ -121,6 +121,8 @@ def seed(shop, *, members: int) -> dict:
             "FROM generate_series(0, %(products)s - 1) AS k",
             {**p, **defaults},
         )
+        cursor.execute(f"SELECT id FROM {t(Product)} WHERE shop_id = %s ORDER BY sku", [shop.pk])
+        product_ids = [row[0] for row in cursor.fetchall()]
         registered = "mod(g, 10) <> 0"
         bound = f"({registered} AND mod(g, 10) <= 8)"
         cols, exprs, defaults = common.insert_columns(
@@ -217,11 +219,11 @@ def seed(shop, *, members: int) -> dict:
                 {
                     "shop_id": "%(shop)s",
                     "purchase_id": "x.purchase_id",
-                    "product_id": "pr.id",
-                    "sku": "pr.sku",
-                    "name": "pr.name",
+                    "product_id": "(%(product_ids)s::bigint[])[x.k + 1]",
+                    "sku": "'SKU-' || lpad(x.k::text, 4, '0')",
+                    "name": "'Product ' || x.k",
                     "quantity": "1",
-                    "price": "pr_price.v",
+                    "price": "10 + x.k",
                 },
             )
             cursor.execute(
@@ -233,11 +235,8 @@ def seed(shop, *, members: int) -> dict:
                     FROM {t(Purchase)} pu, generate_series(1, 1 + (mod(pu.id, 3) = 0)::int) AS n
                     WHERE pu.shop_id = %(shop)s
                 ) x
-                JOIN {t(Product)} pr ON pr.shop_id = %(shop)s
-                     AND pr.sku = 'SKU-' || lpad(x.k::text, 4, '0')
-                CROSS JOIN LATERAL (SELECT 10 + x.k AS v) pr_price
                 """,
-                {**p, **defaults},
+                {**p, **defaults, "product_ids": product_ids},
             )
     return {"tiers": tiers, "tags": tags, "branches": branches, "first_member": first}
 
