@@ -34,6 +34,8 @@ BENCHMARKS = (
     "tiers",
     "imports",
     "outbox",
+    "segments",
+    "broadcast",
 )
 
 
@@ -152,6 +154,38 @@ def summary_rows(name: str, result: dict) -> list[tuple]:
                 f"{result['timings']['enqueue_s']:.2f} s",
                 "—",
                 "",
+            ),
+        ]
+    if name == "segments":
+        t = result["target"]
+        return [
+            (
+                "segment counts, slowest kind (ORM)",
+                f"{t['slowest_count_s']:.2f} s; lowest hand SQL/ORM {t['min_ratio']:.2f}",
+                f"< {t['count_s_max']:g} s, ≥ {t['ratio_min']}",
+                "met" if t["counts_met"] and result["checks"]["ok"] else "MISSED",
+            ),
+            (
+                "RFM refresh",
+                f"{result['timings']['rfm_refresh_s']:.1f} s",
+                f"< {t['rfm_s_max']:g} s",
+                "met" if t["rfm_met"] else "MISSED",
+            ),
+        ]
+    if name == "broadcast":
+        t = result["target"]
+        return [
+            (
+                "broadcast enqueue (broadcast_send)",
+                f"{result['timings']['enqueue_s']:.1f} s",
+                f"< {t['enqueue_s_max']:g} s",
+                "met" if t["enqueue_met"] and result["checks"]["ok"] else "MISSED",
+            ),
+            (
+                "broadcast sender, multicast to the fake LINE",
+                f"{result['sender']['recipients_per_s']:,} recipients/s",
+                f"≥ {t['per_s_min']:,}/s",
+                "met" if t["send_met"] else "MISSED",
             ),
         ]
     label = {"expiry": "expiry job", "tiers": "tier evaluation"}[name]

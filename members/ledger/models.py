@@ -17,7 +17,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -143,6 +144,16 @@ class Purchase(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="purchase_amount_positive"),
         ]
+        indexes = [
+            # A member's completed purchases, newest first, with the branch: the last visit (and
+            # where) for segments and RFM read the index alone (bench/segments.py).
+            models.Index(
+                fields=["member", "-created_at", "-id"],
+                condition=Q(status="completed"),
+                include=["shop", "branch"],
+                name="purchase_member_last",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} THB ({format_people_date(self.created_at)})"
@@ -162,6 +173,12 @@ class PurchaseItem(models.Model):
     class Meta:
         verbose_name = _("purchase item")
         verbose_name_plural = _("purchase items")
+        indexes = [
+            # "Bought product X" matches a SKU or a name, case-insensitively (segment conditions):
+            # without these a segment count read every item of the shop (bench/segments.py).
+            models.Index(F("shop"), Upper("sku"), name="purchase_item_sku_upper"),
+            models.Index(F("shop"), Upper("name"), name="purchase_item_name_upper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.name}"
