@@ -14,7 +14,9 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from shops.models import Branch, Shop, Tag, Tier
@@ -91,6 +93,13 @@ def _spread_purchases(shop: Shop) -> None:
 
 
 def seed_broadcasts(shop: Shop, segments: list) -> None:
+    """See ``_seed_broadcasts``; links in the messages are made on the demo's address (``make run``
+    sets ``SITE_URL`` only for the processes it starts, after seeding), as the welcome message's."""
+    with override_settings(SITE_URL=settings.SITE_URL or "http://127.0.0.1:8000"):
+        _seed_broadcasts(shop, segments)
+
+
+def _seed_broadcasts(shop: Shop, segments: list) -> None:
     """Marketing consent for most registered members (as their sign-up would have recorded it),
     SMS settings (sender name, a monthly budget), then four broadcasts: one sent to every member
     (LINE where it can, SMS to the others) with a 10 % hold-out, visits and taps after it; a
