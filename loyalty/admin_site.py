@@ -75,6 +75,7 @@ SIDEBAR: list[tuple] = [
             (_("Broadcasts"), "campaign", "campaigns.broadcast"),
             (_("Segments"), "filter_alt", "campaigns.segment"),
             (_("RFM groups"), "grid_view", "admin:campaigns_segment_rfm"),
+            (_("RFM settings"), "tune", "campaigns.rfmsettings"),
             (_("SMS settings"), "sms", "campaigns.smssettings"),
             (_("SMS messages"), "textsms", "campaigns.smsmessage"),
             (_("SMS opt-outs"), "block", "campaigns.smsoptout"),
