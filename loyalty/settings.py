@@ -157,6 +157,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compiles any query its planner thinks costly; for this app's short counts and
+    # set-based jobs compiling took longer than running (a segment count at 100,000 members: ~1 s of
+    # JIT for 0.5 s of work, docs/benchmarks.md). Off per connection; PG_JIT=on restores it.
+    if env.str("PG_JIT", default="off") != "on":
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = (options.get("options", "") + " -c jit=off").strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users ----------------------------------------------------------------------------------------
