@@ -480,11 +480,11 @@ def rfm_floor(shop_id: int) -> tuple[float, int]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from campaigns.segments.rfm import group_case_sql
-    from campaigns.segments.services import DEFAULT_WINDOW_DAYS, score_sql
+    from campaigns.segments.rfm import group_case_sql, rfm_window_start
+    from campaigns.segments.services import score_sql
     from members.ledger.models import Purchase
 
-    since = timezone.now() - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
+    since = rfm_window_start(timezone.now(), 12)  # the default window of RfmSettings
     sql = f"""
         CREATE TEMP TABLE bench_rfm ON COMMIT DROP AS
         WITH stats AS (

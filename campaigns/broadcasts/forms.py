@@ -163,7 +163,7 @@ def initial_of(broadcast: Broadcast) -> dict:
     }
 
 
-class MediaUploadForm(forms.Form):
+class MediaUploadForm(TypedTextForm, forms.Form):
     """A picture, or a video with its preview picture, for the composer (uploaded on its own,
     before the broadcast is saved)."""
 
@@ -190,7 +190,7 @@ class MediaUploadForm(forms.Form):
         return data
 
 
-class TestSendForm(forms.Form):
+class TestSendForm(TypedTextForm, forms.Form):
     line_user_ids = forms.MultipleChoiceField(
         label=_("send the test to"),
         widget=forms.CheckboxSelectMultiple,
@@ -228,5 +228,5 @@ def friend_label(friend: LineFriend) -> str:
     return f"{name} ({short})" if name else short
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(TypedTextForm, forms.Form):
     recipients = forms.IntegerField(min_value=0, widget=forms.HiddenInput)

@@ -58,7 +58,7 @@ def link_clicks(broadcast: Broadcast) -> dict[str, int]:
     """Members who tapped each tracked link of the broadcast (counted once per member), by link key."""
     from campaigns.links.selectors import clicks_by_key
 
-    return clicks_by_key(shop=broadcast.shop, source=broadcast.source)
+    return clicks_by_key(shop_id=broadcast.shop_id, source=broadcast.source)
 
 
 def sms_outcomes(broadcast: Broadcast) -> dict[int, str]:

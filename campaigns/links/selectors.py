@@ -6,7 +6,6 @@ from django.db.models import Count
 
 from campaigns.links.models import LinkClick, TrackedLink
 from members.models import Member
-from shops.models import Shop
 
 
 def link_for_token(token: str) -> TrackedLink | None:
@@ -19,11 +18,11 @@ def link_for_token(token: str) -> TrackedLink | None:
     )
 
 
-def clicks_by_key(*, shop: Shop, source: str) -> dict[str, int]:
+def clicks_by_key(*, shop_id: int, source: str) -> dict[str, int]:
     """The members who tapped each link of ``source`` (each counted once), by link key; a link
     nobody tapped is there with 0."""
     rows = (
-        TrackedLink.objects.filter(shop=shop, source=source)
+        TrackedLink.objects.filter(shop_id=shop_id, source=source)
         .annotate(members=Count("clicks"))
         .values_list("key", "members")
     )

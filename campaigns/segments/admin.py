@@ -23,10 +23,11 @@ from campaigns.segments.models import Segment
 from campaigns.segments.rfm import RfmGroup
 from campaigns.segments.selectors import segment_count
 from campaigns.segments.services import segment_create, segment_update
+from loyalty.text import TypedTextForm
 from shops.tenancy import ShopScopedAdmin, is_platform_operator, request_shop
 
 
-class SegmentForm(forms.ModelForm):
+class SegmentForm(TypedTextForm, forms.ModelForm):
     """Shape only: a name, and conditions that ``parse_conditions`` accepts for the shop. Each
     condition's problems are kept in ``condition_rows`` so the builder shows them on its row."""
 

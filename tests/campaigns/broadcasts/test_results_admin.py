@@ -5,23 +5,15 @@ shop's broadcast is a 404), and a page for a broadcast that has not started. The
 from __future__ import annotations
 
 import pytest
-from django.contrib import admin
-from django.urls import include, path
 from django.utils import translation
 
-from campaigns.broadcasts.admin_urls import urlpatterns_for
 from campaigns.broadcasts.models import BroadcastRecipient
 from campaigns.broadcasts.reach import broadcast_estimate
 from campaigns.broadcasts.services import broadcast_confirm, broadcast_save, broadcast_send
-from loyalty.urls import urlpatterns as project_urlpatterns
 from members.line.models import LineFriend
 from tests.campaigns.broadcasts.conftest import everyone, friend
 
-urlpatterns = [
-    path("admin/campaigns/broadcast/", include(urlpatterns_for(admin.site))),
-    *project_urlpatterns,
-]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 
 def sent_broadcast(shop, *, holdout_percent=0):

@@ -3,39 +3,18 @@ and reads them without scrolling sideways. Saves screenshots."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.contrib import admin
-from django.urls import include, path
 
-from campaigns.broadcasts.admin_urls import urlpatterns_for
-from loyalty.urls import urlpatterns as project_urlpatterns
 from shops.models import User
-from tests.browser.conftest import (  # noqa: F401 - fixtures
-    CHROMIUM,
-    _no_csp_violations,
-    browser,
-    phone_page,
-    shot,
-)
+from tests.browser.conftest import shot
 from tests.campaigns.broadcasts.test_results_admin import sent_broadcast
 from tests.factories import UserFactory
 
-urlpatterns = [
-    path("admin/campaigns/broadcast/", include(urlpatterns_for(admin.site))),
-    *project_urlpatterns,
-]
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.urls(__name__),
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "a-long-test-password-123"
 
 
-def test_an_owner_reads_the_results_on_a_phone(phone_page, shop):  # noqa: F811 - the fixture
+def test_an_owner_reads_the_results_on_a_phone(phone_page, shop):
     broadcast = sent_broadcast(shop, holdout_percent=30)
     owner = UserFactory(username="owner-results", shop=shop, role=User.Role.OWNER)
     owner.set_password(PASSWORD)
