@@ -106,8 +106,7 @@ def _seed_broadcasts(shop: Shop, segments: list) -> None:
     coupon push to the VIPs (three coupons already used); one scheduled for tomorrow morning and
     one draft."""
     from campaigns.broadcasts.models import Broadcast
-    from campaigns.broadcasts.reach import broadcast_estimate
-    from campaigns.broadcasts.services import broadcast_confirm, broadcast_save, broadcast_send
+    from campaigns.broadcasts.services import broadcast_save
     from campaigns.sms.services import sms_settings_save
 
     if Broadcast.objects.filter(shop=shop).exists():
@@ -132,11 +131,9 @@ def _seed_broadcasts(shop: Shop, segments: list) -> None:
         holdout_percent=10,
         attribution_days=7,
     )
-    estimate = broadcast_estimate(sent)
-    broadcast_confirm(broadcast=sent, recipients=estimate.line + estimate.sms)
-    broadcast_send(sent.pk)
-    _visits_after(shop, sent)
-    _taps(sent)
+    if _send(sent):
+        _visits_after(shop, sent)
+        _taps(sent)
     _coupon_push(shop, by_name["ลูกค้า VIP"])
     tomorrow = timezone.localdate() + DAY
     scheduled = broadcast_save(
@@ -147,15 +144,36 @@ def _seed_broadcasts(shop: Shop, segments: list) -> None:
         sms_text="{shop}: คิดถึงคุณ{name} แวะมารับกาแฟแก้วโปรดนะคะ",
         send_at=timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(10, 0))),
     )
-    estimate = broadcast_estimate(scheduled)
-    if estimate.line + estimate.sms:
-        broadcast_confirm(broadcast=scheduled, recipients=estimate.line + estimate.sms)
+    _confirm(scheduled)
     broadcast_save(
         shop=shop,
         name="สุขสันต์วันเกิด (ร่าง)",
         segment_ids=[by_name["เกิดเดือนนี้"]],
         messages=[{"type": "text", "text": "สุขสันต์วันเกิดคุณ{name} 🎂 รับเค้กฟรี 1 ชิ้นที่ {shop}"}],
     )
+
+
+def _confirm(broadcast) -> bool:
+    """Confirm the count the confirm step shows; a broadcast nobody can get (no SMS gateway set
+    up, say) stays a draft."""
+    from campaigns.broadcasts.reach import broadcast_estimate
+    from campaigns.broadcasts.services import broadcast_confirm
+
+    estimate = broadcast_estimate(broadcast)
+    if not estimate.line + estimate.sms:
+        return False
+    broadcast_confirm(broadcast=broadcast, recipients=estimate.line + estimate.sms)
+    return True
+
+
+def _send(broadcast) -> bool:
+    """Confirm and run the sending job now (the demo's cluster then delivers what it queued)."""
+    from campaigns.broadcasts.services import broadcast_send
+
+    if not _confirm(broadcast):
+        return False
+    broadcast_send(broadcast.pk)
+    return True
 
 
 def _consents(shop: Shop) -> None:
@@ -216,8 +234,7 @@ def _coupon_push(shop: Shop, segment_id: int) -> None:
     """A free iced Americano for the VIP members (a coupon each, with a coupon card), and three of
     them already used at the counter."""
     from campaigns.broadcasts.models import BroadcastRecipient
-    from campaigns.broadcasts.reach import broadcast_estimate
-    from campaigns.broadcasts.services import broadcast_confirm, broadcast_save, broadcast_send
+    from campaigns.broadcasts.services import broadcast_save
     from members.ledger.actors import Actor
     from rewards.models import Reward
     from rewards.services.coupons import coupon_use
@@ -234,9 +251,8 @@ def _coupon_push(shop: Shop, segment_id: int) -> None:
         sms_text="{shop}: ขอบคุณลูกค้า VIP รับอเมริกาโน่เย็นฟรี 1 แก้ว",
         coupon_reward_id=reward.pk,
     )
-    estimate = broadcast_estimate(push)
-    broadcast_confirm(broadcast=push, recipients=estimate.line + estimate.sms)
-    broadcast_send(push.pk)
+    if not _send(push):
+        return
     given = BroadcastRecipient.objects.filter(broadcast=push, coupon__isnull=False)
     branch = Branch.objects.filter(shop=shop).order_by("pk").first()
     for row in given.select_related("coupon").order_by("pk")[:3]:
