@@ -494,6 +494,8 @@ def common_era_dates(response) -> list[str]:
     # Text marked English on a Thai page (an English LINE message's preview) reads "31 Dec 2026".
     html = re.sub(r'<span[^>]*\blang="en"[^>]*>.*?</span>', " ", html, flags=re.S)
     html = re.sub(r"<[^>]*>", "\n", html)
+    # A random id (an outbox row's retry key) may hold the digits 2026 between its dashes.
+    html = re.sub(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", " ", html)
     return [
         line.strip()
         for line in html.splitlines()
