@@ -104,6 +104,22 @@ class Member(models.Model):
     balance = models.BigIntegerField(_("points balance"), default=0, editable=False)
     debt = models.PositiveBigIntegerField(_("points debt"), default=0, editable=False)
     tier_changed_at = models.DateTimeField(_("tier changed"), null=True, blank=True, editable=False)
+    # The member's latest completed purchase (time and branch), cached like the balance: written
+    # by members.ledger (earn, reversal, merge; ``members.ledger.visits``) in the transaction that
+    # writes the purchase, so that "last visit" segments read one row per member instead of ten
+    # million purchases (bench/segments.py). Not indexed: an earn's UPDATE of the member stays a
+    # HOT update, and a count reads every member of the shop anyway.
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True, editable=False)
+    last_visit_branch = models.ForeignKey(
+        Branch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("branch of last visit"),
+    )
     registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -202,6 +218,7 @@ from members.ledger.models import (  # noqa: E402, F401
     Product,
     Purchase,
     PurchaseItem,
+    PurchaseProduct,
 )
 from members.line.models import (  # noqa: E402, F401 - LINE webhook, friends, binding
     AccountLinkNonce,

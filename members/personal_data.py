@@ -214,7 +214,7 @@ def register_members_own() -> None:
     """The members app's models in the registry (called by ``MembersConfig.ready``)."""
     from django.contrib.admin.models import LogEntry
 
-    from members.ledger.models import LedgerEntry, PointLot, Purchase
+    from members.ledger.models import LedgerEntry, PointLot, Purchase, PurchaseProduct
     from members.qr_models import MemberCode
     from members.signup.models import ConsentRecord, SignupAnswer
     from members.staff.models import PointsClaim
@@ -230,6 +230,11 @@ def register_members_own() -> None:
         Purchase,
         reason="accounting: amount, receipt number, order id and items of a spend; no name, "
         "phone or address, only the member id",
+    )
+    keep_on_erasure(
+        PurchaseProduct,
+        reason="a copy of the kept purchases' product names and SKUs with the member id, for "
+        "segments; nothing else about the person",
     )
     keep_on_erasure(
         ConsentRecord,
@@ -248,6 +253,10 @@ def register_members_own() -> None:
     leave_out_of_export(
         MemberCode,
         reason="one-time QR codes that work for two minutes and are purged a day later",
+    )
+    leave_out_of_export(
+        PurchaseProduct,
+        reason="a copy of the purchases' items (SKU and name in capitals), which are exported",
     )
     leave_out_of_export(
         PointsClaim,

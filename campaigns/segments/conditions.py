@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.lookups import In
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from campaigns.segments.conditions_more import (
@@ -56,7 +56,7 @@ from campaigns.segments.conditions_more import (
 from campaigns.segments.models import MemberRfm
 from campaigns.segments.rfm import RfmGroup
 from loyalty.dates import local_midnight
-from members.ledger.models import Purchase, PurchaseItem
+from members.ledger.models import PurchaseProduct
 from members.line.models import LineFriend
 from members.models import Member
 from shops.models import Branch, Tag, Tier
@@ -280,27 +280,22 @@ def _between(field: str, since: dt.date | None, until: dt.date | None) -> Q:
     return q
 
 
-def _completed(shop_id: int) -> QuerySet[Purchase]:
-    return Purchase.objects.filter(
-        shop_id=shop_id, member_id=OuterRef("pk"), status=Purchase.Status.COMPLETED
-    )
-
-
-def _bought(shop_id: int, product: str, values: dict) -> Exists:
-    items = PurchaseItem.objects.filter(
-        Q(sku__iexact=product) | Q(name__iexact=product),
+def _bought(shop_id: int, products: list[str], values: dict) -> Exists:
+    """Bought any of ``products`` (an item's SKU or name, any case) in the window, from the
+    ledger's narrow ``PurchaseProduct`` rows (members.ledger.visits): one EXISTS for all of them,
+    so that "none of" is one anti-join, not a NOT (EXISTS … OR EXISTS …) run per member."""
+    bought = PurchaseProduct.objects.filter(
         shop_id=shop_id,
-        purchase__member_id=OuterRef("pk"),
-        purchase__status=Purchase.Status.COMPLETED,
-    ).filter(_between("purchase__created_at", values["since"], values["until"]))
-    return Exists(items)
+        member_id=OuterRef("pk"),
+        key__in=[Upper(Value(product)) for product in products],
+    ).filter(_between("purchased_at", values["since"], values["until"]))
+    return Exists(bought)
 
 
 def _q_purchased(shop_id: int, values: dict) -> Q:
-    bought = [Q(_bought(shop_id, product, values)) for product in values["products"]]
     if values["mode"] == "all":
-        return _and(bought)
-    either = _or(bought)
+        return _and([Q(_bought(shop_id, [product], values)) for product in values["products"]])
+    either = Q(_bought(shop_id, values["products"], values))
     return ~either if values["mode"] == "none" else either
 
 
@@ -339,23 +334,16 @@ def _q_friend(shop_id: int, values: dict) -> Q:
 
 
 def _q_last_visit_branch(shop_id: int, values: dict) -> Q:
-    # The branch of each member's latest purchase (one index probe per member), in the chosen
-    # ones; not every purchase in those branches checked for being the latest (3× slower,
-    # bench/segments.py).
-    latest = _completed(shop_id).order_by("-created_at", "-pk").values("branch_id")[:1]
-    return Q(In(Subquery(latest), values["branches"]))
+    # The branch of each member's latest completed purchase, kept on the member row by the
+    # ledger (members.ledger.visits): one row per member, not ten million purchases.
+    return Q(last_visit_branch_id__in=values["branches"])
 
 
 def _q_last_visit(shop_id: int, values: dict) -> Q:
-    # The last purchase is in the window: one in it, and none after it.
-    q = Q(Exists(_completed(shop_id).filter(_between("created_at", values["since"], None))))
-    if values["until"]:
-        later = _completed(shop_id).filter(
-            created_at__gte=local_midnight(values["until"] + dt.timedelta(days=1))
-        )
-        q &= ~Q(Exists(later))
-        q &= Q(Exists(_completed(shop_id).filter(_between("created_at", None, values["until"]))))
-    return q
+    # The last purchase (kept on the member row, as above) is in the window.
+    return Q(last_visit_at__isnull=False) & _between(
+        "last_visit_at", values["since"], values["until"]
+    )
 
 
 def _and(qs: list[Q]) -> Q:

@@ -16,13 +16,27 @@ from shops.models import Shop
 
 class MemberRfm(models.Model):
     """A member's recency, frequency and spend, their 1–5 scores among the shop's members and the
-    group the scores name. Only members with at least one purchase have a row."""
+    group the scores name. Only members with at least one purchase have a row.
+
+    Derived data, rewritten whole for a shop by each refresh (``services.rfm_refresh``): the two
+    foreign keys carry no database constraint (Django still cascades a deletion), because checking
+    them cost a million row checks at the refresh's commit, a third of its time at 1 M members
+    (bench/segments.py); the refresh writes only members of the shop that it has just read."""
 
     shop = models.ForeignKey(
-        Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop")
+        Shop,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,  # rfm_shop_group starts with the shop
+        related_name="+",
+        verbose_name=_("shop"),
     )
     member = models.OneToOneField(
-        "members.Member", on_delete=models.CASCADE, related_name="rfm", verbose_name=_("member")
+        "members.Member",
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="rfm",
+        verbose_name=_("member"),
     )
     last_purchase_at = models.DateTimeField(_("last purchase"))
     frequency = models.PositiveIntegerField(_("purchases in the window"))

@@ -49,6 +49,7 @@ from members.ledger.models import (
     PurchaseItem,
 )
 from members.ledger.tiers import tier_announce, tier_start, tier_upgrade
+from members.ledger.visits import bought_record, visit_note
 from members.models import Member
 from members.notifications.models import NoticeKind
 from members.notifications.services import notify
@@ -343,6 +344,7 @@ def _earn_write(
         purchase.save(force_insert=True)  # nothing unique to clash with: no savepoint
     if items:
         _save_items(shop, purchase, items)
+        bought_record(purchase_id=purchase.pk)
     kind = (
         EntryKind.ORDER if channel in (Channel.ONLINE, Channel.API) and order_id else EntryKind.EARN
     )
@@ -367,7 +369,8 @@ def _earn_write(
     # The tier columns only when they moved: a save naming "tier" tells listeners (the rich
     # menus' re-link) that the tier may have changed.
     tier_fields = ["tier", "tier_changed_at"] if upgraded else []
-    member.save(update_fields=["balance", "debt", *tier_fields, "updated_at"])
+    visit_fields = visit_note(member, purchase)
+    member.save(update_fields=["balance", "debt", *tier_fields, *visit_fields, "updated_at"])
     # Every spend that earns (staff app, points QR, Open API) tells the member, in this
     # transaction; imports and bulk credits do not (members.ledger.bulk).
     notify(member, NoticeKind.EARNED, {"points": points}, cause_key=str(entry.pk))

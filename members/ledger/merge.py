@@ -17,6 +17,7 @@ from django.db.models import F, Sum, Window
 from members.ledger.core import local_today, open_lots
 from members.ledger.models import LedgerEntry, PointLot, Purchase
 from members.ledger.tiers import tier_rank, tier_upgrade
+from members.ledger.visits import bought_move, visit_refresh
 from members.models import Member
 
 # The ledger's relations to Member that ``ledger_merge`` moves (model label, field).
@@ -25,6 +26,7 @@ LEDGER_RELATIONS = frozenset(
         ("members.LedgerEntry", "member"),
         ("members.PointLot", "member"),
         ("members.Purchase", "member"),
+        ("members.PurchaseProduct", "member"),
     }
 )
 
@@ -45,7 +47,9 @@ def ledger_merge(*, source: Member, target: Member, today: dt.date | None = None
     points = source.balance
     LedgerEntry.objects.filter(member=source).update(member=target)
     PointLot.objects.filter(member=source).update(member=target)
-    Purchase.objects.filter(member=source).update(member=target)
+    moved = list(Purchase.objects.filter(member=source).values_list("pk", flat=True))
+    Purchase.objects.filter(pk__in=moved).update(member=target)
+    bought_move(moved, target)
 
     target.balance += source.balance
     target.debt += source.debt
@@ -58,10 +62,14 @@ def ledger_merge(*, source: Member, target: Member, today: dt.date | None = None
         target.tier_changed_at = source.tier_changed_at
     if tier_rank(source.manual_tier) > tier_rank(target.manual_tier):
         target.manual_tier = source.manual_tier
-    source.save(update_fields=["balance", "debt", "updated_at"])
+    source.last_visit_at, source.last_visit_branch_id = None, None  # no purchases left
+    source.save(
+        update_fields=["balance", "debt", "last_visit_at", "last_visit_branch", "updated_at"]
+    )
     target.save(
         update_fields=["balance", "debt", "tier", "tier_changed_at", "manual_tier", "updated_at"]
     )
+    visit_refresh(target)
     tier_upgrade(target)
     return points
 

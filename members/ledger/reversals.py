@@ -21,6 +21,7 @@ from members.ledger.errors import CannotReverse, EntryOwned, MemberNotActive
 from members.ledger.locks import lock_member
 from members.ledger.models import EntryKind, LedgerEntry, LotAllocation, PointLot, Purchase
 from members.ledger.tiers import tier_undo_upgrade
+from members.ledger.visits import bought_forget, visit_refresh
 from members.models import Member
 
 
@@ -95,6 +96,8 @@ def entry_reverse(
         reversal = _reverse_credit(member, entry, key=key, print_=print_, actor=actor, note=note)
         if entry.purchase_id:
             Purchase.objects.filter(pk=entry.purchase_id).update(status=Purchase.Status.REVERSED)
+            visit_refresh(member)  # the reversed purchase may have been the last visit
+            bought_forget(entry.purchase_id)
         tier_undo_upgrade(member, entry)
     else:
         reversal = _reverse_debit(member, entry, key=key, print_=print_, actor=actor, note=note)

@@ -24,6 +24,7 @@ from loyalty.line.fake import (
 )
 from loyalty.management.commands.seed_demo import DEMO_SLUG
 from loyalty.outbox.tasks import outbox_drain
+from members.models import Member, Purchase
 from shops.models import Shop
 
 
@@ -49,6 +50,15 @@ def test_the_demo_has_segments_rfm_and_broadcasts_with_results(fake_line, fake_s
         assert members.exists(), segment.name
     groups = set(MemberRfm.objects.filter(shop=shop).values_list("group", flat=True))
     assert len(groups) >= 8
+    # and each member's last visit is their latest purchase after the seed moved them in time
+    for member in Member.objects.filter(shop=shop):
+        latest = (
+            Purchase.objects.filter(member=member, status="completed")
+            .order_by("-created_at", "-id")
+            .values_list("created_at", "branch_id")
+            .first()
+        )
+        assert (member.last_visit_at, member.last_visit_branch_id) == (latest or (None, None))
 
     # when the job cluster sends what the broadcasts queued
     outbox_drain(seconds=20)

@@ -5,6 +5,7 @@ import pytest
 
 from members.ledger.actors import Actor
 from members.ledger.selectors import shop_points_totals
+from members.ledger.models import Purchase, PurchaseProduct
 from members.models import LedgerEntry, Member, PointLot
 from tests.factories import MemberFactory, ShopFactory
 
@@ -44,6 +45,28 @@ def assert_invariants(shop_id: int) -> None:
         last = LedgerEntry.objects.filter(member=m).order_by("-id").first()
         if last is not None and last.kind != "expire":
             assert last.balance_after == m.balance
+        # The last visit kept on the member row is their latest completed purchase.
+        visit = (
+            Purchase.objects.filter(member=m, status="completed")
+            .order_by("-created_at", "-id")
+            .values_list("created_at", "branch_id")
+            .first()
+        )
+        assert (m.last_visit_at, m.last_visit_branch_id) == (visit or (None, None)), m.pk
+    # What each member bought, as the segments read it: a row per completed purchase and key.
+    expected = {
+        (p.pk, p.member_id, p.created_at, key)
+        for p in Purchase.objects.filter(shop_id=shop_id, status="completed").prefetch_related(
+            "items"
+        )
+        for item in p.items.all()
+        for key in {item.sku.upper(), item.name.upper()} - {""}
+    }
+    assert expected == set(
+        PurchaseProduct.objects.filter(shop_id=shop_id).values_list(
+            "purchase_id", "member_id", "purchased_at", "key"
+        )
+    )
     totals = shop_points_totals(shop_id)
     assert totals["ledger_total"] == totals["balances"]
     for lot in PointLot.objects.filter(shop_id=shop_id):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from loyalty.sms import SmsRefused
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
+from members.ledger.earning import LineItem
 from members.ledger.errors import MemberNotActive
 from members.models import LedgerEntry, Member, PointLot, Purchase
 from members.pages import export
@@ -330,6 +331,14 @@ def test_withdrawn_claim_cannot_be_proven(claim):
 
 def _every_relation_used_by(pending, shop, branch):
     """Rows of every kind that point at a member, on ``pending``."""
+    ledger.points_earn(  # a purchase with items: what was bought (PurchaseProduct)
+        shop=shop,
+        member=pending,
+        amount="100",
+        items=[LineItem(sku="LAT-01", name="Latte", quantity=Decimal(1), price=Decimal(100))],
+        idempotency_key="items",
+        actor=STORE,
+    )
     ledger.points_adjust(
         member=pending, points=500, note="seed", idempotency_key="seed", actor=Actor.system()
     )

@@ -70,6 +70,8 @@ def _spread_purchases(shop: Shop) -> None:
     """Move each member's purchases back in time: a regular's visits every week or two up to
     today, an occasional customer's a few months apart, ending anywhere in the past 11 months."""
     from members.ledger.models import Purchase
+    from members.ledger.visits import visits_refresh
+    from members.models import Member
 
     rng = random.Random(15)
     now = timezone.now()
@@ -90,6 +92,7 @@ def _spread_purchases(shop: Shop) -> None:
             Purchase.objects.filter(pk=purchase.pk).update(
                 created_at=now - days * DAY - dt.timedelta(minutes=rng.randint(0, 600))
             )
+    visits_refresh(Member.objects.filter(shop=shop))  # the last visits moved with them
 
 
 def seed_broadcasts(shop: Shop, segments: list) -> None:

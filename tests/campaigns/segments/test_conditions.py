@@ -20,6 +20,7 @@ from campaigns.segments.rfm import RfmGroup
 from campaigns.segments.services import rfm_refresh
 from loyalty.dates import local_midnight
 from members.ledger.models import Channel, Purchase, PurchaseItem
+from members.ledger.visits import shop_purchases_refresh
 from members.line.models import LineFriend
 from members.models import Member
 from members.signup.models import SignupAnswer, SignupQuestion
@@ -242,6 +243,9 @@ def build_world(spec):
             answers[questions[0].pk] = {choices[c].pk for c in m["choices"]}
         if m["wrote"]:
             answers[questions[1].pk] = set()
+    # Written in bulk, as a seed would: the last visits and the bought products are set for the
+    # shop at once (the ledger's own writes keep them up to date: tests/members/test_visits.py).
+    shop_purchases_refresh(shop.pk)
     rfm_refresh(shop_id=shop.pk, now=NOW)
     rfm = dict(MemberRfm.objects.filter(shop=shop).values_list("member_id", "group"))
     return shop, {
@@ -528,6 +532,8 @@ def test_last_visit_is_the_last_purchase_not_any_purchase_in_the_window():
         created_at=NOW,
         status=Purchase.Status.REVERSED,
     )
+
+    shop_purchases_refresh(shop.pk)
 
     def matched(since, until):
         conditions = parse_conditions(
