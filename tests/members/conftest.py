@@ -4,8 +4,8 @@ from decimal import Decimal
 import pytest
 
 from members.ledger.actors import Actor
-from members.ledger.selectors import shop_points_totals
 from members.ledger.models import Purchase, PurchaseProduct
+from members.ledger.selectors import shop_points_totals
 from members.models import LedgerEntry, Member, PointLot
 from tests.factories import MemberFactory, ShopFactory
 

@@ -12,10 +12,10 @@ from django.db import transaction
 
 from members.ledger import services as ledger
 from members.ledger.actors import Actor
+from members.ledger.earning import LineItem
 from members.ledger.locks import lock_member
 from members.ledger.merge import ledger_merge
 from members.ledger.visits import visits_refresh
-from members.ledger.earning import LineItem
 from members.models import Member, Purchase, PurchaseProduct
 from tests.factories import BranchFactory, MemberFactory
 from tests.members.conftest import assert_invariants
