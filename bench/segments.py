@@ -5,15 +5,17 @@ members (one in ten pending, the others registered; birthdays for four in five; 
 five; one or two of 20 tags for most; four in five registered members bound to LINE, nine in ten of
 those a friend of the OA and the others blocked) and 10 completed purchases per member on average
 (one in fifty reversed) over the last two years in 5 branches, each with one or two items of a
-catalogue of 200 products (a few popular, most rare). Then:
+catalogue of 200 products (a few popular, most rare); then each member's last visit and what each
+purchase bought are set for the shop as the ledger keeps them (``shop_purchases_refresh``). Then:
 
 - times the nightly RFM refresh (``rfm_refresh``) for the shop, target < 60 s at full size, against
   the same ranked select written into a scratch table (no delete, no constraint checks);
 - times the count of a segment of each condition kind through the real code path
-  (``parse_conditions`` then ``segment_members(...).count()``), and of a segment of four conditions
-  (AND), each against a hand-written SQL count of the same members in the same run (best of 3
-  each). Target: every count < 1 s at full size, and hand-written / ORM ≥ 0.8. The two counts must
-  agree.
+  (``parse_conditions``, timed on its own: it reads the JSON and checks every id belongs to the
+  shop; then ``segment_members(...).count()``), and of a segment of four conditions (AND), each
+  against a hand-written SQL count of the same members over the same tables in the same run (best
+  of 3 each). Target: parse + count < 1 s at full size, and hand-written / ORM count ≥ 0.8. The
+  two counts must agree.
 
     .venv/bin/python bench/segments.py [--scale 1] [--json PATH] [--keep] [--reuse SLUG]
 
@@ -456,8 +458,13 @@ def time_counts(shop_id: int, ids: dict) -> list[dict]:
     rows = []
     for name, data, sql, params in cases(shop_id, ids):
 
-        def orm(data=data):
-            return segment_members(shop_id, parse_conditions(shop_id, data)).count()
+        def parse(data=data):
+            return parse_conditions(shop_id, data)
+
+        parse_s, conditions, _runs = best_of(parse)
+
+        def orm(conditions=conditions):
+            return segment_members(shop_id, conditions).count()
 
         def raw(sql=sql, params=params):
             with connection.cursor() as cursor:
@@ -469,6 +476,7 @@ def time_counts(shop_id: int, ids: dict) -> list[dict]:
         rows.append(
             {
                 "name": name,
+                "parse_s": round(parse_s, 4),
                 "orm_s": round(orm_s, 4),
                 "raw_s": round(raw_s, 4),
                 "ratio": round(raw_s / orm_s, 3) if orm_s else None,
@@ -591,14 +599,12 @@ def run(*, members: int, keep: bool = False, reuse: str | None = None) -> dict:
     result["timings"] = timings
     scale = result["data"]["members"] / FULL_MEMBERS
     rfm_limit = RFM_TARGET_S * max(scale, 0.01)
-    slowest = max(row["orm_s"] for row in result["counts"])
+    slowest = max(row["parse_s"] + row["orm_s"] for row in result["counts"])
     result["target"] = {
         "count_s_max": COUNT_TARGET_S,
         "ratio_min": RATIO_MIN,
         "rfm_s_max": rfm_limit,
-        "counts_met": all(
-            row["orm_s"] < COUNT_TARGET_S and row["ratio"] >= RATIO_MIN for row in result["counts"]
-        ),
+        "counts_met": all(_met(row) for row in result["counts"]),
         "slowest_count_s": slowest,
         "min_ratio": min(row["ratio"] for row in result["counts"]),
         "rfm_met": timings["rfm_refresh_s"] < rfm_limit,
@@ -609,6 +615,12 @@ def run(*, members: int, keep: bool = False, reuse: str | None = None) -> dict:
     }
     result["machine"]["load_after"] = common.loadavg()
     return result
+
+
+def _met(row: dict) -> bool:
+    """Read and checked, then counted, in under a second; the count statement as fast as the one
+    written by hand (the hand-written one checks nothing: the parse is timed on its own)."""
+    return row["parse_s"] + row["orm_s"] < COUNT_TARGET_S and row["ratio"] >= RATIO_MIN
 
 
 def report(result: dict) -> str:
@@ -636,10 +648,11 @@ def report(result: dict) -> str:
         (
             row["name"],
             row["count"],
+            row["parse_s"] * 1000,
             row["orm_s"] * 1000,
             row["raw_s"] * 1000,
             row["ratio"],
-            ("met" if row["orm_s"] < COUNT_TARGET_S and row["ratio"] >= RATIO_MIN else "MISSED")
+            ("met" if _met(row) else "MISSED")
             + (f" (runs {row['runs'][0]}/{row['runs'][1]})" if min(row["runs"]) < REPEAT else ""),
         )
         for row in result["counts"]
@@ -648,9 +661,9 @@ def report(result: dict) -> str:
         common.format_table("segments: data and RFM refresh", ["", "result"], head)
         + "\n\n"
         + common.format_table(
-            f"segment counts, best of {REPEAT} (target < {COUNT_TARGET_S:g} s and "
-            f"hand-written/ORM ≥ {RATIO_MIN})",
-            ["segment", "members", "ORM ms", "hand SQL ms", "ratio", ""],
+            f"segment counts, best of {REPEAT} (target: parse + count < {COUNT_TARGET_S:g} s, "
+            f"and hand-written/ORM count ≥ {RATIO_MIN})",
+            ["segment", "members", "parse ms", "count ms", "hand SQL ms", "ratio", ""],
             rows,
         )
     )

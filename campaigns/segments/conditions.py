@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
@@ -56,6 +56,7 @@ from campaigns.segments.conditions_more import (
 from campaigns.segments.models import MemberRfm
 from campaigns.segments.rfm import RfmGroup
 from loyalty.dates import local_midnight
+from loyalty.lookups import AnyOf
 from members.ledger.models import PurchaseProduct
 from members.line.models import LineFriend
 from members.models import Member
@@ -138,8 +139,7 @@ def _ids(shop_id: int, item: dict, key: str, model) -> list[int]:
         ids = sorted({int(value) for value in raw})
     except (TypeError, ValueError):
         raise ValidationError(foreign) from None
-    found = set(model.objects.filter(shop_id=shop_id, pk__in=ids).values_list("pk", flat=True))
-    if found != set(ids):
+    if model.objects.filter(AnyOf(F("pk"), ids), shop_id=shop_id).count() != len(ids):
         raise ValidationError(foreign)
     return ids
 
@@ -375,7 +375,7 @@ _BUILDERS = {
     "birth_month": lambda shop_id, values: Q(birthday__month__in=values["months"]),
     "tier": lambda shop_id, values: Q(tier_id__in=values["tiers"]),
     "pending": lambda shop_id, values: Q(status=Member.Status.PENDING),
-    "members": lambda shop_id, values: Q(pk__in=values["members"]),
+    "members": lambda shop_id, values: Q(AnyOf(F("pk"), values["members"])),
     "bound": lambda shop_id, values: (
         Q(bound_at__isnull=False) if values["bound"] else Q(bound_at__isnull=True)
     ),
