@@ -349,12 +349,16 @@ def _snapshot(broadcast: Broadcast) -> int:
         *([When(_holdout=True, then=Value(RState.HOLDOUT))] if broadcast.holdout_percent else []),
         default=Value(RState.PENDING),
     )
-    rows = members.annotate(
-        _broadcast=Value(broadcast.pk),
-        _state=state,
-        _line=Coalesce(F("line_user_id"), Value("")),
-        _phone=Coalesce(F("phone"), Value("")),
-    ).values_list("_broadcast", "pk", "_channel", "_state", "_reason", "_line", "_phone")
+    rows = (
+        members.order_by()
+        .annotate(  # no sort: the send reads them in member order
+            _broadcast=Value(broadcast.pk),
+            _state=state,
+            _line=Coalesce(F("line_user_id"), Value("")),
+            _phone=Coalesce(F("phone"), Value("")),
+        )
+        .values_list("_broadcast", "pk", "_channel", "_state", "_reason", "_line", "_phone")
+    )
     sql, params = rows.query.sql_with_params()
     table = BroadcastRecipient._meta.db_table
     with connection.cursor() as cursor:
@@ -377,9 +381,9 @@ def _enqueue_batch(broadcast: Broadcast, assets: Assets, after: int = 0) -> tupl
     """Queue the next batch of waiting recipients, in member order after the member ``after``:
     (how many, the last member); None when there are none left there.
 
-    The batch is read from where the last one ended, not from the start of the waiting ones: the
-    index entries of recipients already queued stay in the index until a vacuum, and reading past
-    them from the start made each batch slower than the last (bench/broadcast.py)."""
+    The batch is read from where the last one ended (the one-per-member index, in member order),
+    not from the start of the waiting ones: recipients already queued are behind it, and reading
+    past them from the start made each batch slower than the last (bench/broadcast.py)."""
     with transaction.atomic():
         # The broadcast's row lock keeps two runs of the job from taking the same batch.
         Broadcast.objects.select_for_update().filter(pk=broadcast.pk).values_list("pk").first()
