@@ -78,7 +78,8 @@ messages: venv
 check-deploy: venv
 	DEBUG=false SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-string-for-the-check \
 	FIELD_ENCRYPTION_KEY=$$($(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
-	ALLOWED_HOSTS=loyalty.example.com $(PY) manage.py check --deploy --fail-level WARNING
+	ALLOWED_HOSTS=loyalty.example.com SITE_URL=https://loyalty.example.com \
+	$(PY) manage.py check --deploy --fail-level WARNING
 
 bench: venv-dev
 	$(PY) bench/run_all.py

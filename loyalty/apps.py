@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class LoyaltyConfig(AppConfig):
     name = "loyalty"
     verbose_name = _("Platform")
+
+    def ready(self) -> None:
+        from loyalty import checks  # noqa: F401 - registers the deployment checks

@@ -92,6 +92,8 @@ class MemberAdmin(
         "registered_at",
         "created_at",
         "updated_at",
+        "last_visit_at",
+        "last_visit_branch",
     )
     fieldsets = (
         (
@@ -112,6 +114,7 @@ class MemberAdmin(
             },
         ),
         (_("Tier and tags"), {"fields": ("tier", "manual_tier", "tags")}),
+        (_("Purchases"), {"fields": ("last_visit_at", "last_visit_branch")}),
         (
             _("LINE and account binding"),
             {

@@ -132,8 +132,8 @@ class BroadcastRecipient(models.Model):
     what became of it.
 
     A million rows are written at once and each is updated once when handed to the sender, so
-    the table keeps few indexes (one per member, the waiting ones, the member's and the outbox
-    row's) and its keys to the broadcast, the member and
+    the table keeps few indexes (one per member, the waiting ones, the member's: a merge moves
+    them) and its keys to the broadcast, the member and
     the outbox row carry no database constraint (Django still cascades and nulls): the rows are
     written from the broadcast's locked row, the shop's members and the outbox rows just made, and
     the constraint checks were a third of the send's time (bench/broadcast.py)."""
@@ -184,6 +184,7 @@ class BroadcastRecipient(models.Model):
         "loyalty.OutboxMessage",
         on_delete=models.SET_NULL,
         db_constraint=False,
+        db_index=False,  # read from the recipient's side only (results); outbox rows stay
         null=True,
         blank=True,
         related_name="+",
