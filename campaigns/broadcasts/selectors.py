@@ -138,34 +138,42 @@ class Estimate:
 
 
 def estimate(broadcast: Broadcast, *, sms: bool, opted_out: Q | None = None) -> Estimate:
-    members = routed(broadcast, sms=sms, opted_out=opted_out)
-    held = Q(_scramble__lt=broadcast.holdout_percent) if broadcast.holdout_percent else None
-    sends = Q(_channel__in=(Channel.LINE, Channel.SMS))
-    aggregates = {
-        "total": Count("pk"),
-        "line": Count("pk", filter=Q(_channel=Channel.LINE) & (~held if held else Q())),
-        "sms": Count("pk", filter=Q(_channel=Channel.SMS) & (~held if held else Q())),
-    }
-    if held:
-        aggregates["holdout"] = Count("pk", filter=sends & held)
-    for reason in Reason:
-        if reason.value:
-            aggregates[f"r_{reason.value}"] = Count(
-                "pk", filter=Q(_channel=Channel.NONE, _reason=reason.value)
+    """The confirm step's numbers, from one ``GROUP BY`` of the routed audience (channel, reason,
+    held out): each member's routing is worked out once, where a count per number repeated it
+    for each of a dozen numbers (53 s for 1,000,000 members, bench/broadcast.py)."""
+    members = routed(broadcast, sms=sms, opted_out=opted_out).order_by()
+    keys = ["_channel", "_reason"]
+    if broadcast.holdout_percent:
+        members = members.annotate(
+            _held=ExpressionWrapper(
+                Q(_scramble__lt=broadcast.holdout_percent), output_field=BooleanField()
             )
-    counts = members.aggregate(**aggregates)
+        )
+        keys.append("_held")
+    total = line = sms_count = holdout = 0
+    not_sent: dict[str, int] = {}
+    for row in members.values(*keys).annotate(n=Count("pk")):
+        channel, n = row["_channel"], row["n"]
+        total += n
+        if channel == Channel.NONE:
+            if row["_reason"]:
+                not_sent[row["_reason"]] = not_sent.get(row["_reason"], 0) + n
+        elif row.get("_held"):
+            holdout += n
+        elif channel == Channel.LINE:
+            line += n
+        else:
+            sms_count += n
     parts = max(1, len(broadcast.messages))
     return Estimate(
-        total=counts["total"],
-        line=counts["line"],
-        sms=counts["sms"],
-        holdout=counts.get("holdout", 0),
+        total=total,
+        line=line,
+        sms=sms_count,
+        holdout=holdout,
         not_sent={
-            reason.value: counts[f"r_{reason.value}"]
-            for reason in Reason
-            if reason.value and counts[f"r_{reason.value}"]
+            reason.value: not_sent[reason.value] for reason in Reason if reason.value in not_sent
         },
-        line_messages=counts["line"] * parts,
+        line_messages=line * parts,
     )
 
 
