@@ -1,8 +1,9 @@
 """The segment builder and the RFM grid in a real browser (Debian Chromium, Thai), at 1280 and
 390 px: an owner adds three conditions (a tag, a lowest balance, a product bought), sees the count
 and the first members change as each one is set (and an incomplete condition's problem on its
-own row), saves, and opens the RFM grid, whose numbers are the nightly scores. No page is wider
-than the screen. Screenshots go to the test's tmp dir."""
+own row), saves, and opens the RFM grid, whose numbers are the nightly scores; and, at 390 px,
+the "can redeem a reward now" and "sign-up answer" controls count what the server counts. No page
+is wider than the screen. Screenshots go to the test's tmp dir."""
 
 from __future__ import annotations
 
@@ -21,10 +22,19 @@ from members.ledger.actors import Actor
 from members.ledger.earning import LineItem
 from members.ledger.services import points_earn
 from members.line.models import LineFriend
+from members.signup.models import SignupAnswer, SignupQuestion
 from shops.models import User
 from tests.browser.conftest import _new_page
 from tests.browser.test_line_friends_admin import sign_in
-from tests.factories import MemberFactory, ShopFactory, TagFactory, UserFactory
+from tests.factories import (
+    MemberFactory,
+    RewardFactory,
+    ShopFactory,
+    SignupChoiceFactory,
+    SignupQuestionFactory,
+    TagFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -166,5 +176,68 @@ def test_an_owner_builds_a_segment_with_a_live_count_and_opens_the_rfm_grid(
         first.locator("[data-testid=rfm-new-segment]").click()
         page.wait_for_selector("[data-testid=condition][data-kind=rfm]")
         assert page.locator("[data-testid=condition] input[type=checkbox]:checked").count() == 1
+    finally:
+        context.close()
+
+
+def test_the_reward_and_sign_up_answer_controls_count_what_the_server_counts(
+    browser, live_server, owner, tmp_path
+):
+    # given a reward some members can redeem now, and a sign-up question some answered
+    shop = owner.shop
+    members = list(shop.members.order_by("pk"))
+    balances = sorted(m.balance for m in members)
+    reward = RewardFactory(shop=shop, name="ลาเต้ฟรี", points_cost=balances[3])
+    job = SignupQuestionFactory(shop=shop, label="อาชีพ", kind=SignupQuestion.Kind.MULTIPLE)
+    student = SignupChoiceFactory(question=job, label="นักเรียน")
+    SignupChoiceFactory(question=job, label="พนักงาน")
+    can = set(
+        segment_members(
+            shop.pk, parse_conditions(shop.pk, [{"kind": "reward", "rewards": [reward.pk]}])
+        )
+    )
+    # one student who can redeem it and one who cannot: the AND of both holds one of them
+    for member in [next(m for m in members if m in can), next(m for m in members if m not in can)]:
+        SignupAnswer.objects.create(shop=shop, member=member, question=job).choices.set([student])
+    context, page = _new_page(
+        browser,
+        base_url=live_server.url,
+        viewport={"width": 390, "height": 900},
+        locale="th-TH",
+        timezone_id="Asia/Bangkok",
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        sign_in(page, owner.username)
+        page.goto(reverse("admin:campaigns_segment_add"))
+
+        # when the owner ticks the reward: the members who can redeem it now
+        page.select_option("[data-kind-select]", "reward")
+        page.click("[data-add]")
+        page.locator("[data-testid=condition]").nth(0).get_by_label("ลาเต้ฟรี").check()
+        can_redeem = [{"kind": "reward", "rewards": [reward.pk]}]
+        want = expected(shop, can_redeem)
+        assert 0 < want < len(members)
+        wait_total(page, want)
+
+        # and then "chose นักเรียน" for the sign-up question: both conditions (AND)
+        page.select_option("[data-kind-select]", "signup_answer")
+        page.click("[data-add]")
+        row = page.locator("[data-testid=condition]").nth(1)
+        row.locator("select").nth(1).select_option("chose")
+        row.get_by_label("นักเรียน").check()
+        both = [*can_redeem, {"kind": "signup_answer", "question": job.pk, "choices": [student.pk]}]
+        want_both = expected(shop, both)
+        assert want_both == 1
+        wait_total(page, want_both)
+        no_overflow(page, 390)
+        page.screenshot(path=str(tmp_path / "segment-reward-answer-390.png"), full_page=True)
+
+        # then the saved conditions are what the server counted
+        page.fill("input[name=name]", "แลกลาเต้ได้ และเป็นนักเรียน")
+        page.click("button[name=_continue]")
+        page.wait_for_url("**/change/")
+        assert Segment.objects.get().conditions == both
     finally:
         context.close()
