@@ -90,6 +90,9 @@ class RedemptionOut(Schema):
     member_id: uuid.UUID
     status: str = Field(description="completed, or cancelled (points returned)")
     points: int
+    is_gift: bool = Field(
+        description="a free coupon the shop gave (a coupon push): no points were paid (points 0)"
+    )
     balance: int
     coupon: CouponOut | None
     delivery: DeliveryOut | None
@@ -180,6 +183,7 @@ def redemption_out(redemption: Redemption, *, balance: int) -> dict:
         "member_id": redemption.member.public_id,
         "status": redemption.status,
         "points": redemption.points,
+        "is_gift": redemption.is_gift,
         "balance": balance,
         "coupon": coupon_out(coupon) if coupon else None,
         "delivery": (

@@ -293,3 +293,23 @@ def test_another_shops_member_gets_no_gift(line_shop, other_shop):
 
     assert gifts.given == {} and stranger.pk in gifts.refused
     assert not Redemption.objects.exists()
+
+
+def test_the_open_api_tells_a_gift_from_a_paid_redemption(line_shop):
+    from shops.apikeys import api_key_create
+    from tests.members.test_api import Api
+
+    # given a gift coupon pushed to a member
+    member = friend(line_shop, NOK)
+    latte = RewardFactory(shop=line_shop, stock=3)
+    gift = rewards.coupons_gift(reward=latte, member_ids=[member.pk], key_prefix="push:api")
+    redemption = gift.given[member.pk].redemption
+    api = Api(api_key_create(shop=line_shop, name="pos")[1])
+
+    # when the POS cancels it through the Open API
+    answer = api.post(f"/redemptions/{redemption.public_id}/cancel", {})
+
+    # then it says it was a gift: no points paid, none returned
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["is_gift"], body["points"], body["status"]) == (True, 0, "cancelled")
