@@ -29,6 +29,7 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "prod-" + "k3y-Th4t-1s-L0ng-4nd-R4nd0m-" * 3,
     "ALLOWED_HOSTS": "loyalty.example.com",
+    "SITE_URL": "https://loyalty.example.com",
     "FIELD_ENCRYPTION_KEY": "q5dX0mT4kb2bXbKJm8l3yY8fGSh0R0Q8pP3KZq1b6cI=",
 }
 on_sqlite = pytest.mark.skipif(
