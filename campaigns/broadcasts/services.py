@@ -20,6 +20,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +36,7 @@ from campaigns.broadcasts.rendering import Assets, render_parts
 from campaigns.broadcasts.selectors import recipients_todo, routed
 from campaigns.segments.models import Segment
 from loyalty.errors import ApplicationError, Conflict, InvalidInput
+from loyalty.lookups import AnyOf
 from loyalty.outbox.models import MAX_RECIPIENTS
 from loyalty.outbox.services import outbox_enqueue
 from members.line.models import LineFriend
@@ -387,7 +389,7 @@ def _enqueue_batch(broadcast: Broadcast, assets: Assets, after: int = 0) -> tupl
     with transaction.atomic():
         # The broadcast's row lock keeps two runs of the job from taking the same batch.
         Broadcast.objects.select_for_update().filter(pk=broadcast.pk).values_list("pk").first()
-        batch = list(recipients_todo(broadcast).filter(member_id__gt=after)[:BATCH])
+        batch = _next_batch(broadcast, after)
         if not batch:
             return None
         line = [r for r in batch if r.channel == Channel.LINE]
@@ -401,6 +403,30 @@ def _enqueue_batch(broadcast: Broadcast, assets: Assets, after: int = 0) -> tupl
                 state=RState.QUEUED
             )
     return len(batch), batch[-1].member_id
+
+
+@dataclass(frozen=True)
+class _LineRecipient:
+    """What sending a LINE message needs of a recipient: lighter than a model row, a batch of
+    which took a third of the job's Python time (bench/broadcast.py)."""
+
+    pk: int
+    member_id: int
+    channel: str
+    line_user_id: str
+
+
+def _next_batch(broadcast: Broadcast, after: int) -> list:
+    """The next waiting recipients after the member ``after``: light rows when they are all LINE
+    recipients of a broadcast without a coupon, else model rows (a coupon or an SMS is written
+    onto them)."""
+    todo = recipients_todo(broadcast).filter(member_id__gt=after)
+    rows = list(todo.values_list("pk", "member_id", "channel", "line_user_id")[:BATCH])
+    if broadcast.coupon_reward_id is None and all(row[2] == Channel.LINE for row in rows):
+        return [_LineRecipient(*row) for row in rows]
+    return list(
+        BroadcastRecipient.objects.filter(pk__in=[row[0] for row in rows]).order_by("member_id")
+    )
 
 
 def _give_coupons(broadcast: Broadcast, batch: list[BroadcastRecipient]):
@@ -454,7 +480,7 @@ def _queue_line(broadcast, assets, recipients, coupons) -> set[int]:
         for row in rows:
             ids = [pk for user in row.recipients for pk in ids_by_user.get(user, ())]
             if ids:
-                BroadcastRecipient.objects.filter(pk__in=ids).update(
+                BroadcastRecipient.objects.filter(AnyOf(F("pk"), ids)).update(
                     outbox_message_id=row.pk, state=RState.QUEUED
                 )
                 marked.update(ids)
