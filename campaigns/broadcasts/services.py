@@ -25,15 +25,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.broadcasts import messages as parts_module
 from campaigns.broadcasts.models import Broadcast, BroadcastMedia, BroadcastRecipient
 from campaigns.broadcasts.rendering import Assets, render_parts
-from campaigns.broadcasts.selectors import recipients_todo, routed
+from campaigns.broadcasts.selectors import recipients_todo, routing
 from campaigns.segments.models import Segment
 from loyalty.errors import ApplicationError, Conflict, InvalidInput
 from loyalty.lookups import AnyOf
@@ -345,29 +344,16 @@ def _snapshot(broadcast: Broadcast) -> int:
     from campaigns.broadcasts.reach import sms_routing
 
     sms, opted_out = sms_routing(broadcast)
-    members = routed(broadcast, sms=sms, opted_out=opted_out)
-    state = Case(
-        When(_channel=Channel.NONE, then=Value(RState.SKIPPED)),
-        *([When(_holdout=True, then=Value(RState.HOLDOUT))] if broadcast.holdout_percent else []),
-        default=Value(RState.PENDING),
-    )
-    rows = (
-        members.order_by()
-        .annotate(  # no sort: the send reads them in member order
-            _broadcast=Value(broadcast.pk),
-            _state=state,
-            _line=Coalesce(F("line_user_id"), Value("")),
-            _phone=Coalesce(F("phone"), Value("")),
-        )
-        .values_list("_broadcast", "pk", "_channel", "_state", "_reason", "_line", "_phone")
-    )
-    sql, params = rows.query.sql_with_params()
+    sql, params = routing(broadcast, sms=sms, opted_out=opted_out)
     table = BroadcastRecipient._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} "
-            "(broadcast_id, member_id, channel, state, reason, line_user_id, phone) " + sql,
-            params,
+        cursor.execute(  # no sort: the send reads them in member order
+            f"INSERT INTO {table} "  # noqa: S608 - values are parameters
+            "(broadcast_id, member_id, channel, state, reason, line_user_id, phone) "
+            "SELECT %s, r.id, r.channel, "
+            "CASE WHEN r.channel = %s THEN %s WHEN r.held THEN %s ELSE %s END, "
+            f"r.reason, r.line_user_id, r.phone FROM ({sql}) r",
+            [broadcast.pk, Channel.NONE, RState.SKIPPED, RState.HOLDOUT, RState.PENDING, *params],
         )
         return cursor.rowcount
 

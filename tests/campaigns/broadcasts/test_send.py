@@ -54,6 +54,36 @@ def test_the_estimate_splits_the_audience_by_channel_and_reason(line_shop):
     assert estimate.line_messages == 1
 
 
+def test_the_latest_consent_counts_and_the_recipient_rows_match_the_estimate(line_shop, other_shop):
+    withdrew = friend(line_shop, NOK)
+    consent_given(withdrew, granted=False)  # granted at signup, withdrawn since
+    came_back = friend(line_shop, PLOY, consent=False)
+    consent_given(came_back, granted=False)
+    consent_given(came_back)  # withdrawn, then given again
+    never_friend = MemberFactory(shop=line_shop, line_user_id=SOMCHAI, bound_at=timezone.now())
+    consent_given(never_friend)
+    elsewhere = MemberFactory(shop=other_shop)
+    consent_given(elsewhere)  # another shop's member and consent: not in this audience
+    broadcast = draft(line_shop)
+
+    estimate = broadcast_estimate(broadcast)
+
+    assert (estimate.total, estimate.line) == (3, 1)
+    assert estimate.not_sent == {"not_friend": 1, "no_consent": 1}
+    broadcast.consent_only = False
+    assert broadcast_estimate(broadcast).line == 2  # without the consent rule both friends get it
+    broadcast.consent_only = True
+    broadcast.state = Broadcast.State.SCHEDULED
+    broadcast.save()
+    assert _start(broadcast.pk) is not None
+    rows = {r.member_id: (r.channel, r.state, r.reason) for r in R.objects.all()}
+    assert rows == {
+        withdrew.pk: ("none", "skipped", "no_consent"),
+        came_back.pk: ("line", "pending", ""),
+        never_friend.pk: ("none", "skipped", "not_friend"),
+    }
+
+
 def test_a_confirmed_broadcast_reaches_each_friend_once_through_the_outbox(
     line_shop, fake_line, q_sync
 ):
