@@ -13,6 +13,13 @@ class AnyOf(In):
 
     lookup_name = "any_of"
 
+    def get_prep_lookup(self):
+        # Ids that are already ints (a parsed segment's) are what the field would make of them:
+        # preparing a thousand of them one by one was a fifth of building the statement.
+        if isinstance(self.rhs, list | tuple) and all(type(value) is int for value in self.rhs):
+            return list(self.rhs)
+        return super().get_prep_lookup()
+
     def as_postgresql(self, compiler, connection):
         values = [value for value in self.rhs if value is not None]
         if not values:
