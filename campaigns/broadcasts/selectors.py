@@ -54,10 +54,9 @@ def routing(broadcast: Broadcast, *, sms: bool, opted_out: Q | None = None) -> t
     scramble = Mod(Mod(F("pk") * HOLDOUT_MULTIPLIER + broadcast.pk, HOLDOUT_MODULUS), 100)
     fields = {"_id": F("pk"), "_line": F("line_user_id"), "_phone": F("phone")}
     fields |= {"_bound": F("bound_at"), "_scramble": scramble}
-    opted = "1 = 0"
-    if sms and opted_out is not None:
+    opted = sms and opted_out is not None
+    if opted:
         fields["_opted_out"] = ExpressionWrapper(opted_out, output_field=BooleanField())
-        opted = "COALESCE(m._opted_out, %s)"
     inner, inner_params = audience(broadcast).order_by().values(**fields).query.sql_with_params()
     joins = (
         f"LEFT JOIN {LineFriend._meta.db_table} f ON f.shop_id = %s AND f.line_user_id = m._line"
@@ -70,36 +69,48 @@ def routing(broadcast: Broadcast, *, sms: bool, opted_out: Q | None = None) -> t
             " WHERE shop_id = %s AND kind = %s) c ON c.member_id = m._id AND c.n = 1"
         )
         join_params += [shop_id, ConsentRecord.Kind.MARKETING]
-    bound = ("m._bound IS NOT NULL AND m._line IS NOT NULL", [])
-    line = (f"{bound[0]} AND f.state = %s", [LineFriend.State.FRIEND])
-    no_consent = ("NOT COALESCE(c.granted, %s)", [False])
-    has_phone = "m._phone IS NOT NULL AND m._phone <> %s"
-    opted_params = [False] if opted != "1 = 0" else []
-    sms_ok = (f"{has_phone} AND NOT {opted}", ["", *opted_params])
-    channel = [(line, Channel.LINE)]
-    reason = [(line, Reason.NONE)]
-    if broadcast.consent_only:
-        channel.insert(0, (no_consent, Channel.NONE))
-        reason.insert(0, (no_consent, Reason.NO_CONSENT))
-    if sms:
-        channel.append((sms_ok, Channel.SMS))
-        reason.append((sms_ok, Reason.NONE))
-        if opted_params:
-            reason.append(((f"{has_phone} AND {opted}", ["", *opted_params]), Reason.SMS_OPTED_OUT))
-    reason.append(((f"{bound[0]} AND f.state = %s", [LineFriend.State.BLOCKED]), Reason.BLOCKED))
-    reason.append((bound, Reason.NOT_FRIEND))
-    channel_sql, channel_params = _case(channel, Channel.NONE)
-    reason_sql, reason_params = _case(reason, Reason.NOT_BOUND)
+    (channel_sql, channel_params), (reason_sql, reason_params) = _routing_cases(
+        consent=broadcast.consent_only, sms=sms, opted=opted
+    )
     sql = (
         "SELECT r.*, r.channel IN (%s, %s) AND r.scramble < %s AS held FROM ("  # noqa: S608 - values are parameters
-        "SELECT m._id AS id, COALESCE(m._line, %s) AS line_user_id,"
-        " COALESCE(m._phone, %s) AS phone, m._scramble AS scramble,"
+        "SELECT m._id AS id, COALESCE(m._line, '') AS line_user_id,"
+        " COALESCE(m._phone, '') AS phone, m._scramble AS scramble,"
         f" {channel_sql} AS channel, {reason_sql} AS reason"
         f" FROM ({inner}) m {joins}) r"
     )
-    params = [Channel.LINE, Channel.SMS, broadcast.holdout_percent, "", ""]
-    params += channel_params + reason_params + list(inner_params) + join_params
-    return sql, params
+    params = [Channel.LINE, Channel.SMS, broadcast.holdout_percent, *channel_params]
+    return sql, params + reason_params + list(inner_params) + join_params
+
+
+def _routing_cases(*, consent: bool, sms: bool, opted: bool):
+    """The ``CASE`` of the channel and the one of the reason, each ``(sql, params)``, in the order
+    the rules apply (see ``routing``). ``m``: the member; ``f``: their LINE friend row; ``c``: their
+    latest marketing consent; ``m._opted_out``: whether their phone opted out of SMS."""
+    bound = "m._bound IS NOT NULL AND m._line IS NOT NULL"
+    has_phone = "m._phone IS NOT NULL AND m._phone <> ''"
+    line = (f"{bound} AND f.state = %s", [LineFriend.State.FRIEND])
+    channel, reason = [], []
+    if consent:
+        no_consent = ("NOT COALESCE(c.granted, %s)", [False])
+        channel.append((no_consent, Channel.NONE))
+        reason.append((no_consent, Reason.NO_CONSENT))
+    channel.append((line, Channel.LINE))
+    reason.append((line, Reason.NONE))
+    if sms:
+        sms_ok = (
+            (f"{has_phone} AND NOT COALESCE(m._opted_out, %s)", [False])
+            if opted
+            else (has_phone, [])
+        )
+        channel.append((sms_ok, Channel.SMS))
+        reason.append((sms_ok, Reason.NONE))
+        if opted:
+            opted_out = (f"{has_phone} AND COALESCE(m._opted_out, %s)", [False])
+            reason.append((opted_out, Reason.SMS_OPTED_OUT))
+    reason.append(((f"{bound} AND f.state = %s", [LineFriend.State.BLOCKED]), Reason.BLOCKED))
+    reason.append(((bound, []), Reason.NOT_FRIEND))
+    return _case(channel, Channel.NONE), _case(reason, Reason.NOT_BOUND)
 
 
 def _case(whens: list, default: str) -> tuple[str, list]:
